@@ -1,0 +1,197 @@
+/**
+ * The catalog's read queries. Each returns data plus the version it reflects, read before the data so an entry is
+ * never labelled newer than what it holds. One round trip per query: related rows come back as JSON aggregates.
+ */
+import { sql } from "drizzle-orm";
+import type { SQL } from "drizzle-orm";
+import type { Database } from "../platform/db";
+import type { ListQuery, SortKey } from "./schemas";
+
+export interface Versioned<T> {
+  version: number;
+  data: T;
+}
+
+export type CategoryRow = {
+  id: number;
+  parent_id: number | null;
+  slug: string;
+  name: string;
+  path: string;
+  depth: number;
+  product_count: number;
+};
+
+async function catalogVersion(db: Database): Promise<number> {
+  const res = await db.execute<{ version: string | number }>(
+    sql`select version from cache_versions where scope = 'catalog'`,
+  );
+  return Number(res.rows[0]?.version ?? 0);
+}
+
+/** Every category with its count of active products (descendants included), in tree order. */
+export async function loadCategories(db: Database): Promise<Versioned<CategoryRow[]>> {
+  const version = await catalogVersion(db);
+  const res = await db.execute<CategoryRow>(sql`
+    select c.id, c.parent_id, c.slug, c.name, c.path, c.depth,
+           coalesce(n.cnt, 0)::int as product_count
+    from categories c
+    left join (
+      select pc.category_id, count(*) as cnt
+      from product_categories pc join products p on p.id = pc.product_id
+      where p.status = 'active'
+      group by pc.category_id
+    ) n on n.category_id = c.id
+    order by c.depth, c.position, c.name`);
+  return { version, data: res.rows };
+}
+
+export type ListRow = {
+  id: number;
+  slug: string;
+  name: string;
+  subtitle: string | null;
+  min_price: number;
+  max_price: number;
+  currency: string;
+  formats: string[];
+  rating_avg: string;
+  ratings_count: number;
+  popularity: number;
+  published_year: number | null;
+  language: string | null;
+  featured: boolean;
+  image: { url: string; thumbUrl?: string; alt: string } | null;
+  category_slug: string;
+  category_name: string;
+  category_path: string;
+  authors: { slug: string; name: string }[] | null;
+  in_stock: boolean;
+  sort_value: string | number;
+};
+
+/** A variant counts as available when it is active and either untracked, backorderable or has free stock. */
+const availableVariant = (productId: SQL): SQL => sql`exists (
+  select 1 from variants v left join inventory i on i.variant_id = v.id
+  where v.product_id = ${productId} and v.status = 'active'
+    and (not v.track_inventory or v.backorder_allowed or coalesce(i.on_hand - i.reserved, 0) > 0))`;
+
+const sortSpec: Record<SortKey, { expr: SQL; dir: "asc" | "desc" }> = {
+  price_asc: { expr: sql`p.min_price`, dir: "asc" },
+  price_desc: { expr: sql`p.min_price`, dir: "desc" },
+  rating: { expr: sql`p.rating_avg`, dir: "desc" },
+  popularity: { expr: sql`p.popularity`, dir: "desc" },
+  newest: { expr: sql`coalesce(p.published_year, -100000)`, dir: "desc" },
+};
+
+/**
+ * One page of active products, keyset-paginated on (sort value, id) in the sort's direction. Fetches
+ * `limit + 1` rows so the caller knows whether another page exists.
+ */
+export async function loadProductPage(
+  db: Database,
+  q: ListQuery,
+  categoryId: number | null,
+  after: { value: number; id: number } | null,
+): Promise<Versioned<ListRow[]>> {
+  const version = await catalogVersion(db);
+  const { expr, dir } = sortSpec[q.sort];
+  const where: SQL[] = [sql`p.status = 'active'`];
+  if (q.price_min !== undefined) where.push(sql`p.min_price >= ${q.price_min}`);
+  if (q.price_max !== undefined) where.push(sql`p.min_price <= ${q.price_max}`);
+  if (q.format.length > 0) where.push(sql`p.formats && array[${sql.join(q.format.map((f) => sql`${f}`), sql`, `)}]::text[]`);
+  if (q.language.length > 0) where.push(sql`p.language in (${sql.join(q.language.map((l) => sql`${l}`), sql`, `)})`);
+  if (q.author !== undefined) {
+    where.push(sql`exists (select 1 from product_authors pa join authors a on a.id = pa.author_id
+                           where pa.product_id = p.id and a.slug = ${q.author})`);
+  }
+  if (q.in_stock === true) where.push(availableVariant(sql`p.id`));
+  if (q.in_stock === false) where.push(sql`not ${availableVariant(sql`p.id`)}`);
+  if (after) {
+    where.push(dir === "asc" ? sql`(${expr}, p.id) > (${after.value}, ${after.id})` : sql`(${expr}, p.id) < (${after.value}, ${after.id})`);
+  }
+  const join = categoryId === null ? sql`` : sql`join product_categories pc on pc.product_id = p.id and pc.category_id = ${categoryId}`;
+  const order = dir === "asc" ? sql`${expr} asc, p.id asc` : sql`${expr} desc, p.id desc`;
+  const res = await db.execute<ListRow>(sql`
+    select p.id, p.slug, p.name, p.subtitle, p.min_price, p.max_price, p.currency, p.formats,
+           p.rating_avg, p.ratings_count, p.popularity, p.published_year, p.language, p.featured,
+           p.images -> 0 as image,
+           c.slug as category_slug, c.name as category_name, c.path as category_path,
+           (select json_agg(json_build_object('slug', a.slug, 'name', a.name) order by pa.position)
+              from product_authors pa join authors a on a.id = pa.author_id where pa.product_id = p.id) as authors,
+           ${availableVariant(sql`p.id`)} as in_stock,
+           ${expr} as sort_value
+    from products p
+    join categories c on c.id = p.category_id
+    ${join}
+    where ${sql.join(where, sql` and `)}
+    order by ${order}
+    limit ${q.limit + 1}`);
+  return { version, data: res.rows };
+}
+
+export type VariantRow = {
+  sku: string;
+  name: string;
+  attributes: Record<string, string | number | boolean>;
+  price: number;
+  status: string;
+  track_inventory: boolean;
+  backorder_allowed: boolean;
+  on_hand: number | null;
+  reserved: number | null;
+};
+
+export type DetailRow = {
+  id: number;
+  slug: string;
+  name: string;
+  subtitle: string | null;
+  description: string;
+  gtin: string | null;
+  language: string | null;
+  published_year: number | null;
+  images: { url: string; thumbUrl?: string; alt: string }[];
+  attributes: Record<string, string | number | boolean>;
+  base_price: number;
+  currency: string;
+  min_price: number;
+  max_price: number;
+  featured: boolean;
+  status: string;
+  rating_avg: string;
+  ratings_count: number;
+  version: string | number;
+  updated_at: string;
+  category: { slug: string; name: string; path: string };
+  brand: { slug: string; name: string; kind: string } | null;
+  authors: { slug: string; name: string; role: string }[] | null;
+  categories: { slug: string; name: string; path: string }[] | null;
+  variants: VariantRow[] | null;
+};
+
+/** A product with its variants and their stock, by slug or by GTIN; null when there is no active product. */
+export async function loadProductDetail(db: Database, by: { slug: string } | { gtin: string }): Promise<DetailRow | null> {
+  const cond = "slug" in by ? sql`p.slug = ${by.slug}` : sql`p.gtin = ${by.gtin}`;
+  const res = await db.execute<DetailRow>(sql`
+    select p.id, p.slug, p.name, p.subtitle, p.description, p.gtin, p.language, p.published_year, p.images,
+           p.attributes, p.base_price, p.currency, p.min_price, p.max_price, p.featured, p.status,
+           p.rating_avg, p.ratings_count, p.version, p.updated_at,
+           json_build_object('slug', c.slug, 'name', c.name, 'path', c.path) as category,
+           (select json_build_object('slug', b.slug, 'name', b.name, 'kind', b.kind) from brands b where b.id = p.brand_id) as brand,
+           (select json_agg(json_build_object('slug', a.slug, 'name', a.name, 'role', pa.role) order by pa.position)
+              from product_authors pa join authors a on a.id = pa.author_id where pa.product_id = p.id) as authors,
+           (select json_agg(json_build_object('slug', c2.slug, 'name', c2.name, 'path', c2.path) order by c2.path)
+              from product_categories pc join categories c2 on c2.id = pc.category_id
+              where pc.product_id = p.id and pc.direct) as categories,
+           (select json_agg(json_build_object(
+                     'sku', v.sku, 'name', v.name, 'attributes', v.attributes,
+                     'price', coalesce(v.price_override, p.base_price), 'status', v.status,
+                     'track_inventory', v.track_inventory, 'backorder_allowed', v.backorder_allowed,
+                     'on_hand', i.on_hand, 'reserved', i.reserved) order by v.position, v.id)
+              from variants v left join inventory i on i.variant_id = v.id
+              where v.product_id = p.id and v.status <> 'discontinued') as variants
+    from products p join categories c on c.id = p.category_id
+    where ${cond} and p.status = 'active'`);
+  return res.rows[0] ?? null;
+}

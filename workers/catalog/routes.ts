@@ -1,0 +1,46 @@
+/** Catalog HTTP routes: thin handlers that validate, call the service and shape nothing themselves. */
+import { Hono } from "hono";
+import type { AppEnv } from "../platform/context";
+import { publicCache } from "../platform/http-cache";
+import { validate } from "../platform/validation";
+import { requireStaff } from "../platform/staff-auth";
+import {
+  categoryListQuerySchema,
+  emptyQuerySchema,
+  isbnParamSchema,
+  listQueryCodes,
+  listQuerySchema,
+  skuParamSchema,
+  slugParamSchema,
+  variantPatchSchema,
+} from "./schemas";
+import { getCategoryTree, getProductByIsbn, getProductBySlug, listProducts } from "./service";
+import { updateVariant } from "./admin-service";
+
+export const catalogRoutes = new Hono<AppEnv>()
+  .get("/categories", publicCache(300), validate("query", emptyQuerySchema), async (c) => {
+    const { tree } = await getCategoryTree(c);
+    return c.json({ data: tree });
+  })
+  .get("/products", publicCache(60), validate("query", listQuerySchema, listQueryCodes), async (c) =>
+    c.json(await listProducts(c, c.req.valid("query"))),
+  )
+  .get(
+    "/categories/:slug/products",
+    publicCache(60),
+    validate("param", slugParamSchema, { slug: "INVALID_SLUG" }),
+    validate("query", categoryListQuerySchema, listQueryCodes),
+    async (c) => c.json(await listProducts(c, { ...c.req.valid("query"), category: c.req.valid("param").slug })),
+  )
+  .get("/products/by-isbn/:isbn", publicCache(300), validate("param", isbnParamSchema), validate("query", emptyQuerySchema), async (c) =>
+    c.json({ data: await getProductByIsbn(c, c.req.valid("param").isbn) }),
+  )
+  .get("/products/:slug", publicCache(120), validate("param", slugParamSchema, { slug: "INVALID_SLUG" }), validate("query", emptyQuerySchema), async (c) =>
+    c.json({ data: await getProductBySlug(c, c.req.valid("param").slug) }),
+  );
+
+export const catalogAdminRoutes = new Hono<AppEnv>()
+  .use(requireStaff())
+  .patch("/variants/:sku", validate("param", skuParamSchema), validate("json", variantPatchSchema), async (c) =>
+    c.json({ data: await updateVariant(c, c.req.valid("param").sku, c.req.valid("json")) }),
+  );

@@ -1,0 +1,202 @@
+/** Catalog reads: category tree, product pages, product detail and ISBN lookup, through the cached read path. */
+import type { Context } from "hono";
+import type { AppEnv } from "../platform/context";
+import { AppError } from "../platform/errors";
+import { cachedRead } from "../platform/cached-read";
+import { keys, TTL } from "./cache-keys";
+import { decodeCursor, encodeCursor } from "./cursor";
+import { toIsbn13, isbn13To10 } from "./isbn";
+import { loadCategories, loadProductDetail, loadProductPage } from "./queries";
+import type { CategoryRow, DetailRow, ListRow } from "./queries";
+import type { ListQuery } from "./schemas";
+
+export interface CategoryNode {
+  slug: string;
+  name: string;
+  path: string;
+  product_count: number;
+  children: CategoryNode[];
+}
+
+export interface CategoryTree {
+  tree: CategoryNode[];
+  /** slug → id, to resolve list filters without another query. */
+  ids: Record<string, number>;
+}
+
+function buildTree(rows: CategoryRow[]): CategoryTree {
+  const nodes = new Map<number, CategoryNode>();
+  const roots: CategoryNode[] = [];
+  const ids: Record<string, number> = {};
+  for (const r of rows) {
+    nodes.set(r.id, { slug: r.slug, name: r.name, path: r.path, product_count: r.product_count, children: [] });
+    ids[r.slug] = r.id;
+  }
+  // Rows come ordered by depth, so a parent is always created before its children.
+  for (const r of rows) {
+    const node = nodes.get(r.id) as CategoryNode;
+    const parent = r.parent_id === null ? undefined : nodes.get(r.parent_id);
+    (parent ? parent.children : roots).push(node);
+  }
+  return { tree: roots, ids };
+}
+
+/** The category tree (cached under `category_tree`). */
+export async function getCategoryTree(c: Context<AppEnv>): Promise<CategoryTree> {
+  const tree = await cachedRead(c, {
+    key: keys.categoryTree,
+    versionKey: keys.catalogVersion,
+    ttlSeconds: TTL.categoryTree,
+    load: async (db) => {
+      const { version, data } = await loadCategories(db);
+      return { version, data: buildTree(data) };
+    },
+  });
+  return tree ?? { tree: [], ids: {} };
+}
+
+const money = (amount: number, currency: string) => ({ amount, currency });
+
+function shapeListItem(r: ListRow) {
+  return {
+    id: Number(r.id),
+    slug: r.slug,
+    name: r.name,
+    subtitle: r.subtitle,
+    authors: r.authors ?? [],
+    category: { slug: r.category_slug, name: r.category_name, path: r.category_path },
+    price: { from: money(r.min_price, r.currency), to: money(r.max_price, r.currency) },
+    formats: r.formats,
+    rating: { average: Number(r.rating_avg), count: r.ratings_count },
+    image: r.image,
+    in_stock: r.in_stock,
+    featured: r.featured,
+    published_year: r.published_year,
+    language: r.language,
+  };
+}
+export type ProductListItem = ReturnType<typeof shapeListItem>;
+
+export interface ProductPage {
+  data: ProductListItem[];
+  page: { limit: number; next_cursor: string | null; has_more: boolean; sort: string };
+}
+
+async function pageKey(category: string, q: ListQuery): Promise<string> {
+  const canonical = JSON.stringify([q.sort, q.limit, q.cursor ?? "", q.price_min ?? "", q.price_max ?? "", [...q.format].sort(), [...q.language].sort(), q.in_stock ?? "", q.author ?? ""]);
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${category}|${canonical}`));
+  return [...new Uint8Array(digest).slice(0, 12)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** One page of products, optionally within a category (descendants included). */
+export async function listProducts(c: Context<AppEnv>, q: ListQuery): Promise<ProductPage> {
+  const after = q.cursor === undefined ? null : decodeCursor(q.cursor, q.sort);
+  let categoryId: number | null = null;
+  if (q.category !== undefined) {
+    const { ids } = await getCategoryTree(c);
+    categoryId = ids[q.category] ?? null;
+    if (categoryId === null) {
+      throw new AppError(404, "CATEGORY_NOT_FOUND", `Category '${q.category}' does not exist`, { category: q.category });
+    }
+  }
+  const categoryKey = q.category ?? "all";
+  const page = await cachedRead<ProductPage>(c, {
+    key: keys.productList(categoryKey, await pageKey(categoryKey, q)),
+    versionKey: keys.catalogVersion,
+    ttlSeconds: TTL.productList,
+    load: async (db) => {
+      const { version, data } = await loadProductPage(db, q, categoryId, after);
+      const hasMore = data.length > q.limit;
+      const rows = hasMore ? data.slice(0, q.limit) : data;
+      const last = rows[rows.length - 1];
+      const next = hasMore && last ? encodeCursor({ sort: q.sort, value: Number(last.sort_value), id: Number(last.id) }) : null;
+      return {
+        version,
+        data: { data: rows.map(shapeListItem), page: { limit: q.limit, next_cursor: next, has_more: hasMore, sort: q.sort } },
+      };
+    },
+  });
+  return page as ProductPage;
+}
+
+function shapeDetail(r: DetailRow) {
+  const isbn13 = r.gtin && /^97[89]\d{10}$/.test(r.gtin) ? r.gtin : null;
+  return {
+    id: Number(r.id),
+    slug: r.slug,
+    name: r.name,
+    subtitle: r.subtitle,
+    description: r.description,
+    isbn13,
+    isbn10: isbn13 ? isbn13To10(isbn13) : null,
+    gtin: r.gtin,
+    language: r.language,
+    published_year: r.published_year,
+    authors: r.authors ?? [],
+    brand: r.brand,
+    category: r.category,
+    categories: r.categories ?? [],
+    images: r.images,
+    attributes: r.attributes,
+    price: { from: money(r.min_price, r.currency), to: money(r.max_price, r.currency) },
+    rating: { average: Number(r.rating_avg), count: r.ratings_count },
+    featured: r.featured,
+    variants: (r.variants ?? []).map((v) => {
+      const available = v.track_inventory ? Math.max((v.on_hand ?? 0) - (v.reserved ?? 0), 0) : null;
+      return {
+        sku: v.sku,
+        name: v.name,
+        attributes: v.attributes,
+        price: money(v.price, r.currency),
+        status: v.status,
+        availability: {
+          in_stock: v.status === "active" && (available === null || available > 0 || v.backorder_allowed),
+          available,
+          backorder: v.backorder_allowed,
+        },
+      };
+    }),
+    version: Number(r.version),
+    updated_at: r.updated_at,
+  };
+}
+export type ProductDetail = ReturnType<typeof shapeDetail>;
+
+/** A product by slug, with variants and availability; 404 PRODUCT_NOT_FOUND when there is none. */
+export async function getProductBySlug(c: Context<AppEnv>, slug: string): Promise<ProductDetail> {
+  const detail = await cachedRead<ProductDetail>(c, {
+    key: keys.productDetail(slug),
+    versionKey: keys.productVersion(slug),
+    ttlSeconds: TTL.productDetail,
+    load: async (db) => {
+      const row = await loadProductDetail(db, { slug });
+      return row ? { version: Number(row.version), data: shapeDetail(row) } : { version: 0, data: null };
+    },
+  });
+  if (!detail) throw new AppError(404, "PRODUCT_NOT_FOUND", `No product with slug '${slug}'`, { slug });
+  return detail;
+}
+
+/** A product by ISBN-10 or ISBN-13 (hyphens allowed): INVALID_ISBN when malformed, 404 when unknown. */
+export async function getProductByIsbn(c: Context<AppEnv>, raw: string): Promise<ProductDetail> {
+  const isbn13 = toIsbn13(raw);
+  if (!isbn13) {
+    throw new AppError(400, "INVALID_ISBN", "Not a valid ISBN-10 or ISBN-13 (check digit or length)", { isbn: raw });
+  }
+  const cache = c.get("cache");
+  const mapped = c.get("readYourWrites") ? null : await cache.get<string>(keys.isbn(isbn13));
+  if (mapped) {
+    const detail = await getProductBySlug(c, mapped).catch((err: unknown) => {
+      if (err instanceof AppError && err.status === 404) return null;
+      throw err;
+    });
+    if (detail && detail.gtin === isbn13) return detail;
+  }
+  const { value, source } = await c.get("db").read((db) => loadProductDetail(db, { gtin: isbn13 }), {
+    primary: c.get("readYourWrites"),
+  });
+  c.set("servedBy", source);
+  if (!value) throw new AppError(404, "PRODUCT_NOT_FOUND", `No product with ISBN ${isbn13}`, { isbn13 });
+  c.executionCtx.waitUntil(cache.set(keys.isbn(isbn13), value.slug, TTL.isbn));
+  return shapeDetail(value);
+}

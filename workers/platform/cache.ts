@@ -1,0 +1,158 @@
+/**
+ * Redis (Upstash REST) as a cache that fails open: every error is logged and treated as a miss, so the catalog
+ * keeps answering from Postgres when Redis is down. Entries carry the version of the data they hold; a version
+ * counter per scope (`ver:catalog`, `ver:product:<slug>`) tells whether an entry is still current.
+ */
+import { Redis } from "@upstash/redis/cloudflare";
+import type { AppConfig } from "./config";
+import type { Logger } from "./logger";
+import { errorFields } from "./logger";
+
+export interface CacheEntry<T> {
+  /** The version of the data when it was read from Postgres. */
+  v: number;
+  data: T;
+}
+
+const REDIS_TIMEOUT_MS = 400;
+const CIRCUIT_MS = 3_000;
+/** Per endpoint, until when Redis is treated as down (shared by the requests of one isolate). */
+const downUntil = new Map<string, number>();
+
+const clients = new Map<string, Redis>();
+
+function clientFor(config: AppConfig): Redis {
+  const key = `${config.redisUrl}|${config.redisToken}`;
+  let client = clients.get(key);
+  if (!client) {
+    client = new Redis({
+      url: config.redisUrl,
+      token: config.redisToken,
+      // The cache must never make a request slow: one quick try, no retries, a short deadline.
+      retry: false,
+      signal: () => AbortSignal.timeout(REDIS_TIMEOUT_MS),
+      enableTelemetry: false,
+      enableAutoPipelining: true,
+    });
+    clients.set(key, client);
+  }
+  return client;
+}
+
+/**
+ * Raises a version counter to at least `version`, never lowering it, so writers that commit out of order
+ * cannot move it backwards.
+ */
+const RAISE_SCRIPT = `local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+local v = tonumber(ARGV[1])
+if v > cur then redis.call('SET', KEYS[1], ARGV[1]) return v end
+return cur`;
+
+/** The cache of one request: namespaced keys, fail-open reads and writes. */
+export class Cache {
+  private readonly redis: Redis;
+  private readonly ns: string;
+  private readonly endpoint: string;
+
+  constructor(
+    config: AppConfig,
+    private readonly log: Logger,
+  ) {
+    this.redis = clientFor(config);
+    this.ns = config.cacheNamespace;
+    this.endpoint = config.redisUrl;
+  }
+
+  key(k: string): string {
+    return `${this.ns}:${k}`;
+  }
+
+  private get available(): boolean {
+    return (downUntil.get(this.endpoint) ?? 0) <= Date.now();
+  }
+
+  private failed(op: string, err: unknown): void {
+    downUntil.set(this.endpoint, Date.now() + CIRCUIT_MS);
+    this.log.warn("cache_unavailable", { op, ...errorFields(err) });
+  }
+
+  /**
+   * Reads an entry and the current version of its scope in one round trip.
+   * `version` is null when the counter is unknown (never set, or Redis unavailable).
+   */
+  async getVersioned<T>(key: string, versionKey: string): Promise<{ entry: CacheEntry<T> | null; version: number | null }> {
+    if (!this.available) return { entry: null, version: null };
+    try {
+      const [entry, version] = await this.redis.mget<[CacheEntry<T> | null, number | null]>(
+        this.key(key),
+        this.key(versionKey),
+      );
+      return { entry: isEntry<T>(entry) ? entry : null, version: typeof version === "number" ? version : null };
+    } catch (err) {
+      this.failed("mget", err);
+      return { entry: null, version: null };
+    }
+  }
+
+  /** Stores an entry with a TTL; when `versionKey` has no counter yet, seeds it with the entry's version. */
+  async put<T>(key: string, entry: CacheEntry<T>, ttlSeconds: number, versionKey?: string): Promise<void> {
+    if (!this.available) return;
+    try {
+      const p = this.redis.pipeline();
+      p.set(this.key(key), entry, { ex: ttlSeconds });
+      if (versionKey) p.set(this.key(versionKey), entry.v, { nx: true });
+      await p.exec();
+    } catch (err) {
+      this.failed("set", err);
+    }
+  }
+
+  /** Raises version counters after a committed write so older cached entries stop being served. */
+  async raiseVersions(versions: Record<string, number>): Promise<boolean> {
+    try {
+      await Promise.all(
+        Object.entries(versions).map(([k, v]) => this.redis.eval(RAISE_SCRIPT, [this.key(k)], [String(v)])),
+      );
+      return true;
+    } catch (err) {
+      this.failed("raise_versions", err);
+      return false;
+    }
+  }
+
+  /** A plain GET of a small value (e.g. an ISBN → slug mapping). */
+  async get<T>(key: string): Promise<T | null> {
+    if (!this.available) return null;
+    try {
+      return await this.redis.get<T>(this.key(key));
+    } catch (err) {
+      this.failed("get", err);
+      return null;
+    }
+  }
+
+  async set(key: string, value: unknown, ttlSeconds: number): Promise<void> {
+    if (!this.available) return;
+    try {
+      await this.redis.set(this.key(key), value, { ex: ttlSeconds });
+    } catch (err) {
+      this.failed("set", err);
+    }
+  }
+
+  /** Round-trip check for /readyz; never consults the circuit breaker. */
+  async ping(): Promise<void> {
+    const res = await this.redis.ping();
+    if (res !== "PONG") throw new Error(`unexpected PING reply ${String(res)}`);
+    downUntil.delete(this.endpoint);
+  }
+}
+
+function isEntry<T>(x: unknown): x is CacheEntry<T> {
+  return typeof x === "object" && x !== null && typeof (x as { v?: unknown }).v === "number" && "data" in x;
+}
+
+/** Forgets the circuit-breaker state (tests use it between fault scenarios). */
+export function resetCacheHealth(): void {
+  downUntil.clear();
+}

@@ -1,0 +1,101 @@
+/**
+ * The Worker's configuration: vars and secrets from the environment, checked with zod once per env object.
+ * A missing or malformed value fails the request with a message that names it, instead of a stray
+ * `undefined` deep inside a driver.
+ */
+import { z } from "zod";
+
+const csv = (s: string): string[] =>
+  s
+    .split(",")
+    .map((p) => p.trim())
+    .filter((p) => p.length > 0);
+
+const postgresUrl = z
+  .string()
+  .trim()
+  .regex(/^postgres(ql)?:\/\/\S+$/, "must be a postgres:// URL");
+
+const secret32 = z.string().min(32, "must be at least 32 characters");
+
+const configSchema = z.object({
+  ENVIRONMENT: z.enum(["development", "test", "staging", "production"]),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  CORS_ORIGINS: z.string().default("").transform(csv),
+  CACHE_NAMESPACE: z.string().regex(/^[a-z0-9_-]{1,32}$/, "must be 1-32 of a-z 0-9 _ -"),
+  NEON_LOCAL_PROXY: z
+    .string()
+    .default("")
+    .refine((s) => s === "" || /^[\w.-]+:\d{1,5}$/.test(s), "must be host:port or empty"),
+  DATABASE_URL: postgresUrl,
+  DATABASE_REPLICA_URLS: z
+    .string()
+    .default("")
+    .transform(csv)
+    .pipe(z.array(postgresUrl)),
+  UPSTASH_REDIS_REST_URL: z.url({ protocol: /^https?$/ }),
+  UPSTASH_REDIS_REST_TOKEN: z.string().min(1),
+  ADMIN_API_TOKEN: secret32,
+  COOKIE_SECRET: secret32,
+});
+
+export interface AppConfig {
+  environment: "development" | "test" | "staging" | "production";
+  logLevel: "debug" | "info" | "warn" | "error";
+  corsOrigins: string[];
+  cacheNamespace: string;
+  neonLocalProxy: string | null;
+  databaseUrl: string;
+  replicaUrls: string[];
+  redisUrl: string;
+  redisToken: string;
+  adminApiToken: string;
+  cookieSecret: string;
+  /** Non-production environments add diagnostic headers such as X-Served-By. */
+  diagnostics: boolean;
+}
+
+/** Thrown when the environment does not satisfy the schema; the message lists every offending name. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid Worker configuration: ${problems.join("; ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+const parsed = new WeakMap<object, AppConfig>();
+
+/** Parses and caches the configuration of one env object; throws ConfigError naming what is missing or wrong. */
+export function getConfig(env: Env): AppConfig {
+  const hit = parsed.get(env);
+  if (hit) return hit;
+  const result = configSchema.safeParse(env);
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => {
+      const name = i.path.join(".") || "(env)";
+      const value = (env as unknown as Record<string, unknown>)[name];
+      return value === undefined ? `${name} is missing` : `${name} ${i.message}`;
+    });
+    throw new ConfigError(problems);
+  }
+  const e = result.data;
+  const config: AppConfig = {
+    environment: e.ENVIRONMENT,
+    logLevel: e.LOG_LEVEL,
+    corsOrigins: e.CORS_ORIGINS,
+    cacheNamespace: e.CACHE_NAMESPACE,
+    neonLocalProxy: e.NEON_LOCAL_PROXY === "" ? null : e.NEON_LOCAL_PROXY,
+    databaseUrl: e.DATABASE_URL,
+    replicaUrls: e.DATABASE_REPLICA_URLS,
+    redisUrl: e.UPSTASH_REDIS_REST_URL,
+    redisToken: e.UPSTASH_REDIS_REST_TOKEN,
+    adminApiToken: e.ADMIN_API_TOKEN,
+    cookieSecret: e.COOKIE_SECRET,
+    diagnostics: e.ENVIRONMENT !== "production",
+  };
+  if (config.environment === "production" && config.neonLocalProxy) {
+    throw new ConfigError(["NEON_LOCAL_PROXY must be empty in production"]);
+  }
+  parsed.set(env, config);
+  return config;
+}

@@ -1,0 +1,24 @@
+/** The Hono environment every route shares: bindings plus the per-request services set by middleware. */
+import type { AppConfig } from "./config";
+import type { Logger } from "./logger";
+import type { DbRouter, DbSource } from "./db";
+import type { Cache } from "./cache";
+
+export interface AppVariables {
+  requestId: string;
+  traceId: string;
+  log: Logger;
+  config: AppConfig;
+  db: DbRouter;
+  cache: Cache;
+  /** True when this session wrote recently: its reads go to the primary. */
+  readYourWrites: boolean;
+  /** Where the response's data came from, reported in X-Served-By outside production. */
+  servedBy: "cache" | DbSource | null;
+  userId: string | null;
+}
+
+export interface AppEnv {
+  Bindings: Env;
+  Variables: AppVariables;
+}

@@ -1,0 +1,32 @@
+/**
+ * Interim staff authentication: a bearer token from secrets (ADMIN_API_TOKEN), compared in constant time.
+ * The accounts issue replaces it with users and roles; routes declare `requireStaff()` so the swap is local.
+ */
+import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "./context";
+import { AppError } from "./errors";
+
+async function digest(s: string): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(s)));
+}
+
+/** Constant-time equality of two strings (compares fixed-length digests). */
+export async function safeEqual(a: string, b: string): Promise<boolean> {
+  const [x, y] = await Promise.all([digest(a), digest(b)]);
+  let diff = 0;
+  for (let i = 0; i < x.length; i++) diff |= (x[i] as number) ^ (y[i] as number);
+  return diff === 0;
+}
+
+/** Requires `Authorization: Bearer <ADMIN_API_TOKEN>`; 401 in the envelope otherwise. */
+export function requireStaff(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const header = c.req.header("authorization") ?? "";
+    const m = /^Bearer (\S+)$/.exec(header);
+    if (!m || !(await safeEqual(m[1] as string, c.get("config").adminApiToken))) {
+      throw new AppError(401, "UNAUTHORIZED", "Staff credentials are required", null, { "WWW-Authenticate": "Bearer" });
+    }
+    c.set("userId", "staff:admin-token");
+    await next();
+  };
+}
