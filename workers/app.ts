@@ -1,7 +1,6 @@
 /** The Hono application: platform middleware, domain routes, and the envelope for 404/405/errors. */
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
-import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { AppEnv } from "./platform/context";
 import { AppError, errorResponse } from "./platform/errors";
 import { ConfigError } from "./platform/config";
@@ -49,7 +48,7 @@ export function createApp(): Hono<AppEnv> {
       return errorResponse(c, 500, "CONFIG_INVALID", err.message, { problems: err.problems });
     }
     if (err instanceof HTTPException) {
-      const status = err.status as ContentfulStatusCode;
+      const status = err.status;
       const code = status === 400 ? "MALFORMED_REQUEST" : status === 415 ? "UNSUPPORTED_MEDIA_TYPE" : "HTTP_ERROR";
       return errorResponse(c, status, code, err.message || "Bad request");
     }

@@ -49,5 +49,5 @@ export function decodeCursor(raw: string, sort: string): Cursor {
     throw invalid("malformed");
   }
   if (parsed[1] !== sort) throw invalid(`it was made for sort '${parsed[1]}', not '${sort}'`);
-  return { sort, value: parsed[2] as number, id: parsed[3] as number };
+  return { sort, value: parsed[2], id: parsed[3] as number };
 }

@@ -48,12 +48,16 @@ function isHealthy(url: string): boolean {
 export function isConnectionError(err: unknown): boolean {
   // drizzle wraps driver errors (DrizzleQueryError) and keeps the driver's error as `cause`.
   let e: unknown = err;
-  while (e instanceof Error && !(typeof (e as { code?: unknown }).code === "string") && e.cause instanceof Error) e = e.cause;
-  const code = (e as { code?: unknown } | null)?.code;
+  while (e instanceof Error && typeof (e as { code?: unknown }).code !== "string" && e.cause !== undefined && e.cause !== null) {
+    e = e.cause;
+  }
+  // The driver rejects with the WebSocket's ErrorEvent (not an Error) when the socket cannot open.
+  if (!(e instanceof Error)) return true;
+  const code = (e as { code?: unknown }).code;
   if (typeof code === "string" && /^[0-9A-Z]{5}$/.test(code)) {
     return code.startsWith("08") || code.startsWith("57P") || code === "53300" || code === "40001";
   }
-  const text = e instanceof Error ? `${e.name} ${e.message}` : String(e);
+  const text = `${e.name} ${e.message}`;
   return /connect|connection|websocket|socket|terminated|timeout|timed out|ECONN|closed|network/i.test(text);
 }
 

@@ -1,0 +1,23 @@
+/** The Worker's local variables and secrets for a database, shared by `npm run dev` (.dev.vars) and the tests. */
+import type { StackConfig } from "./config";
+import { pgUrl } from "./config";
+
+export const LOCAL_ADMIN_TOKEN = "local-admin-token-change-me-0123456789abcdef";
+export const LOCAL_COOKIE_SECRET = "local-cookie-secret-change-me-0123456789abcdef";
+
+/** Bindings for a Worker talking to `database` through the local PgBouncers, proxies and Redis. */
+export function localWorkerVars(cfg: StackConfig, database: string, environment: "development" | "test"): Record<string, string> {
+  return {
+    ENVIRONMENT: environment,
+    LOG_LEVEL: environment === "test" ? "warn" : "info",
+    CACHE_NAMESPACE: environment === "test" ? "test" : "dev",
+    NEON_LOCAL_PROXY: `127.0.0.1:${cfg.wsProxyPort}`,
+    DATABASE_URL: pgUrl(cfg.bouncerPrimaryPort, database),
+    DATABASE_REPLICA_URLS: pgUrl(cfg.bouncerReplicaPort, database),
+    UPSTASH_REDIS_REST_URL: `http://127.0.0.1:${cfg.upstashProxyPort}`,
+    UPSTASH_REDIS_REST_TOKEN: cfg.upstashToken,
+    ADMIN_API_TOKEN: LOCAL_ADMIN_TOKEN,
+    COOKIE_SECRET: LOCAL_COOKIE_SECRET,
+    CORS_ORIGINS: "http://localhost:3000,http://127.0.0.1:3000",
+  };
+}

@@ -1,0 +1,104 @@
+/** Helpers for tests inside workerd: call the real Worker with real bindings, and talk to Postgres directly. */
+import { env, createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { Pool, neonConfig } from "@neondatabase/serverless";
+import worker from "../../workers/index";
+import { resetCacheHealth } from "../../workers/platform/cache";
+import { resetDbHealth } from "../../workers/platform/db";
+
+interface TestStack {
+  wsProxyPort: number;
+  bouncerPrimaryPort: number;
+  bouncerReplicaPort: number;
+  database: string;
+}
+
+export const stack = JSON.parse((env as unknown as { TEST_STACK: string }).TEST_STACK) as TestStack;
+export const ADMIN_TOKEN = env.ADMIN_API_TOKEN;
+
+/** A port nothing listens on: pointing a dependency at it is a real "connection refused". */
+export const DEAD_PORT = 1;
+
+/** Calls the Worker's fetch handler with the test bindings (plus overrides) and waits for its waitUntil work. */
+export async function call(path: string, init: RequestInit = {}, overrides: Partial<Record<keyof Env, string>> = {}): Promise<Response> {
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(new Request(`http://nexusbooks.test${path}`, init), { ...env, ...overrides }, ctx);
+  await waitOnExecutionContext(ctx);
+  return res;
+}
+
+/** Reads a JSON body with a type the test asserts. */
+export async function json<T = Record<string, unknown>>(res: Response): Promise<T> {
+  return (await res.json());
+}
+
+export interface ErrorBody {
+  error: { code: string; message: string; details: unknown; request_id: string };
+}
+
+/** Runs SQL on the primary or the replica, through the same WebSocket proxy and PgBouncer as the Worker. */
+export async function sql<T = Record<string, unknown>>(target: "primary" | "replica", text: string, params: unknown[] = []): Promise<T[]> {
+  neonConfig.wsProxy = (host, port) => `127.0.0.1:${stack.wsProxyPort}/v1?address=${host}:${port}`;
+  neonConfig.useSecureWebSocket = false;
+  neonConfig.pipelineTLS = false;
+  neonConfig.pipelineConnect = false;
+  const port = target === "primary" ? stack.bouncerPrimaryPort : stack.bouncerReplicaPort;
+  const pool = new Pool({ connectionString: `postgres://postgres@127.0.0.1:${port}/${stack.database}`, max: 1 });
+  try {
+    const res = await pool.query(text, params);
+    return res.rows as T[];
+  } finally {
+    await pool.end();
+  }
+}
+
+/** Waits until the replica has replayed everything the primary has committed so far. */
+export async function replicaCaughtUp(timeoutMs = 10_000): Promise<void> {
+  const [{ lsn }] = (await sql<{ lsn: string }>("primary", "select pg_current_wal_lsn()::text as lsn")) as [{ lsn: string }];
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const [row] = await sql<{ ok: boolean }>("replica", "select pg_last_wal_replay_lsn() >= $1::pg_lsn as ok", [lsn]);
+    if (row?.ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error("replica did not catch up");
+}
+
+/** Changes a variant through the staff API (the service path that bumps versions and invalidates caches). */
+export function patchVariant(sku: string, body: unknown, cookie?: string): Promise<Response> {
+  return call(`/v1/admin/variants/${sku}`, {
+    method: "PATCH",
+    headers: { "content-type": "application/json", authorization: `Bearer ${ADMIN_TOKEN}`, ...(cookie ? { cookie } : {}) },
+    body: JSON.stringify(body),
+  });
+}
+
+/** Clears isolate-level circuit breakers so one fault scenario does not leak into the next. */
+export function resetHealth(): void {
+  resetCacheHealth();
+  resetDbHealth();
+}
+
+/** Sends one command to Redis through the Upstash REST proxy (plain JSON, no base64). */
+export async function redis<T = unknown>(...command: (string | number)[]): Promise<T> {
+  const res = await fetch(env.UPSTASH_REDIS_REST_URL, {
+    method: "POST",
+    headers: { authorization: `Bearer ${env.UPSTASH_REDIS_REST_TOKEN}`, "content-type": "application/json" },
+    body: JSON.stringify(command),
+  });
+  const body = await res.json<{ result?: T; error?: string }>();
+  if (!res.ok || body.error) throw new Error(`redis ${String(command[0])}: ${body.error ?? res.status}`);
+  return body.result as T;
+}
+
+/** Deletes this environment's cache keys matching a pattern (after the namespace). */
+export async function clearCache(pattern = "*"): Promise<void> {
+  const keys = await redis<string[]>("KEYS", `${env.CACHE_NAMESPACE}:${pattern}`);
+  for (const k of keys) await redis("DEL", k);
+}
+
+/** The value of the read-your-writes cookie a response set, ready for a Cookie header. */
+export function rywCookie(res: Response): string {
+  const m = /nb_ryw=[^;]+/.exec(res.headers.get("set-cookie") ?? "");
+  if (!m) throw new Error("no read-your-writes cookie on the response");
+  return m[0];
+}
