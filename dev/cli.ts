@@ -3,6 +3,7 @@
  *
  *   tsx dev/cli.ts dev [--small]   services, migrations, seed, proxies, then `wrangler dev`; Ctrl-C stops what it started
  *   tsx dev/cli.ts test [-- args]  services, proxies, test database (migrated, small seed), typecheck, lint, vitest
+ *   tsx dev/cli.ts up              services and proxies only, until Ctrl-C (for running vitest or benches by hand)
  *   tsx dev/cli.ts migrate [--database NAME]
  *   tsx dev/cli.ts seed [--small] [--database NAME]
  *   tsx dev/cli.ts status
@@ -202,6 +203,12 @@ async function main(): Promise<number> {
         return await dev(cfg, args);
       case "test":
         return await test(cfg, args);
+      case "up":
+        // Services and proxies only, in the foreground, for running vitest or the bench by hand.
+        await ensureServices(cfg);
+        await ensureProxies(cfg);
+        log("stack is up; Ctrl-C stops what this process started");
+        return await new Promise<number>(() => undefined);
       case "migrate":
         await ensureServices(cfg);
         await migrate(cfg, arg(args, "--database") ?? cfg.devDatabase);

@@ -77,7 +77,14 @@ describe("replica routing", () => {
       const noRedis = await call(`/v1/products/${SLUG}`, { headers: { cookie } }, { UPSTASH_REDIS_REST_URL: "http://127.0.0.1:1" });
       expect(priceOf(await json<Detail>(noRedis))).toBe(newPrice);
 
-      // Another session: Redis knows the committed version, the replica's row is older, so it goes to the primary.
+      // The writer's read refreshed the cache from the primary, so other sessions see the new price from cache.
+      const cached = await call(`/v1/products/${SLUG}`);
+      expect(cached.headers.get("x-served-by")).toBe("cache");
+      expect(priceOf(await json<Detail>(cached))).toBe(newPrice);
+
+      // With no cache entry, another session still gets the new price: Redis knows the committed version, the
+      // replica's row is older, so the read goes to the primary.
+      await clearCache(`product_detail:${SLUG}`);
       const theirs = await call(`/v1/products/${SLUG}`);
       expect(theirs.headers.get("x-served-by")).toBe("primary");
       expect(priceOf(await json<Detail>(theirs))).toBe(newPrice);

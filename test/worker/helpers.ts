@@ -43,6 +43,8 @@ export async function sql<T = Record<string, unknown>>(target: "primary" | "repl
   neonConfig.pipelineConnect = false;
   const port = target === "primary" ? stack.bouncerPrimaryPort : stack.bouncerReplicaPort;
   const pool = new Pool({ connectionString: `postgres://postgres@127.0.0.1:${port}/${stack.database}`, max: 1 });
+  // An idle connection dropped when the test request ends must not surface as an uncaught error.
+  pool.on("error", () => undefined);
   try {
     const res = await pool.query(text, params);
     return res.rows as T[];
