@@ -145,6 +145,8 @@ export async function seed(databaseUrl: string, opts: { small?: boolean; log?: (
       await client.query(`select setval(pg_get_serial_sequence('${table}', '${col}'), greatest((select coalesce(max(${col}), 0) from ${table}), 1))`);
     }
     await client.query("commit");
+    // Fresh statistics, or the planner picks hash joins over whole tables for per-page subqueries.
+    if (Object.values(inserted).some((n) => n > 0)) await client.query("analyze");
   } catch (err) {
     await client.query("rollback").catch(() => undefined);
     throw err;

@@ -22,19 +22,12 @@ export type CategoryRow = {
   product_count: number;
 };
 
-async function catalogVersion(db: Database): Promise<number> {
-  const res = await db.execute<{ version: string | number }>(
-    sql`select version from cache_versions where scope = 'catalog'`,
-  );
-  return Number(res.rows[0]?.version ?? 0);
-}
-
 /** Every category with its count of active products (descendants included), in tree order. */
 export async function loadCategories(db: Database): Promise<Versioned<CategoryRow[]>> {
-  const version = await catalogVersion(db);
-  const res = await db.execute<CategoryRow>(sql`
+  const res = await db.execute<CategoryRow & { catalog_version: string | number }>(sql`
     select c.id, c.parent_id, c.slug, c.name, c.path, c.depth,
-           coalesce(n.cnt, 0)::int as product_count
+           coalesce(n.cnt, 0)::int as product_count,
+           (select version from cache_versions where scope = 'catalog') as catalog_version
     from categories c
     left join (
       select pc.category_id, count(*) as cnt
@@ -43,7 +36,7 @@ export async function loadCategories(db: Database): Promise<Versioned<CategoryRo
       group by pc.category_id
     ) n on n.category_id = c.id
     order by c.depth, c.position, c.name`);
-  return { version, data: res.rows };
+  return { version: Number(res.rows[0]?.catalog_version ?? 0), data: res.rows };
 }
 
 export type ListRow = {
@@ -70,11 +63,15 @@ export type ListRow = {
   sort_value: string | number;
 };
 
-/** A variant counts as available when it is active and either untracked, backorderable or has free stock. */
-const availableVariant = (productId: SQL): SQL => sql`exists (
-  select 1 from variants v left join inventory i on i.variant_id = v.id
+/**
+ * True when the product has a variant that is active and untracked, backorderable or with free stock.
+ * A scalar subquery with LIMIT 1 (not EXISTS): the planner would otherwise hash every variant for each page.
+ */
+const availableVariant = (productId: SQL): SQL => sql`coalesce((
+  select true from variants v left join inventory i on i.variant_id = v.id
   where v.product_id = ${productId} and v.status = 'active'
-    and (not v.track_inventory or v.backorder_allowed or coalesce(i.on_hand - i.reserved, 0) > 0))`;
+    and (not v.track_inventory or v.backorder_allowed or coalesce(i.on_hand - i.reserved, 0) > 0)
+  limit 1), false)`;
 
 const sortSpec: Record<SortKey, { expr: SQL; dir: "asc" | "desc" }> = {
   price_asc: { expr: sql`p.min_price`, dir: "asc" },
@@ -84,17 +81,23 @@ const sortSpec: Record<SortKey, { expr: SQL; dir: "asc" | "desc" }> = {
   newest: { expr: sql`coalesce(p.published_year, -100000)`, dir: "desc" },
 };
 
+export interface ProductPageResult {
+  version: number;
+  /** Null when the requested category does not exist. */
+  categoryExists: boolean;
+  rows: ListRow[];
+}
+
 /**
- * One page of active products, keyset-paginated on (sort value, id) in the sort's direction. Fetches
- * `limit + 1` rows so the caller knows whether another page exists.
+ * One page of active products, keyset-paginated on (sort value, id) in the sort's direction, in one statement
+ * with the catalog version (same snapshot) and whether the category exists. Fetches `limit + 1` rows so the
+ * caller knows whether another page exists.
  */
 export async function loadProductPage(
   db: Database,
   q: ListQuery,
-  categoryId: number | null,
   after: { value: number; id: number } | null,
-): Promise<Versioned<ListRow[]>> {
-  const version = await catalogVersion(db);
+): Promise<ProductPageResult> {
   const { expr, dir } = sortSpec[q.sort];
   const where: SQL[] = [sql`p.status = 'active'`];
   if (q.price_min !== undefined) where.push(sql`p.min_price >= ${q.price_min}`);
@@ -110,24 +113,42 @@ export async function loadProductPage(
   if (after) {
     where.push(dir === "asc" ? sql`(${expr}, p.id) > (${after.value}, ${after.id})` : sql`(${expr}, p.id) < (${after.value}, ${after.id})`);
   }
-  const join = categoryId === null ? sql`` : sql`join product_categories pc on pc.product_id = p.id and pc.category_id = ${categoryId}`;
+  const category = q.category ?? null;
+  const join =
+    category === null
+      ? sql``
+      : sql`join product_categories pc on pc.product_id = p.id and pc.category_id = (select id from categories where slug = ${category})`;
   const order = dir === "asc" ? sql`${expr} asc, p.id asc` : sql`${expr} desc, p.id desc`;
-  const res = await db.execute<ListRow>(sql`
-    select p.id, p.slug, p.name, p.subtitle, p.min_price, p.max_price, p.currency, p.formats,
-           p.rating_avg, p.ratings_count, p.popularity, p.published_year, p.language, p.featured,
-           p.images -> 0 as image,
-           c.slug as category_slug, c.name as category_name, c.path as category_path,
-           (select json_agg(json_build_object('slug', a.slug, 'name', a.name) order by pa.position)
-              from product_authors pa join authors a on a.id = pa.author_id where pa.product_id = p.id) as authors,
-           ${availableVariant(sql`p.id`)} as in_stock,
-           ${expr} as sort_value
-    from products p
-    join categories c on c.id = p.category_id
-    ${join}
-    where ${sql.join(where, sql` and `)}
-    order by ${order}
-    limit ${q.limit + 1}`);
-  return { version, data: res.rows };
+  const outerOrder = dir === "asc" ? sql`page.sort_value asc, page.id asc` : sql`page.sort_value desc, page.id desc`;
+  const res = await db.execute<ListRow & { catalog_version: string | number; category_exists: boolean }>(sql`
+    select v.version as catalog_version,
+           ${category === null ? sql`true` : sql`exists (select 1 from categories where slug = ${category})`} as category_exists,
+           page.*
+    from cache_versions v
+    left join lateral (
+      select p.id, p.slug, p.name, p.subtitle, p.min_price, p.max_price, p.currency, p.formats,
+             p.rating_avg, p.ratings_count, p.popularity, p.published_year, p.language, p.featured,
+             p.images -> 0 as image,
+             c.slug as category_slug, c.name as category_name, c.path as category_path,
+             (select json_agg(json_build_object('slug', a.slug, 'name', a.name) order by pa.position)
+                from product_authors pa join authors a on a.id = pa.author_id where pa.product_id = p.id) as authors,
+             ${availableVariant(sql`p.id`)} as in_stock,
+             ${expr} as sort_value
+      from products p
+      join categories c on c.id = p.category_id
+      ${join}
+      where ${sql.join(where, sql` and `)}
+      order by ${order}
+      limit ${q.limit + 1}
+    ) page on true
+    where v.scope = 'catalog'
+    order by ${outerOrder}`);
+  const first = res.rows[0];
+  return {
+    version: Number(first?.catalog_version ?? 0),
+    categoryExists: first?.category_exists ?? false,
+    rows: res.rows.filter((r) => r.id !== null),
+  };
 }
 
 export type VariantRow = {

@@ -14,29 +14,26 @@ import {
   slugParamSchema,
   variantPatchSchema,
 } from "./schemas";
-import { getCategoryTree, getProductByIsbn, getProductBySlug, listProducts } from "./service";
+import { categoryTreeResponse, productByIsbnResponse, productListResponse, productResponse } from "./service";
 import { updateVariant } from "./admin-service";
 
 export const catalogRoutes = new Hono<AppEnv>()
-  .get("/categories", publicCache(300), validate("query", emptyQuerySchema), async (c) => {
-    const { tree } = await getCategoryTree(c);
-    return c.json({ data: tree });
-  })
-  .get("/products", publicCache(60), validate("query", listQuerySchema, listQueryCodes), async (c) =>
-    c.json(await listProducts(c, c.req.valid("query"))),
+  .get("/categories", publicCache(300), validate("query", emptyQuerySchema), (c) => categoryTreeResponse(c))
+  .get("/products", publicCache(60), validate("query", listQuerySchema, listQueryCodes), (c) =>
+    productListResponse(c, c.req.valid("query")),
   )
   .get(
     "/categories/:slug/products",
     publicCache(60),
     validate("param", slugParamSchema, { slug: "INVALID_SLUG" }),
     validate("query", categoryListQuerySchema, listQueryCodes),
-    async (c) => c.json(await listProducts(c, { ...c.req.valid("query"), category: c.req.valid("param").slug })),
+    (c) => productListResponse(c, { ...c.req.valid("query"), category: c.req.valid("param").slug }),
   )
-  .get("/products/by-isbn/:isbn", publicCache(300), validate("param", isbnParamSchema), validate("query", emptyQuerySchema), async (c) =>
-    c.json({ data: await getProductByIsbn(c, c.req.valid("param").isbn) }),
+  .get("/products/by-isbn/:isbn", publicCache(300), validate("param", isbnParamSchema), validate("query", emptyQuerySchema), (c) =>
+    productByIsbnResponse(c, c.req.valid("param").isbn),
   )
-  .get("/products/:slug", publicCache(120), validate("param", slugParamSchema, { slug: "INVALID_SLUG" }), validate("query", emptyQuerySchema), async (c) =>
-    c.json({ data: await getProductBySlug(c, c.req.valid("param").slug) }),
+  .get("/products/:slug", publicCache(120), validate("param", slugParamSchema, { slug: "INVALID_SLUG" }), validate("query", emptyQuerySchema), (c) =>
+    productResponse(c, c.req.valid("param").slug),
   );
 
 export const catalogAdminRoutes = new Hono<AppEnv>()

@@ -2,7 +2,7 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../platform/context";
 import { AppError } from "../platform/errors";
-import { cachedRead } from "../platform/cached-read";
+import { cachedJson } from "../platform/cached-read";
 import { keys, TTL } from "./cache-keys";
 import { decodeCursor, encodeCursor } from "./cursor";
 import { toIsbn13, isbn13To10 } from "./isbn";
@@ -18,32 +18,22 @@ export interface CategoryNode {
   children: CategoryNode[];
 }
 
-export interface CategoryTree {
-  tree: CategoryNode[];
-  /** slug → id, to resolve list filters without another query. */
-  ids: Record<string, number>;
-}
-
-function buildTree(rows: CategoryRow[]): CategoryTree {
+function buildTree(rows: CategoryRow[]): CategoryNode[] {
   const nodes = new Map<number, CategoryNode>();
   const roots: CategoryNode[] = [];
-  const ids: Record<string, number> = {};
-  for (const r of rows) {
-    nodes.set(r.id, { slug: r.slug, name: r.name, path: r.path, product_count: r.product_count, children: [] });
-    ids[r.slug] = r.id;
-  }
+  for (const r of rows) nodes.set(r.id, { slug: r.slug, name: r.name, path: r.path, product_count: r.product_count, children: [] });
   // Rows come ordered by depth, so a parent is always created before its children.
   for (const r of rows) {
     const node = nodes.get(r.id) as CategoryNode;
     const parent = r.parent_id === null ? undefined : nodes.get(r.parent_id);
     (parent ? parent.children : roots).push(node);
   }
-  return { tree: roots, ids };
+  return roots;
 }
 
 /** The category tree (cached under `category_tree`). */
-export async function getCategoryTree(c: Context<AppEnv>): Promise<CategoryTree> {
-  const tree = await cachedRead(c, {
+export async function categoryTreeResponse(c: Context<AppEnv>): Promise<Response> {
+  const res = await cachedJson(c, {
     key: keys.categoryTree,
     versionKey: keys.catalogVersion,
     ttlSeconds: TTL.categoryTree,
@@ -51,8 +41,9 @@ export async function getCategoryTree(c: Context<AppEnv>): Promise<CategoryTree>
       const { version, data } = await loadCategories(db);
       return { version, data: buildTree(data) };
     },
+    render: (tree) => ({ data: tree }),
   });
-  return tree ?? { tree: [], ids: {} };
+  return res ?? c.json({ data: [] });
 }
 
 const money = (amount: number, currency: string) => ({ amount, currency });
@@ -89,23 +80,20 @@ async function pageKey(category: string, q: ListQuery): Promise<string> {
 }
 
 /** One page of products, optionally within a category (descendants included). */
-export async function listProducts(c: Context<AppEnv>, q: ListQuery): Promise<ProductPage> {
+export async function productListResponse(c: Context<AppEnv>, q: ListQuery): Promise<Response> {
   const after = q.cursor === undefined ? null : decodeCursor(q.cursor, q.sort);
-  let categoryId: number | null = null;
-  if (q.category !== undefined) {
-    const { ids } = await getCategoryTree(c);
-    categoryId = ids[q.category] ?? null;
-    if (categoryId === null) {
-      throw new AppError(404, "CATEGORY_NOT_FOUND", `Category '${q.category}' does not exist`, { category: q.category });
-    }
-  }
   const categoryKey = q.category ?? "all";
-  const page = await cachedRead<ProductPage>(c, {
+  let missingCategory = false;
+  const res = await cachedJson<ProductPage>(c, {
     key: keys.productList(categoryKey, await pageKey(categoryKey, q)),
     versionKey: keys.catalogVersion,
     ttlSeconds: TTL.productList,
     load: async (db) => {
-      const { version, data } = await loadProductPage(db, q, categoryId, after);
+      const { version, categoryExists, rows: data } = await loadProductPage(db, q, after);
+      if (!categoryExists) {
+        missingCategory = true;
+        return { version, data: null };
+      }
       const hasMore = data.length > q.limit;
       const rows = hasMore ? data.slice(0, q.limit) : data;
       const last = rows[rows.length - 1];
@@ -115,8 +103,12 @@ export async function listProducts(c: Context<AppEnv>, q: ListQuery): Promise<Pr
         data: { data: rows.map(shapeListItem), page: { limit: q.limit, next_cursor: next, has_more: hasMore, sort: q.sort } },
       };
     },
+    render: (page) => page,
   });
-  return page as ProductPage;
+  if (!res || missingCategory) {
+    throw new AppError(404, "CATEGORY_NOT_FOUND", `Category '${q.category ?? ""}' does not exist`, { category: q.category });
+  }
+  return res;
 }
 
 function shapeDetail(r: DetailRow) {
@@ -163,8 +155,14 @@ function shapeDetail(r: DetailRow) {
 export type ProductDetail = ReturnType<typeof shapeDetail>;
 
 /** A product by slug, with variants and availability; 404 PRODUCT_NOT_FOUND when there is none. */
-export async function getProductBySlug(c: Context<AppEnv>, slug: string): Promise<ProductDetail> {
-  const detail = await cachedRead<ProductDetail>(c, {
+export async function productResponse(c: Context<AppEnv>, slug: string): Promise<Response> {
+  const res = await productResponseOrNull(c, slug);
+  if (!res) throw new AppError(404, "PRODUCT_NOT_FOUND", `No product with slug '${slug}'`, { slug });
+  return res;
+}
+
+function productResponseOrNull(c: Context<AppEnv>, slug: string): Promise<Response | null> {
+  return cachedJson<ProductDetail>(c, {
     key: keys.productDetail(slug),
     versionKey: keys.productVersion(slug),
     ttlSeconds: TTL.productDetail,
@@ -172,31 +170,47 @@ export async function getProductBySlug(c: Context<AppEnv>, slug: string): Promis
       const row = await loadProductDetail(db, { slug });
       return row ? { version: Number(row.version), data: shapeDetail(row) } : { version: 0, data: null };
     },
+    render: (detail) => ({ data: detail }),
   });
-  if (!detail) throw new AppError(404, "PRODUCT_NOT_FOUND", `No product with slug '${slug}'`, { slug });
-  return detail;
 }
 
+/**
+ * ISBN-13 → slug, per isolate. The mapping changes only when staff reassign a GTIN, which must delete
+ * `isbn:<isbn13>` in Redis; the isolate copy is bounded and short-lived.
+ */
+const isbnSlugs = new Map<string, { slug: string; until: number }>();
+const ISBN_MEMO_MAX = 20_000;
+const ISBN_MEMO_MS = 60_000;
+
 /** A product by ISBN-10 or ISBN-13 (hyphens allowed): INVALID_ISBN when malformed, 404 when unknown. */
-export async function getProductByIsbn(c: Context<AppEnv>, raw: string): Promise<ProductDetail> {
+export async function productByIsbnResponse(c: Context<AppEnv>, raw: string): Promise<Response> {
   const isbn13 = toIsbn13(raw);
   if (!isbn13) {
     throw new AppError(400, "INVALID_ISBN", "Not a valid ISBN-10 or ISBN-13 (check digit or length)", { isbn: raw });
   }
   const cache = c.get("cache");
-  const mapped = c.get("readYourWrites") ? null : await cache.get<string>(keys.isbn(isbn13));
-  if (mapped) {
-    const detail = await getProductBySlug(c, mapped).catch((err: unknown) => {
-      if (err instanceof AppError && err.status === 404) return null;
-      throw err;
-    });
-    if (detail && detail.gtin === isbn13) return detail;
+  const ryw = c.get("readYourWrites");
+  if (!ryw) {
+    const memo = isbnSlugs.get(isbn13);
+    const slug = memo && memo.until > Date.now() ? memo.slug : await cache.get<string>(keys.isbn(isbn13));
+    if (slug) {
+      const res = await productResponseOrNull(c, slug);
+      if (res) {
+        if (!memo) rememberIsbn(isbn13, slug);
+        return res;
+      }
+      isbnSlugs.delete(isbn13);
+    }
   }
-  const { value, source } = await c.get("db").read((db) => loadProductDetail(db, { gtin: isbn13 }), {
-    primary: c.get("readYourWrites"),
-  });
+  const { value, source } = await c.get("db").read((db) => loadProductDetail(db, { gtin: isbn13 }), { primary: ryw });
   c.set("servedBy", source);
   if (!value) throw new AppError(404, "PRODUCT_NOT_FOUND", `No product with ISBN ${isbn13}`, { isbn13 });
+  rememberIsbn(isbn13, value.slug);
   c.executionCtx.waitUntil(cache.set(keys.isbn(isbn13), value.slug, TTL.isbn));
-  return shapeDetail(value);
+  return c.json({ data: shapeDetail(value) });
+}
+
+function rememberIsbn(isbn13: string, slug: string): void {
+  if (isbnSlugs.size >= ISBN_MEMO_MAX) isbnSlugs.clear();
+  isbnSlugs.set(isbn13, { slug, until: Date.now() + ISBN_MEMO_MS });
 }

@@ -1,33 +1,53 @@
 /**
- * The read path every cached endpoint shares:
- * 1. unless the session just wrote, try Redis: an entry at least as new as its scope's version is served;
+ * The read path every cached JSON endpoint shares:
+ * 1. unless the session just wrote, try Redis: an entry at least as new as its scope's version is served as the
+ *    stored bytes with its stored ETag (no parse, no re-serialise, no re-hash on a hit);
  * 2. otherwise read Postgres (replica first); if the replica returns data older than the version Redis knows a
  *    writer committed, the replica lags: read again from the primary;
- * 3. store the fresh entry after the response (waitUntil).
+ * 3. serialise once, hash once, and store the entry after the response (waitUntil).
  */
 import type { Context } from "hono";
 import type { AppEnv } from "./context";
 import type { Database } from "./db";
 
-export interface CachedReadSpec<T> {
+export interface CachedJsonSpec<T> {
   key: string;
   versionKey: string;
   ttlSeconds: number;
   /** Loads the data and the version it reflects; null data means "nothing there" and is not cached. */
   load: (db: Database) => Promise<{ version: number; data: T | null }>;
+  /** The JSON body for the data. */
+  render: (data: T) => unknown;
 }
 
-/** Runs the cached read path; returns null when load found nothing. */
-export async function cachedRead<T>(c: Context<AppEnv>, spec: CachedReadSpec<T>): Promise<T | null> {
+/** What a cache entry holds: the response body as sent and its ETag. */
+export interface JsonEntryData {
+  etag: string;
+  body: string;
+}
+
+async function weakEtag(body: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-1", new TextEncoder().encode(body));
+  return `W/"${[...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("")}"`;
+}
+
+function respond(c: Context<AppEnv>, entry: JsonEntryData): Response {
+  c.header("ETag", entry.etag);
+  c.header("Content-Type", "application/json; charset=UTF-8");
+  return c.body(entry.body, 200);
+}
+
+/** Runs the cached read path and answers 200 with the JSON; null when load found nothing. */
+export async function cachedJson<T>(c: Context<AppEnv>, spec: CachedJsonSpec<T>): Promise<Response | null> {
   const cache = c.get("cache");
   const db = c.get("db");
   const ryw = c.get("readYourWrites");
   let known: number | null = null;
   if (!ryw) {
-    const { entry, version } = await cache.getVersioned<T>(spec.key, spec.versionKey);
-    if (entry && (version === null || entry.v >= version)) {
+    const { entry, version } = await cache.getVersioned<JsonEntryData>(spec.key, spec.versionKey);
+    if (entry && (version === null || entry.v >= version) && typeof entry.data.body === "string") {
       c.set("servedBy", "cache");
-      return entry.data;
+      return respond(c, entry.data);
     }
     known = version;
   }
@@ -38,8 +58,10 @@ export async function cachedRead<T>(c: Context<AppEnv>, spec: CachedReadSpec<T>)
   }
   c.set("servedBy", source);
   if (value.data === null) return null;
+  const body = JSON.stringify(spec.render(value.data));
+  const entry: JsonEntryData = { etag: await weakEtag(body), body };
   if (known === null || value.version >= known) {
-    c.executionCtx.waitUntil(cache.put(spec.key, { v: value.version, data: value.data }, spec.ttlSeconds, spec.versionKey));
+    c.executionCtx.waitUntil(cache.put(spec.key, { v: value.version, data: entry }, spec.ttlSeconds, spec.versionKey));
   }
-  return value.data;
+  return respond(c, entry);
 }
