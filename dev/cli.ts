@@ -1,7 +1,9 @@
 /**
  * The local stack launcher. `npm run dev` and `npm test` both go through it.
  *
- *   tsx dev/cli.ts dev [--small]   services, migrations, seed, proxies, then `wrangler dev`; Ctrl-C stops what it started
+ *   tsx dev/cli.ts dev [--small] [--inspect]
+ *                                  services, migrations, seed, proxies, then wrangler's dev server on :8787;
+ *                                  Ctrl-C stops what it started (--inspect: the `wrangler dev` CLI with DevTools)
  *   tsx dev/cli.ts test [-- args]  services, proxies, test database (migrated, small seed), typecheck, lint, vitest
  *   tsx dev/cli.ts up              services and proxies only, until Ctrl-C (for running vitest or benches by hand)
  *   tsx dev/cli.ts migrate [--database NAME]
@@ -140,7 +142,12 @@ async function dev(cfg: StackConfig, args: string[]): Promise<number> {
     `# Written by \`npm run dev\` for the local stack; not committed.\n${Object.entries(vars).map(([k, v]) => `${k}="${v}"`).join("\n")}\n`,
   );
   await mkdir(cfg.runDir, { recursive: true });
-  const wrangler = spawn(bin("wrangler"), ["dev", "--ip", "127.0.0.1", "--port", String(cfg.workerPort), "--show-interactive-dev-session=false"], {
+  // Default: wrangler's dev server through its API with the inspector off (see dev/worker-server.ts for why);
+  // --inspect: the `wrangler dev` CLI with DevTools.
+  const [cmd, cmdArgs] = args.includes("--inspect")
+    ? [bin("wrangler"), ["dev", "--ip", "127.0.0.1", "--port", String(cfg.workerPort), "--show-interactive-dev-session=false"]]
+    : [bin("tsx"), [path.join(projectRoot, "dev/worker-server.ts"), "--port", String(cfg.workerPort)]];
+  const wrangler = spawn(cmd, cmdArgs, {
     cwd: projectRoot,
     stdio: "inherit",
     env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" },
