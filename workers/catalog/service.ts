@@ -192,7 +192,7 @@ export async function productByIsbnResponse(c: Context<AppEnv>, raw: string): Pr
   const ryw = c.get("readYourWrites");
   if (!ryw) {
     const memo = isbnSlugs.get(isbn13);
-    const slug = memo && memo.until > Date.now() ? memo.slug : await cache.get<string>(keys.isbn(isbn13));
+    const slug = memo && memo.until > Date.now() ? memo.slug : await cache.get(keys.isbn(isbn13));
     if (slug) {
       const res = await productResponseOrNull(c, slug);
       if (res) {

@@ -8,10 +8,29 @@ import type { AppConfig } from "./config";
 import type { Logger } from "./logger";
 import { errorFields } from "./logger";
 
-export interface CacheEntry<T> {
-  /** The version of the data when it was read from Postgres. */
+/**
+ * A cached HTTP body with the version of the data it was rendered from and its ETag. Stored as one raw string
+ * `<version>\n<etag>\n<body>` so a hit needs no JSON parsing at all: the body is sent as stored.
+ */
+export interface CacheEntry {
   v: number;
-  data: T;
+  etag: string;
+  body: string;
+}
+
+/** Encodes an entry for Redis. */
+export function encodeEntry(e: CacheEntry): string {
+  return `${e.v}\n${e.etag}\n${e.body}`;
+}
+
+/** Decodes an entry written by encodeEntry; null for anything else. */
+export function decodeEntry(raw: unknown): CacheEntry | null {
+  if (typeof raw !== "string") return null;
+  const a = raw.indexOf("\n");
+  const b = a < 0 ? -1 : raw.indexOf("\n", a + 1);
+  if (b < 0) return null;
+  const v = Number(raw.slice(0, a));
+  return Number.isSafeInteger(v) ? { v, etag: raw.slice(a + 1, b), body: raw.slice(b + 1) } : null;
 }
 
 const REDIS_TIMEOUT_MS = 400;
@@ -36,6 +55,8 @@ function clientFor(config: AppConfig): Redis {
       enableAutoPipelining: false,
       // Values are JSON text (UTF-8 safe): skipping base64 saves encoding in Redis's proxy and decoding here.
       responseEncoding: false,
+      // Values are stored and read as raw strings (see CacheEntry); nothing is JSON-parsed on a hit.
+      automaticDeserialization: false,
     });
     clients.set(key, client);
   }
@@ -83,14 +104,12 @@ export class Cache {
    * Reads an entry and the current version of its scope in one round trip.
    * `version` is null when the counter is unknown (never set, or Redis unavailable).
    */
-  async getVersioned<T>(key: string, versionKey: string): Promise<{ entry: CacheEntry<T> | null; version: number | null }> {
+  async getVersioned(key: string, versionKey: string): Promise<{ entry: CacheEntry | null; version: number | null }> {
     if (!this.available) return { entry: null, version: null };
     try {
-      const [entry, version] = await this.redis.mget<[CacheEntry<T> | null, number | null]>(
-        this.key(key),
-        this.key(versionKey),
-      );
-      return { entry: isEntry<T>(entry) ? entry : null, version: typeof version === "number" ? version : null };
+      const [raw, ver] = await this.redis.mget<[string | null, string | null]>(this.key(key), this.key(versionKey));
+      const version = ver === null ? null : Number(ver);
+      return { entry: decodeEntry(raw), version: version !== null && Number.isSafeInteger(version) ? version : null };
     } catch (err) {
       this.failed("mget", err);
       return { entry: null, version: null };
@@ -98,12 +117,12 @@ export class Cache {
   }
 
   /** Stores an entry with a TTL; when `versionKey` has no counter yet, seeds it with the entry's version. */
-  async put<T>(key: string, entry: CacheEntry<T>, ttlSeconds: number, versionKey?: string): Promise<void> {
+  async put(key: string, entry: CacheEntry, ttlSeconds: number, versionKey?: string): Promise<void> {
     if (!this.available) return;
     try {
       const p = this.redis.pipeline();
-      p.set(this.key(key), entry, { ex: ttlSeconds });
-      if (versionKey) p.set(this.key(versionKey), entry.v, { nx: true });
+      p.set(this.key(key), encodeEntry(entry), { ex: ttlSeconds });
+      if (versionKey) p.set(this.key(versionKey), String(entry.v), { nx: true });
       await p.exec();
     } catch (err) {
       this.failed("set", err);
@@ -123,18 +142,19 @@ export class Cache {
     }
   }
 
-  /** A plain GET of a small value (e.g. an ISBN → slug mapping). */
-  async get<T>(key: string): Promise<T | null> {
+  /** A plain GET of a small string value (e.g. an ISBN → slug mapping). */
+  async get(key: string): Promise<string | null> {
     if (!this.available) return null;
     try {
-      return await this.redis.get<T>(this.key(key));
+      const v = await this.redis.get<string>(this.key(key));
+      return typeof v === "string" ? v : null;
     } catch (err) {
       this.failed("get", err);
       return null;
     }
   }
 
-  async set(key: string, value: unknown, ttlSeconds: number): Promise<void> {
+  async set(key: string, value: string, ttlSeconds: number): Promise<void> {
     if (!this.available) return;
     try {
       await this.redis.set(this.key(key), value, { ex: ttlSeconds });
@@ -149,10 +169,6 @@ export class Cache {
     if (res !== "PONG") throw new Error(`unexpected PING reply ${String(res)}`);
     downUntil.delete(this.endpoint);
   }
-}
-
-function isEntry<T>(x: unknown): x is CacheEntry<T> {
-  return typeof x === "object" && x !== null && typeof (x as { v?: unknown }).v === "number" && "data" in x;
 }
 
 /** Forgets the circuit-breaker state (tests use it between fault scenarios). */

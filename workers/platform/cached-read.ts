@@ -9,6 +9,7 @@
 import type { Context } from "hono";
 import type { AppEnv } from "./context";
 import type { Database } from "./db";
+import type { CacheEntry } from "./cache";
 
 export interface CachedJsonSpec<T> {
   key: string;
@@ -20,18 +21,13 @@ export interface CachedJsonSpec<T> {
   render: (data: T) => unknown;
 }
 
-/** What a cache entry holds: the response body as sent and its ETag. */
-export interface JsonEntryData {
-  etag: string;
-  body: string;
-}
 
 async function weakEtag(body: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-1", new TextEncoder().encode(body));
   return `W/"${[...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("")}"`;
 }
 
-function respond(c: Context<AppEnv>, entry: JsonEntryData): Response {
+function respond(c: Context<AppEnv>, entry: Pick<CacheEntry, "etag" | "body">): Response {
   c.header("ETag", entry.etag);
   c.header("Content-Type", "application/json; charset=UTF-8");
   return c.body(entry.body, 200);
@@ -44,10 +40,10 @@ export async function cachedJson<T>(c: Context<AppEnv>, spec: CachedJsonSpec<T>)
   const ryw = c.get("readYourWrites");
   let known: number | null = null;
   if (!ryw) {
-    const { entry, version } = await cache.getVersioned<JsonEntryData>(spec.key, spec.versionKey);
-    if (entry && (version === null || entry.v >= version) && typeof entry.data.body === "string") {
+    const { entry, version } = await cache.getVersioned(spec.key, spec.versionKey);
+    if (entry && (version === null || entry.v >= version)) {
       c.set("servedBy", "cache");
-      return respond(c, entry.data);
+      return respond(c, entry);
     }
     known = version;
   }
@@ -59,9 +55,9 @@ export async function cachedJson<T>(c: Context<AppEnv>, spec: CachedJsonSpec<T>)
   c.set("servedBy", source);
   if (value.data === null) return null;
   const body = JSON.stringify(spec.render(value.data));
-  const entry: JsonEntryData = { etag: await weakEtag(body), body };
+  const entry: CacheEntry = { v: value.version, etag: await weakEtag(body), body };
   if (known === null || value.version >= known) {
-    c.executionCtx.waitUntil(cache.put(spec.key, { v: value.version, data: entry }, spec.ttlSeconds, spec.versionKey));
+    c.executionCtx.waitUntil(cache.put(spec.key, entry, spec.ttlSeconds, spec.versionKey));
   }
   return respond(c, entry);
 }
