@@ -35,12 +35,12 @@ describe("replica routing", () => {
   it("serves a catalog read from the replica (pg_is_in_recovery)", async () => {
     const router = new DbRouter(getConfig(env), createLogger("warn", {}));
     try {
-      const { value, source } = await router.read((db) => db.execute<{ r: boolean }>(dsql`select pg_is_in_recovery() as r`));
+      const { value, source } = await router.read((db) => db.rows<{ r: boolean }>(dsql`select pg_is_in_recovery() as r`));
       expect(source).toBe("replica");
-      expect(value.rows[0]?.r).toBe(true);
-      const primary = await router.read((db) => db.execute<{ r: boolean }>(dsql`select pg_is_in_recovery() as r`), { primary: true });
+      expect(value[0]?.r).toBe(true);
+      const primary = await router.read((db) => db.rows<{ r: boolean }>(dsql`select pg_is_in_recovery() as r`), { primary: true });
       expect(primary.source).toBe("primary");
-      expect(primary.value.rows[0]?.r).toBe(false);
+      expect(primary.value[0]?.r).toBe(false);
     } finally {
       await router.end();
     }

@@ -4,7 +4,7 @@
  */
 import { sql } from "drizzle-orm";
 import type { SQL } from "drizzle-orm";
-import type { Database } from "../platform/db";
+import type { Reader } from "../platform/db";
 import type { ListQuery, SortKey } from "./schemas";
 
 export interface Versioned<T> {
@@ -23,8 +23,8 @@ export type CategoryRow = {
 };
 
 /** Every category with its count of active products (descendants included), in tree order. */
-export async function loadCategories(db: Database): Promise<Versioned<CategoryRow[]>> {
-  const res = await db.execute<CategoryRow & { catalog_version: string | number }>(sql`
+export async function loadCategories(db: Reader): Promise<Versioned<CategoryRow[]>> {
+  const rows = await db.rows<CategoryRow & { catalog_version: string | number }>(sql`
     select c.id, c.parent_id, c.slug, c.name, c.path, c.depth,
            coalesce(n.cnt, 0)::int as product_count,
            (select version from cache_versions where scope = 'catalog') as catalog_version
@@ -36,7 +36,7 @@ export async function loadCategories(db: Database): Promise<Versioned<CategoryRo
       group by pc.category_id
     ) n on n.category_id = c.id
     order by c.depth, c.position, c.name`);
-  return { version: Number(res.rows[0]?.catalog_version ?? 0), data: res.rows };
+  return { version: Number(rows[0]?.catalog_version ?? 0), data: rows };
 }
 
 export type ListRow = {
@@ -94,7 +94,7 @@ export interface ProductPageResult {
  * caller knows whether another page exists.
  */
 export async function loadProductPage(
-  db: Database,
+  db: Reader,
   q: ListQuery,
   after: { value: number; id: number } | null,
 ): Promise<ProductPageResult> {
@@ -120,7 +120,7 @@ export async function loadProductPage(
       : sql`join product_categories pc on pc.product_id = p.id and pc.category_id = (select id from categories where slug = ${category})`;
   const order = dir === "asc" ? sql`${expr} asc, p.id asc` : sql`${expr} desc, p.id desc`;
   const outerOrder = dir === "asc" ? sql`page.sort_value asc, page.id asc` : sql`page.sort_value desc, page.id desc`;
-  const res = await db.execute<ListRow & { catalog_version: string | number; category_exists: boolean }>(sql`
+  const rows = await db.rows<ListRow & { catalog_version: string | number; category_exists: boolean }>(sql`
     select v.version as catalog_version,
            ${category === null ? sql`true` : sql`exists (select 1 from categories where slug = ${category})`} as category_exists,
            page.*
@@ -143,11 +143,11 @@ export async function loadProductPage(
     ) page on true
     where v.scope = 'catalog'
     order by ${outerOrder}`);
-  const first = res.rows[0];
+  const first = rows[0];
   return {
     version: Number(first?.catalog_version ?? 0),
     categoryExists: first?.category_exists ?? false,
-    rows: res.rows.filter((r) => r.id !== null),
+    rows: rows.filter((r) => r.id !== null),
   };
 }
 
@@ -192,12 +192,12 @@ export type DetailRow = {
 };
 
 /** A product with its variants and their stock, by slug or by GTIN; null when there is no active product. */
-export async function loadProductDetail(db: Database, by: { slug: string } | { gtin: string }): Promise<DetailRow | null> {
+export async function loadProductDetail(db: Reader, by: { slug: string } | { gtin: string }): Promise<DetailRow | null> {
   const cond = "slug" in by ? sql`p.slug = ${by.slug}` : sql`p.gtin = ${by.gtin}`;
-  const res = await db.execute<DetailRow>(sql`
+  const rows = await db.rows<DetailRow>(sql`
     select p.id, p.slug, p.name, p.subtitle, p.description, p.gtin, p.language, p.published_year, p.images,
            p.attributes, p.base_price, p.currency, p.min_price, p.max_price, p.featured, p.status,
-           p.rating_avg, p.ratings_count, p.version, p.updated_at,
+           p.rating_avg, p.ratings_count, p.version, to_json(p.updated_at) #>> '{}' as updated_at,
            json_build_object('slug', c.slug, 'name', c.name, 'path', c.path) as category,
            (select json_build_object('slug', b.slug, 'name', b.name, 'kind', b.kind) from brands b where b.id = p.brand_id) as brand,
            (select json_agg(json_build_object('slug', a.slug, 'name', a.name, 'role', pa.role) order by pa.position)
@@ -214,5 +214,5 @@ export async function loadProductDetail(db: Database, by: { slug: string } | { g
               where v.product_id = p.id and v.status <> 'discontinued') as variants
     from products p join categories c on c.id = p.category_id
     where ${cond} and p.status = 'active'`);
-  return res.rows[0] ?? null;
+  return rows[0] ?? null;
 }

@@ -8,7 +8,7 @@
  */
 import type { Context } from "hono";
 import type { AppEnv } from "./context";
-import type { Database } from "./db";
+import type { Reader } from "./db";
 import type { CacheEntry } from "./cache";
 
 export interface CachedJsonSpec<T> {
@@ -16,7 +16,7 @@ export interface CachedJsonSpec<T> {
   versionKey: string;
   ttlSeconds: number;
   /** Loads the data and the version it reflects; null data means "nothing there" and is not cached. */
-  load: (db: Database) => Promise<{ version: number; data: T | null }>;
+  load: (db: Reader) => Promise<{ version: number; data: T | null }>;
   /** The JSON body for the data. */
   render: (data: T) => unknown;
 }

@@ -1,25 +1,35 @@
 /**
- * Postgres access for one request: a Neon `Pool` for the primary and one for a replica, created on first use and
- * ended when the request is done (Neon's rule for Workers). Reads go to a replica and fall back to the primary
- * when the replica cannot be reached; writes and read-your-writes go to the primary.
+ * Postgres access for one request. Reads are single statements sent over Neon's SQL-over-HTTP endpoint (one fetch,
+ * no connection setup: what Neon recommends for one-shot queries from Workers); writes use a Neon `Pool` over
+ * WebSocket for interactive transactions, created on first use and ended when the request is done (Neon's rule
+ * for Workers). Reads go to a replica and fall back to the primary when the replica cannot be reached; writes and
+ * read-your-writes go to the primary.
  */
-import { Pool, neonConfig } from "@neondatabase/serverless";
+import { Pool, neon, neonConfig } from "@neondatabase/serverless";
 import { drizzle } from "drizzle-orm/neon-serverless";
+import { drizzle as drizzleHttp } from "drizzle-orm/neon-http";
 import type { NeonDatabase } from "drizzle-orm/neon-serverless";
+import type { SQL } from "drizzle-orm";
 import type { AppConfig } from "./config";
 import type { Logger } from "./logger";
 import { errorFields } from "./logger";
 import { AppError } from "./errors";
 
 export type Database = NeonDatabase<Record<string, never>>;
+
+/** What read paths need: run one statement, get its rows. Implemented over the Pool or Neon's HTTP endpoint. */
+export interface Reader {
+  rows<T extends Record<string, unknown>>(query: SQL): Promise<T[]>;
+}
 export type DbSource = "primary" | "replica";
 
 let localProxyConfigured: string | null = null;
 
-/** Points the Neon driver at the local WebSocket proxy; production leaves the driver as it is. */
+/** Points the Neon driver at the local proxy (WebSocket and HTTP); production leaves the driver as it is. */
 function configureNeon(localProxy: string | null): void {
   if (!localProxy || localProxyConfigured === localProxy) return;
   neonConfig.wsProxy = (host, port) => `${localProxy}/v1?address=${host}:${port}`;
+  neonConfig.fetchEndpoint = () => `http://${localProxy}/sql`;
   neonConfig.useSecureWebSocket = false;
   neonConfig.pipelineTLS = false;
   neonConfig.pipelineConnect = false;
@@ -33,6 +43,8 @@ function configureNeon(localProxy: string | null): void {
 const unhealthyUntil = new Map<string, number>();
 const CIRCUIT_MS = 5_000;
 const CONNECT_TIMEOUT_MS = 3_000;
+/** Upper bound for one read over HTTP (Neon's own limit is much higher; a catalog read should never take this). */
+const READ_TIMEOUT_MS = 5_000;
 
 function isHealthy(url: string): boolean {
   const until = unhealthyUntil.get(url);
@@ -54,18 +66,21 @@ export function isConnectionError(err: unknown): boolean {
   // The driver rejects with the WebSocket's ErrorEvent (not an Error) when the socket cannot open.
   if (!(e instanceof Error)) return true;
   const code = (e as { code?: unknown }).code;
+  // Neon's HTTP endpoint answers failures of its own (no such endpoint, target refused) with an empty code.
+  if (code === "") return true;
   if (typeof code === "string" && /^[0-9A-Z]{5}$/.test(code)) {
     return code.startsWith("08") || code.startsWith("57P") || code === "53300" || code === "40001";
   }
   const text = `${e.name} ${e.message}`;
-  return /connect|connection|websocket|socket|terminated|timeout|timed out|ECONN|closed|network/i.test(text);
+  return /connect|connection|websocket|socket|terminated|timeout|timed out|ECONN|closed|network|fetch failed|abort|server error/i.test(text);
 }
 
 /** A request's handle on the primary and the replicas. */
 export class DbRouter {
   private pools: Pool[] = [];
   private primaryDb: Database | null = null;
-  private replicaDb: { db: Database; url: string } | null = null;
+  private readers = new Map<string, Reader>();
+  private replicaUrl: string | null | undefined = undefined;
   /** Set when this request wrote to the primary; the app then marks the session for read-your-writes. */
   wrote = false;
 
@@ -84,19 +99,28 @@ export class DbRouter {
     return drizzle({ client: pool });
   }
 
-  /** The primary, for writes and reads that must see the latest committed state. */
+  /** The primary over WebSocket, for transactions and reads inside them. */
   get primary(): Database {
     this.primaryDb ??= this.open(this.config.databaseUrl);
     return this.primaryDb;
   }
 
-  private replica(): { db: Database; url: string } | null {
-    if (this.replicaDb) return this.replicaDb;
+  private reader(url: string): Reader {
+    let r = this.readers.get(url);
+    if (!r) {
+      const db = drizzleHttp({ client: neon(url, { fetchOptions: { signal: AbortSignal.timeout(READ_TIMEOUT_MS) } }) });
+      r = { rows: async <T extends Record<string, unknown>>(q: SQL) => (await db.execute<T>(q)).rows };
+      this.readers.set(url, r);
+    }
+    return r;
+  }
+
+  /** One healthy replica for this request, chosen at random, or null. */
+  private replica(): string | null {
+    if (this.replicaUrl !== undefined) return this.replicaUrl;
     const healthy = this.config.replicaUrls.filter(isHealthy);
-    if (healthy.length === 0) return null;
-    const url = healthy[Math.floor(Math.random() * healthy.length)] as string;
-    this.replicaDb = { db: this.open(url), url };
-    return this.replicaDb;
+    this.replicaUrl = healthy.length === 0 ? null : (healthy[Math.floor(Math.random() * healthy.length)] as string);
+    return this.replicaUrl;
   }
 
   /**
@@ -104,16 +128,18 @@ export class DbRouter {
    * failure on one side is retried once on the other, so a replica outage degrades to primary reads and a primary
    * outage still serves reads from the replica.
    */
-  async read<T>(fn: (db: Database) => Promise<T>, opts: { primary?: boolean } = {}): Promise<{ value: T; source: DbSource }> {
+  async read<T>(fn: (db: Reader) => Promise<T>, opts: { primary?: boolean } = {}): Promise<{ value: T; source: DbSource }> {
     const replica = this.replica();
-    const order: DbSource[] =
-      opts.primary || !replica ? ["primary", ...(replica ? (["replica"] as const) : [])] : ["replica", "primary"];
-    for (const source of order) {
-      const url = source === "primary" ? this.config.databaseUrl : (replica as { url: string }).url;
-      if (!isHealthy(url) && order.length > 1 && source === order[0]) continue;
+    const targets: [DbSource, string][] = [["primary", this.config.databaseUrl]];
+    if (replica) {
+      if (opts.primary) targets.push(["replica", replica]);
+      else targets.unshift(["replica", replica]);
+    }
+    // An endpoint that failed moments ago goes last instead of first.
+    if (targets.length > 1 && !isHealthy((targets[0] as [DbSource, string])[1])) targets.reverse();
+    for (const [source, url] of targets) {
       try {
-        const db = source === "primary" ? this.primary : (replica as { db: Database }).db;
-        return { value: await fn(db), source };
+        return { value: await fn(this.reader(url)), source };
       } catch (err) {
         if (!isConnectionError(err)) throw err;
         unhealthyUntil.set(url, Date.now() + CIRCUIT_MS);
