@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isConnectionError } from "../../workers/platform/db";
+import { isConnectionError } from "../../workers/platform/db-errors";
 
 const withCode = (message: string, code: string): Error => Object.assign(new Error(message), { code });
 

@@ -14,6 +14,7 @@ import type { AppConfig } from "./config";
 import type { Logger } from "./logger";
 import { errorFields } from "./logger";
 import { AppError } from "./errors";
+import { isConnectionError } from "./db-errors";
 
 export type Database = NeonDatabase<Record<string, never>>;
 
@@ -49,30 +50,6 @@ const READ_TIMEOUT_MS = 5_000;
 function isHealthy(url: string): boolean {
   const until = unhealthyUntil.get(url);
   return until === undefined || until <= Date.now();
-}
-
-/**
- * True for failures of the connection rather than of the statement: SQLSTATE classes 08 (connection), 57P
- * (shutdown, cannot connect now), 53300 (too many connections).
- * Also 40001 from a replica (a query cancelled by a conflict with recovery), which is worth a retry elsewhere.
- * Driver errors without a SQLSTATE count only when they speak of the connection (a bug must not look like an outage).
- */
-export function isConnectionError(err: unknown): boolean {
-  // drizzle wraps driver errors (DrizzleQueryError) and keeps the driver's error as `cause`.
-  let e: unknown = err;
-  while (e instanceof Error && typeof (e as { code?: unknown }).code !== "string" && e.cause !== undefined && e.cause !== null) {
-    e = e.cause;
-  }
-  // The driver rejects with the WebSocket's ErrorEvent (not an Error) when the socket cannot open.
-  if (!(e instanceof Error)) return true;
-  const code = (e as { code?: unknown }).code;
-  // Neon's HTTP endpoint answers failures of its own (no such endpoint, target refused) with an empty code.
-  if (code === "") return true;
-  if (typeof code === "string" && /^[0-9A-Z]{5}$/.test(code)) {
-    return code.startsWith("08") || code.startsWith("57P") || code === "53300" || code === "40001";
-  }
-  const text = `${e.name} ${e.message}`;
-  return /connect|connection|websocket|socket|terminated|timeout|timed out|ECONN|closed|network|fetch failed|abort|server error/i.test(text);
 }
 
 /** A request's handle on the primary and the replicas. */
@@ -119,7 +96,7 @@ export class DbRouter {
   private replica(): string | null {
     if (this.replicaUrl !== undefined) return this.replicaUrl;
     const healthy = this.config.replicaUrls.filter(isHealthy);
-    this.replicaUrl = healthy.length === 0 ? null : (healthy[Math.floor(Math.random() * healthy.length)] as string);
+    this.replicaUrl = healthy.length === 0 ? null : (healthy[Math.floor(Math.random() * healthy.length)]);
     return this.replicaUrl;
   }
 
