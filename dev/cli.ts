@@ -12,7 +12,6 @@
  */
 import { spawn } from "node:child_process";
 import { writeFile, mkdir } from "node:fs/promises";
-import net from "node:net";
 import path from "node:path";
 import { loadStackConfig, pgUrl, projectRoot } from "./config";
 import type { StackConfig } from "./config";
@@ -22,21 +21,13 @@ import { startWsProxy } from "./ws-proxy";
 import { startUpstashProxy } from "./upstash-proxy";
 import { seed } from "./seed";
 import { localWorkerVars } from "./worker-env";
+import { isListening } from "./net";
 
 const log = (msg: string): void => console.log(`[stack] ${msg}`);
 
 /** Everything this process started, stopped in reverse order on exit. */
 const started: StartedService[] = [];
 
-function isListening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host: "127.0.0.1", port }, () => {
-      s.end();
-      resolve(true);
-    });
-    s.on("error", () => resolve(false));
-  });
-}
 
 /** Runs a command with inherited stdio; resolves with its exit code. */
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<number> {

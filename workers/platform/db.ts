@@ -96,8 +96,9 @@ export class DbRouter {
   private replica(): string | null {
     if (this.replicaUrl !== undefined) return this.replicaUrl;
     const healthy = this.config.replicaUrls.filter(isHealthy);
-    this.replicaUrl = healthy.length === 0 ? null : (healthy[Math.floor(Math.random() * healthy.length)]);
-    return this.replicaUrl;
+    const picked = healthy[Math.floor(Math.random() * healthy.length)] ?? null;
+    this.replicaUrl = picked;
+    return picked;
   }
 
   /**
