@@ -73,10 +73,22 @@ export interface ProductPage {
   page: { limit: number; next_cursor: string | null; has_more: boolean; sort: string };
 }
 
-async function pageKey(category: string, q: ListQuery): Promise<string> {
-  const canonical = JSON.stringify([q.sort, q.limit, q.cursor ?? "", q.price_min ?? "", q.price_max ?? "", [...q.format].sort(), [...q.language].sort(), q.in_stock ?? "", q.author ?? ""]);
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${category}|${canonical}`));
-  return [...new Uint8Array(digest).slice(0, 12)].map((b) => b.toString(16).padStart(2, "0")).join("");
+/**
+ * The `{page}` part of a list key: every parameter that shapes the page, in a fixed order. Plain text rather than
+ * a hash: validated values are short and URL-safe, and a readable key helps when inspecting Redis.
+ */
+function pageKey(q: ListQuery): string {
+  return [
+    q.sort,
+    q.limit,
+    q.cursor ?? "",
+    q.price_min ?? "",
+    q.price_max ?? "",
+    [...q.format].sort().join("+"),
+    [...q.language].sort().join("+"),
+    q.in_stock ?? "",
+    q.author ?? "",
+  ].join(":");
 }
 
 /** One page of products, optionally within a category (descendants included). */
@@ -85,7 +97,7 @@ export async function productListResponse(c: Context<AppEnv>, q: ListQuery): Pro
   const categoryKey = q.category ?? "all";
   let missingCategory = false;
   const res = await cachedJson<ProductPage>(c, {
-    key: keys.productList(categoryKey, await pageKey(categoryKey, q)),
+    key: keys.productList(categoryKey, pageKey(q)),
     versionKey: keys.catalogVersion,
     ttlSeconds: TTL.productList,
     load: async (db) => {

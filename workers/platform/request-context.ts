@@ -17,7 +17,8 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
     const incoming = c.req.header("x-request-id");
     const requestId = incoming && SAFE_ID.test(incoming) ? incoming : crypto.randomUUID();
     const tp = TRACEPARENT.exec(c.req.header("traceparent") ?? "");
-    const traceId = tp?.[1] ?? crypto.randomUUID().replaceAll("-", "");
+    // Without an incoming trace, the trace starts here and takes the request id's bits (one UUID, not two).
+    const traceId = tp?.[1] ?? (requestId === incoming ? crypto.randomUUID() : requestId).replaceAll("-", "");
     c.set("requestId", requestId);
     c.set("traceId", traceId);
     c.set("userId", null);

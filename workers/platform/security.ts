@@ -20,18 +20,25 @@ export function securityHeaders(): MiddlewareHandler<AppEnv> {
   });
 }
 
+const corsByOrigins = new Map<string, MiddlewareHandler<AppEnv>>();
+
 /** CORS for the origins in CORS_ORIGINS only; other origins get no CORS headers (the browser blocks them). */
 export function corsAllowlist(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const allowed = c.get("config").corsOrigins;
-    const mw = cors({
-      origin: (origin) => (allowed.includes(origin) ? origin : null),
-      allowMethods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-      allowHeaders: ["Content-Type", "Authorization", "Idempotency-Key", "X-Request-Id", "If-None-Match"],
-      exposeHeaders: ["X-Request-Id", "X-Trace-Id", "ETag", "Retry-After"],
-      credentials: true,
-      maxAge: 600,
-    });
+    const key = allowed.join(",");
+    let mw = corsByOrigins.get(key);
+    if (!mw) {
+      mw = cors({
+        origin: (origin) => (allowed.includes(origin) ? origin : null),
+        allowMethods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        allowHeaders: ["Content-Type", "Authorization", "Idempotency-Key", "X-Request-Id", "If-None-Match"],
+        exposeHeaders: ["X-Request-Id", "X-Trace-Id", "ETag", "Retry-After"],
+        credentials: true,
+        maxAge: 600,
+      });
+      corsByOrigins.set(key, mw);
+    }
     return mw(c, next);
   };
 }
