@@ -39,30 +39,6 @@ export async function loadCategories(db: Reader): Promise<Versioned<CategoryRow[
   return { version: Number(rows[0]?.catalog_version ?? 0), data: rows };
 }
 
-export type ListRow = {
-  id: number;
-  slug: string;
-  name: string;
-  subtitle: string | null;
-  min_price: number;
-  max_price: number;
-  currency: string;
-  formats: string[];
-  rating_avg: string;
-  ratings_count: number;
-  popularity: number;
-  published_year: number | null;
-  language: string | null;
-  featured: boolean;
-  image: { url: string; thumbUrl?: string; alt: string } | null;
-  category_slug: string;
-  category_name: string;
-  category_path: string;
-  authors: { slug: string; name: string }[] | null;
-  in_stock: boolean;
-  sort_value: string | number;
-};
-
 /**
  * True when the product has a variant that is active and untracked, backorderable or with free stock.
  * A scalar subquery with LIMIT 1 (not EXISTS): the planner would otherwise hash every variant for each page.
@@ -81,23 +57,41 @@ const sortSpec: Record<SortKey, { expr: SQL; dir: "asc" | "desc" }> = {
   newest: { expr: sql`coalesce(p.published_year, -100000)`, dir: "desc" },
 };
 
-export interface ProductPageResult {
+/** A page of products: the items already rendered to JSON by Postgres, and where the next page starts. */
+export interface ProductPageRows {
   version: number;
-  /** Null when the requested category does not exist. */
   categoryExists: boolean;
-  rows: ListRow[];
+  /** JSON array text of the page's items, in the shape the API returns. */
+  itemsJson: string;
+  hasMore: boolean;
+  /** Sort value and id of the last item, for the next cursor. */
+  last: { value: number; id: number } | null;
 }
+
+/** One list item as the API returns it, built in SQL so a page crosses the wire as one text value. */
+const listItemJson = (available: SQL): SQL => sql`json_build_object(
+  'id', p.id, 'slug', p.slug, 'name', p.name, 'subtitle', p.subtitle,
+  'authors', coalesce((select json_agg(json_build_object('slug', a.slug, 'name', a.name) order by pa.position)
+                         from product_authors pa join authors a on a.id = pa.author_id where pa.product_id = p.id), '[]'::json),
+  'category', json_build_object('slug', c.slug, 'name', c.name, 'path', c.path),
+  'price', json_build_object('from', json_build_object('amount', p.min_price, 'currency', p.currency),
+                             'to', json_build_object('amount', p.max_price, 'currency', p.currency)),
+  'formats', p.formats,
+  'rating', json_build_object('average', p.rating_avg, 'count', p.ratings_count),
+  'image', p.images -> 0,
+  'in_stock', ${available},
+  'featured', p.featured, 'published_year', p.published_year, 'language', p.language)`;
 
 /**
  * One page of active products, keyset-paginated on (sort value, id) in the sort's direction, in one statement
- * with the catalog version (same snapshot) and whether the category exists. Fetches `limit + 1` rows so the
- * caller knows whether another page exists.
+ * with the catalog version (same snapshot) and whether the category exists. Fetches `limit + 1` rows so it knows
+ * whether another page exists.
  */
 export async function loadProductPage(
   db: Reader,
   q: ListQuery,
   after: { value: number; id: number } | null,
-): Promise<ProductPageResult> {
+): Promise<ProductPageRows> {
   const { expr, dir } = sortSpec[q.sort];
   const where: SQL[] = [sql`p.status = 'active'`];
   if (q.price_min !== undefined) where.push(sql`p.min_price >= ${q.price_min}`);
@@ -119,35 +113,42 @@ export async function loadProductPage(
       ? sql``
       : sql`join product_categories pc on pc.product_id = p.id and pc.category_id = (select id from categories where slug = ${category})`;
   const order = dir === "asc" ? sql`${expr} asc, p.id asc` : sql`${expr} desc, p.id desc`;
-  const outerOrder = dir === "asc" ? sql`page.sort_value asc, page.id asc` : sql`page.sort_value desc, page.id desc`;
-  const rows = await db.rows<ListRow & { catalog_version: string | number; category_exists: boolean }>(sql`
-    select v.version as catalog_version,
-           ${category === null ? sql`true` : sql`exists (select 1 from categories where slug = ${category})`} as category_exists,
-           page.*
-    from cache_versions v
-    left join lateral (
-      select p.id, p.slug, p.name, p.subtitle, p.min_price, p.max_price, p.currency, p.formats,
-             p.rating_avg, p.ratings_count, p.popularity, p.published_year, p.language, p.featured,
-             p.images -> 0 as image,
-             c.slug as category_slug, c.name as category_name, c.path as category_path,
-             (select json_agg(json_build_object('slug', a.slug, 'name', a.name) order by pa.position)
-                from product_authors pa join authors a on a.id = pa.author_id where pa.product_id = p.id) as authors,
-             ${availableVariant(sql`p.id`)} as in_stock,
-             ${expr} as sort_value
+  const pageOrder = dir === "asc" ? sql`sort_value asc, id asc` : sql`sort_value desc, id desc`;
+  const rows = await db.rows<{
+    catalog_version: string | number;
+    category_exists: boolean;
+    items: string;
+    fetched: string | number;
+    last_sort: string | number | null;
+    last_id: string | number | null;
+  }>(sql`
+    with page as (
+      select ${expr} as sort_value, p.id, ${listItemJson(availableVariant(sql`p.id`))} as item
       from products p
       join categories c on c.id = p.category_id
       ${join}
       where ${sql.join(where, sql` and `)}
       order by ${order}
       limit ${q.limit + 1}
-    ) page on true
-    where v.scope = 'catalog'
-    order by ${outerOrder}`);
-  const first = rows[0];
+    ), numbered as (
+      select sort_value, id, item, row_number() over (order by ${pageOrder}) as rn from page
+    )
+    select v.version as catalog_version,
+           ${category === null ? sql`true` : sql`exists (select 1 from categories where slug = ${category})`} as category_exists,
+           coalesce((select json_agg(item order by rn) from numbered where rn <= ${q.limit}), '[]'::json)::text as items,
+           (select count(*) from numbered) as fetched,
+           (select sort_value from numbered where rn = ${q.limit}) as last_sort,
+           (select id from numbered where rn = ${q.limit}) as last_id
+    from cache_versions v
+    where v.scope = 'catalog'`);
+  const r = rows[0];
+  const hasMore = Number(r?.fetched ?? 0) > q.limit;
   return {
-    version: Number(first?.catalog_version ?? 0),
-    categoryExists: first?.category_exists ?? false,
-    rows: rows.filter((r) => r.id !== null),
+    version: Number(r?.catalog_version ?? 0),
+    categoryExists: r?.category_exists ?? false,
+    itemsJson: r?.items ?? "[]",
+    hasMore,
+    last: hasMore && r?.last_id !== null && r?.last_id !== undefined ? { value: Number(r.last_sort), id: Number(r.last_id) } : null,
   };
 }
 

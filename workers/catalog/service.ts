@@ -7,7 +7,7 @@ import { keys, TTL } from "./cache-keys";
 import { decodeCursor, encodeCursor } from "./cursor";
 import { toIsbn13, isbn13To10 } from "./isbn";
 import { loadCategories, loadProductDetail, loadProductPage } from "./queries";
-import type { CategoryRow, DetailRow, ListRow } from "./queries";
+import type { CategoryRow, DetailRow, ProductPageRows } from "./queries";
 import type { ListQuery } from "./schemas";
 
 export interface CategoryNode {
@@ -41,37 +41,12 @@ export async function categoryTreeResponse(c: Context<AppEnv>): Promise<Response
       const { version, data } = await loadCategories(db);
       return { version, data: buildTree(data) };
     },
-    render: (tree) => ({ data: tree }),
+    render: (tree) => JSON.stringify({ data: tree }),
   });
   return res ?? c.json({ data: [] });
 }
 
 const money = (amount: number, currency: string) => ({ amount, currency });
-
-function shapeListItem(r: ListRow) {
-  return {
-    id: Number(r.id),
-    slug: r.slug,
-    name: r.name,
-    subtitle: r.subtitle,
-    authors: r.authors ?? [],
-    category: { slug: r.category_slug, name: r.category_name, path: r.category_path },
-    price: { from: money(r.min_price, r.currency), to: money(r.max_price, r.currency) },
-    formats: r.formats,
-    rating: { average: Number(r.rating_avg), count: r.ratings_count },
-    image: r.image,
-    in_stock: r.in_stock,
-    featured: r.featured,
-    published_year: r.published_year,
-    language: r.language,
-  };
-}
-export type ProductListItem = ReturnType<typeof shapeListItem>;
-
-export interface ProductPage {
-  data: ProductListItem[];
-  page: { limit: number; next_cursor: string | null; has_more: boolean; sort: string };
-}
 
 /**
  * The `{page}` part of a list key: every parameter that shapes the page, in a fixed order. Plain text rather than
@@ -96,26 +71,24 @@ export async function productListResponse(c: Context<AppEnv>, q: ListQuery): Pro
   const after = q.cursor === undefined ? null : decodeCursor(q.cursor, q.sort);
   const categoryKey = q.category ?? "all";
   let missingCategory = false;
-  const res = await cachedJson<ProductPage>(c, {
+  const res = await cachedJson<ProductPageRows>(c, {
     key: keys.productList(categoryKey, pageKey(q)),
     versionKey: keys.catalogVersion,
     ttlSeconds: TTL.productList,
     load: async (db) => {
-      const { version, categoryExists, rows: data } = await loadProductPage(db, q, after);
-      if (!categoryExists) {
+      const page = await loadProductPage(db, q, after);
+      if (!page.categoryExists) {
         missingCategory = true;
-        return { version, data: null };
+        return { version: page.version, data: null };
       }
-      const hasMore = data.length > q.limit;
-      const rows = hasMore ? data.slice(0, q.limit) : data;
-      const last = rows[rows.length - 1];
-      const next = hasMore && last ? encodeCursor({ sort: q.sort, value: Number(last.sort_value), id: Number(last.id) }) : null;
-      return {
-        version,
-        data: { data: rows.map(shapeListItem), page: { limit: q.limit, next_cursor: next, has_more: hasMore, sort: q.sort } },
-      };
+      return { version: page.version, data: page };
     },
-    render: (page) => page,
+    // Postgres renders the items as JSON text; only the page envelope is built here.
+    render: (page) => {
+      const next = page.hasMore && page.last ? encodeCursor({ sort: q.sort, value: page.last.value, id: page.last.id }) : null;
+      const meta = { limit: q.limit, next_cursor: next, has_more: page.hasMore, sort: q.sort };
+      return `{"data":${page.itemsJson},"page":${JSON.stringify(meta)}}`;
+    },
   });
   if (!res || missingCategory) {
     throw new AppError(404, "CATEGORY_NOT_FOUND", `Category '${q.category ?? ""}' does not exist`, { category: q.category });
@@ -182,7 +155,7 @@ function productResponseOrNull(c: Context<AppEnv>, slug: string): Promise<Respon
       const row = await loadProductDetail(db, { slug });
       return row ? { version: Number(row.version), data: shapeDetail(row) } : { version: 0, data: null };
     },
-    render: (detail) => ({ data: detail }),
+    render: (detail) => JSON.stringify({ data: detail }),
   });
 }
 

@@ -17,8 +17,8 @@ export interface CachedJsonSpec<T> {
   ttlSeconds: number;
   /** Loads the data and the version it reflects; null data means "nothing there" and is not cached. */
   load: (db: Reader) => Promise<{ version: number; data: T | null }>;
-  /** The JSON body for the data. */
-  render: (data: T) => unknown;
+  /** The JSON body for the data, as text (a route may splice JSON that Postgres already built). */
+  render: (data: T) => string;
 }
 
 
@@ -54,7 +54,7 @@ export async function cachedJson<T>(c: Context<AppEnv>, spec: CachedJsonSpec<T>)
   }
   c.set("servedBy", source);
   if (value.data === null) return null;
-  const body = JSON.stringify(spec.render(value.data));
+  const body = spec.render(value.data);
   const entry: CacheEntry = { v: value.version, etag: await weakEtag(body), body };
   if (known === null || value.version >= known) {
     c.executionCtx.waitUntil(cache.put(spec.key, entry, spec.ttlSeconds, spec.versionKey));
