@@ -6,7 +6,8 @@ import { cachedJson } from "../platform/cached-read";
 import { keys, TTL } from "./cache-keys";
 import { decodeCursor, encodeCursor } from "./cursor";
 import { toIsbn13, isbn13To10 } from "./isbn";
-import { loadCategories, loadProductDetail, loadProductPage } from "./queries";
+import { loadCategories, loadCategoryId, loadProductDetail, loadProductPage } from "./queries";
+import type { Reader } from "../platform/db";
 import type { CategoryRow, DetailRow, ProductPageRows } from "./queries";
 import type { ListQuery } from "./schemas";
 
@@ -66,6 +67,19 @@ function pageKey(q: ListQuery): string {
   ].join(":");
 }
 
+/** Category slug → id per isolate: ids never change for a slug in practice, and a miss costs one tiny query. */
+const categoryIds = new Map<string, { id: number; until: number }>();
+const CATEGORY_MEMO_MS = 300_000;
+
+async function categoryIdFor(db: Reader, slug: string): Promise<number | null> {
+  const memo = categoryIds.get(slug);
+  if (memo && memo.until > Date.now()) return memo.id;
+  const id = await loadCategoryId(db, slug);
+  if (id === null) categoryIds.delete(slug);
+  else categoryIds.set(slug, { id, until: Date.now() + CATEGORY_MEMO_MS });
+  return id;
+}
+
 /** One page of products, optionally within a category (descendants included). */
 export async function productListResponse(c: Context<AppEnv>, q: ListQuery): Promise<Response> {
   const after = q.cursor === undefined ? null : decodeCursor(q.cursor, q.sort);
@@ -76,11 +90,12 @@ export async function productListResponse(c: Context<AppEnv>, q: ListQuery): Pro
     versionKey: keys.catalogVersion,
     ttlSeconds: TTL.productList,
     load: async (db) => {
-      const page = await loadProductPage(db, q, after);
-      if (!page.categoryExists) {
+      const categoryId = q.category === undefined ? null : await categoryIdFor(db, q.category);
+      if (q.category !== undefined && categoryId === null) {
         missingCategory = true;
-        return { version: page.version, data: null };
+        return { version: 0, data: null };
       }
+      const page = await loadProductPage(db, q, categoryId, after);
       return { version: page.version, data: page };
     },
     // Postgres renders the items as JSON text; only the page envelope is built here.
