@@ -123,9 +123,12 @@ async function main(): Promise<void> {
 
   const at10 = (route: string, cache: string) => rows.find((r) => r.route === route && r.cache === cache && r.connections === 10);
   const checks: [string, boolean][] = [];
+  const trivial = rows.find((r) => r.route.startsWith("healthz") && r.connections === 10);
   for (const route of ["product detail", "product list"]) {
     const r = at10(route, "warm");
-    if (r) checks.push([`${route} warm @10: ≥60% of /healthz (${((r.ratio ?? 0) * 100).toFixed(0)}%) and p99 ≤ 50 ms (${f(r.p99)})`, (r.ratio ?? 0) >= 0.6 && r.p99 <= 50]);
+    if (!r) continue;
+    checks.push([`${route} warm @10: ≥60% of /healthz throughput (${((r.ratio ?? 0) * 100).toFixed(0)}%)`, (r.ratio ?? 0) >= 0.6]);
+    checks.push([`${route} warm @10: p99 ≤ 50 ms (${f(r.p99)}; /healthz itself: ${f(trivial?.p99 ?? 0)})`, r.p99 <= 50]);
   }
   const cold = at10("product list", "cold");
   if (cold) checks.push([`product list cold @10: p95 ≤ 60 ms (${f(cold.p95)})`, cold.p95 <= 60]);
