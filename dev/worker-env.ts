@@ -4,6 +4,8 @@ import { pgUrl } from "./config";
 
 export const LOCAL_ADMIN_TOKEN = "local-admin-token-change-me-0123456789abcdef";
 export const LOCAL_COOKIE_SECRET = "local-cookie-secret-change-me-0123456789abcdef";
+export const LOCAL_JWT_KEYS = "k1:bG9jYWwtand0LWtleS1vbmUtY2hhbmdlLW1lLTAxMjM0NTY3ODlhYmNkZWY";
+export const LOCAL_PII_KEYS = "p1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
 
 /** Bindings for a Worker talking to `database` through the local PgBouncers, proxies and Redis. */
 export function localWorkerVars(cfg: StackConfig, database: string, environment: "development" | "test"): Record<string, string> {
@@ -18,6 +20,8 @@ export function localWorkerVars(cfg: StackConfig, database: string, environment:
     UPSTASH_REDIS_REST_TOKEN: cfg.upstashToken,
     ADMIN_API_TOKEN: LOCAL_ADMIN_TOKEN,
     COOKIE_SECRET: LOCAL_COOKIE_SECRET,
+    JWT_KEYS: LOCAL_JWT_KEYS,
+    PII_KEYS: LOCAL_PII_KEYS,
     CORS_ORIGINS: "http://localhost:3000,http://127.0.0.1:3000",
   };
 }

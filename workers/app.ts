@@ -10,13 +10,16 @@ import { bodySizeLimit, corsAllowlist, securityHeaders } from "./platform/securi
 import { services } from "./platform/services";
 import { healthRoutes } from "./health/routes";
 import { catalogAdminRoutes, catalogRoutes } from "./catalog/routes";
+import { authRoutes } from "./accounts/routes";
+import { authenticate } from "./accounts/middleware";
 
 /** Builds the app; exported for tests that need a fresh instance. */
 export function createApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  app.use(requestContext(), securityHeaders(), corsAllowlist(), bodySizeLimit(), services());
+  app.use(requestContext(), securityHeaders(), corsAllowlist(), bodySizeLimit(), services(), authenticate());
   app.route("/", healthRoutes);
   app.route("/v1", catalogRoutes);
+  app.route("/v1", authRoutes);
   app.route("/v1/admin", catalogAdminRoutes);
 
   const routeTable = app.routes

@@ -40,6 +40,11 @@ const downUntil = new Map<string, number>();
 
 const clients = new Map<string, Redis>();
 
+/** The shared Upstash client for this config (also used by the rate limiter). */
+export function redisFor(config: AppConfig): Redis {
+  return clientFor(config);
+}
+
 function clientFor(config: AppConfig): Redis {
   const key = `${config.redisUrl}|${config.redisToken}`;
   let client = clients.get(key);
@@ -160,6 +165,21 @@ export class Cache {
       await this.redis.set(this.key(key), value, { ex: ttlSeconds });
     } catch (err) {
       this.failed("set", err);
+    }
+  }
+
+  /**
+   * Reads several small values in one round trip; null (not an array) when Redis is unavailable, so callers that
+   * must not fail open can tell "absent" from "unknown".
+   */
+  async mget(keys: string[]): Promise<(string | null)[] | null> {
+    if (!this.available) return null;
+    try {
+      const values = await this.redis.mget<(string | null)[]>(...keys.map((k) => this.key(k)));
+      return values.map((v) => (v === null || v === undefined ? null : String(v)));
+    } catch (err) {
+      this.failed("mget", err);
+      return null;
     }
   }
 

@@ -37,6 +37,17 @@ const configSchema = z.object({
   UPSTASH_REDIS_REST_TOKEN: z.string().min(1),
   ADMIN_API_TOKEN: secret32,
   COOKIE_SECRET: secret32,
+  JWT_KEYS: z
+    .string()
+    .transform(csv)
+    .pipe(
+      z
+        .array(z.string().regex(/^[a-z0-9]{1,16}:[A-Za-z0-9+/_=-]{43,}$/, "entries must be kid:base64secret (≥ 32 bytes)"))
+        .min(1, "needs at least one kid:secret"),
+    ),
+  AUTH_LOGIN_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(1000).default(10),
+  AUTH_LOGIN_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
+  PII_KEYS: z.string().regex(/^[a-z0-9]{1,16}:[A-Za-z0-9+/_=-]{43,}(,[a-z0-9]{1,16}:[A-Za-z0-9+/_=-]{43,})*$/, "must be kid:base64key[,kid:key]"),
 });
 
 export interface AppConfig {
@@ -51,6 +62,12 @@ export interface AppConfig {
   redisToken: string;
   adminApiToken: string;
   cookieSecret: string;
+  /** HS256 signing keys by kid; the first signs new tokens, all verify (rotation). */
+  jwtKeys: { kid: string; secret: string }[];
+  /** Login and sign-up limits (per account: attempts per window; per IP: per minute / hour). */
+  authLimits: { loginPerAccount: number; loginWindowSeconds: number; loginPerIp: number; signupPerIp: number };
+  /** The PII key ring secret (parsed by platform/pii.ts). */
+  piiKeys: string;
   /** Non-production environments add diagnostic headers such as X-Served-By. */
   diagnostics: boolean;
 }
@@ -91,6 +108,12 @@ export function getConfig(env: Env): AppConfig {
     redisToken: e.UPSTASH_REDIS_REST_TOKEN,
     adminApiToken: e.ADMIN_API_TOKEN,
     cookieSecret: e.COOKIE_SECRET,
+    jwtKeys: e.JWT_KEYS.map((entry) => {
+      const i = entry.indexOf(":");
+      return { kid: entry.slice(0, i), secret: entry.slice(i + 1) };
+    }),
+    piiKeys: e.PII_KEYS,
+    authLimits: { loginPerAccount: e.AUTH_LOGIN_MAX_ATTEMPTS, loginWindowSeconds: e.AUTH_LOGIN_WINDOW_SECONDS, loginPerIp: 60, signupPerIp: 30 },
     diagnostics: e.ENVIRONMENT !== "production",
   };
   if (config.environment === "production" && config.neonLocalProxy) {

@@ -1,0 +1,66 @@
+/**
+ * Accounts: users with a role, and refresh-token families. Emails are unique case-insensitively through
+ * `email_normalized`; phone numbers are stored only encrypted (platform/pii.ts envelopes).
+ */
+import { sql } from "drizzle-orm";
+import { boolean, check, index, integer, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+
+export const roles = ["customer", "vendor", "staff", "admin"] as const;
+export type Role = (typeof roles)[number];
+
+export const users = pgTable(
+  "users",
+  {
+    id: uuid("id").primaryKey().default(sql`gen_random_uuid()`),
+    email: text("email").notNull(),
+    /** Lowercased, trimmed: the uniqueness and lookup key. */
+    emailNormalized: text("email_normalized").notNull(),
+    passwordHash: text("password_hash").notNull(),
+    role: text("role").$type<Role>().notNull().default("customer"),
+    name: text("name"),
+    /** AES-GCM envelope (platform/pii.ts); never the plain number. */
+    phoneEnc: text("phone_enc"),
+    emailVerifiedAt: timestamp("email_verified_at", { withTimezone: true, mode: "date" }),
+    mfaEnabled: boolean("mfa_enabled").notNull().default(false),
+    status: text("status").$type<"active" | "disabled">().notNull().default("active"),
+    /** Raised by "log out everywhere": access tokens minted before it are refused. */
+    tokenEpoch: integer("token_epoch").notNull().default(0),
+    createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+    updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex("users_email_normalized_uq").on(t.emailNormalized),
+    check("users_role_ck", sql`${t.role} in ('customer','vendor','staff','admin')`),
+    check("users_status_ck", sql`${t.status} in ('active','disabled')`),
+  ],
+);
+
+/**
+ * One row per refresh token. Tokens of one login share a family; using a token rotates it (the row is marked
+ * rotated and a new one issued). Presenting a rotated or revoked token again means it was stolen: the whole
+ * family is revoked.
+ */
+export const refreshTokens = pgTable(
+  "refresh_tokens",
+  {
+    id: uuid("id").primaryKey().default(sql`gen_random_uuid()`),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    familyId: uuid("family_id").notNull(),
+    /** SHA-256 of the token; the token itself is only ever in the client's cookie. */
+    tokenHash: text("token_hash").notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+    expiresAt: timestamp("expires_at", { withTimezone: true, mode: "date" }).notNull(),
+    rotatedAt: timestamp("rotated_at", { withTimezone: true, mode: "date" }),
+    revokedAt: timestamp("revoked_at", { withTimezone: true, mode: "date" }),
+    revokeReason: text("revoke_reason"),
+    ipHash: text("ip_hash"),
+    userAgent: text("user_agent"),
+  },
+  (t) => [
+    uniqueIndex("refresh_tokens_hash_uq").on(t.tokenHash),
+    index("refresh_tokens_family_idx").on(t.familyId),
+    index("refresh_tokens_user_idx").on(t.userId),
+  ],
+);

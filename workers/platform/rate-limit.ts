@@ -1,0 +1,48 @@
+/**
+ * Rate limits on Upstash Redis (@upstash/ratelimit, sliding windows). Sensitive routes (login, signup, checkout)
+ * fail CLOSED: if Redis cannot be asked, the request is refused with 503 rather than let through unlimited.
+ */
+import { Ratelimit } from "@upstash/ratelimit";
+import type { Duration } from "@upstash/ratelimit";
+import type { Context } from "hono";
+import type { AppEnv } from "./context";
+import { redisFor } from "./cache";
+import { AppError } from "./errors";
+
+const limiters = new Map<string, Ratelimit>();
+
+function limiter(c: Context<AppEnv>, name: string, max: number, window: Duration): Ratelimit {
+  const config = c.get("config");
+  const key = `${config.redisUrl}|${config.cacheNamespace}|${name}|${max}|${window}`;
+  let rl = limiters.get(key);
+  if (!rl) {
+    rl = new Ratelimit({
+      redis: redisFor(config),
+      limiter: Ratelimit.slidingWindow(max, window),
+      prefix: `${config.cacheNamespace}:rl:${name}`,
+      // No in-memory shortcut: every decision is Redis's, so all isolates agree.
+      ephemeralCache: false,
+      analytics: false,
+    });
+    limiters.set(key, rl);
+  }
+  return rl;
+}
+
+/**
+ * Consumes one unit of `name` for `identifier`; throws 429 RATE_LIMITED with Retry-After when over the limit,
+ * and 503 RATE_LIMIT_UNAVAILABLE when Redis cannot answer (fail closed).
+ */
+export async function enforceLimit(c: Context<AppEnv>, name: string, identifier: string, max: number, windowSeconds: number): Promise<void> {
+  let result: { success: boolean; reset: number };
+  try {
+    result = await limiter(c, name, max, `${windowSeconds} s`).limit(identifier);
+  } catch (err) {
+    c.get("log").error("rate_limit_unavailable", { name, error_message: err instanceof Error ? err.message : String(err) });
+    throw new AppError(503, "RATE_LIMIT_UNAVAILABLE", "This action is temporarily unavailable; retry shortly", null, { "Retry-After": "5" });
+  }
+  if (!result.success) {
+    const retryAfter = Math.max(1, Math.ceil((result.reset - Date.now()) / 1000));
+    throw new AppError(429, "RATE_LIMITED", "Too many attempts; slow down", { retry_after_seconds: retryAfter }, { "Retry-After": String(retryAfter) });
+  }
+}
