@@ -21,7 +21,7 @@ export default defineConfig({
   test: {
     name: "worker",
     root: new URL("../..", import.meta.url).pathname,
-    include: ["test/worker/**/*.test.ts"],
+    include: ["test/worker/**/*.test.ts", "test/security/**/*.test.ts"],
     globalSetup: ["test/worker/global-setup.ts"],
     // The replica-lag test pauses WAL replay for the whole cluster: files run one at a time.
     fileParallelism: false,

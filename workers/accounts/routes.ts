@@ -1,14 +1,17 @@
 /** Accounts routes: sign-up, login, token refresh, logout, and the signed-in user's own profile. */
 import { Hono } from "hono";
-import { sql } from "drizzle-orm";
 import type { AppEnv } from "../platform/context";
 import { validate } from "../platform/validation";
-import { AppError } from "../platform/errors";
-import { loginSchema, signupSchema } from "./schemas";
+import { addressIdSchema, addressPatchSchema, addressSchema, loginSchema, profilePatchSchema, signupSchema } from "./schemas";
+import { addAddress, deleteAddress, getProfile, listAddresses, updateAddress, updateProfile } from "./profile";
 import { login, logout, logoutEverywhere, refresh, signup } from "./service";
 import { currentClaims, requireAuth } from "./middleware";
 
 const noStore = { "Cache-Control": "no-store" };
+const privateNoStore = { "Cache-Control": "private, no-store" };
+
+/** The signed-in user's id (requireAuth ran before). */
+const userOf = (req: Request): string => currentClaims(req)?.sub ?? "";
 
 export const authRoutes = new Hono<AppEnv>()
   .post("/auth/signup", validate("json", signupSchema), async (c) => c.json(await signup(c, c.req.valid("json")), 201, noStore))
@@ -22,16 +25,18 @@ export const authRoutes = new Hono<AppEnv>()
     await logoutEverywhere(c, currentClaims(c.req.raw)?.sub ?? "");
     return c.body(null, 204, noStore);
   })
-  .get("/me", requireAuth(), async (c) => {
-    const claims = currentClaims(c.req.raw);
-    const { value } = await c.get("db").read(
-      (db) =>
-        db.rows<{ id: string; email: string; name: string | null; role: string; email_verified: boolean; mfa_enabled: boolean; created_at: string }>(sql`
-          select id, email, name, role, email_verified_at is not null as email_verified, mfa_enabled, to_json(created_at) #>> '{}' as created_at
-          from users where id = ${claims?.sub ?? ""}`),
-      { primary: true },
-    );
-    const user = value[0];
-    if (!user) throw new AppError(404, "NOT_FOUND", "User not found");
-    return c.json({ data: user }, 200, { "Cache-Control": "private, no-store" });
+  .get("/me", requireAuth(), async (c) => c.json({ data: await getProfile(c, userOf(c.req.raw)) }, 200, privateNoStore))
+  .patch("/me", requireAuth(), validate("json", profilePatchSchema), async (c) =>
+    c.json({ data: await updateProfile(c, userOf(c.req.raw), c.req.valid("json")) }, 200, privateNoStore),
+  )
+  .get("/me/addresses", requireAuth(), async (c) => c.json({ data: await listAddresses(c, userOf(c.req.raw)) }, 200, privateNoStore))
+  .post("/me/addresses", requireAuth(), validate("json", addressSchema), async (c) =>
+    c.json({ data: await addAddress(c, userOf(c.req.raw), c.req.valid("json")) }, 201, privateNoStore),
+  )
+  .patch("/me/addresses/:id", requireAuth(), validate("param", addressIdSchema, { id: "NOT_FOUND" }), validate("json", addressPatchSchema), async (c) =>
+    c.json({ data: await updateAddress(c, userOf(c.req.raw), c.req.valid("param").id, c.req.valid("json")) }, 200, privateNoStore),
+  )
+  .delete("/me/addresses/:id", requireAuth(), validate("param", addressIdSchema, { id: "NOT_FOUND" }), async (c) => {
+    await deleteAddress(c, userOf(c.req.raw), c.req.valid("param").id);
+    return c.body(null, 204, privateNoStore);
   });

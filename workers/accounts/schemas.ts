@@ -16,3 +16,32 @@ export const loginSchema = z.strictObject({
 });
 
 export const emptyBodySchema = z.strictObject({});
+
+const phone = z.string().trim().regex(/^\+[1-9][0-9]{6,14}$/, "must be E.164, e.g. +14155550123");
+
+export const profilePatchSchema = z
+  .strictObject({ name: z.string().trim().min(1).max(120).optional(), phone: phone.nullable().optional() })
+  .refine((p) => p.name !== undefined || p.phone !== undefined, { message: "nothing to change" });
+export type ProfilePatch = z.output<typeof profilePatchSchema>;
+
+const line = (max: number) => z.string().trim().min(1).max(max);
+
+export const addressSchema = z.strictObject({
+  label: z.string().trim().min(1).max(40).optional(),
+  name: line(120),
+  line1: line(200),
+  line2: z.string().trim().max(200).optional(),
+  city: line(100),
+  region: z.string().trim().max(100).optional(),
+  postal_code: z.string().trim().min(1).max(20).regex(/^[A-Za-z0-9 -]+$/, "letters, digits, spaces and hyphens only"),
+  country: z.string().regex(/^[A-Z]{2}$/, "must be an ISO 3166-1 alpha-2 code such as 'US'"),
+  phone: phone.optional(),
+  default_shipping: z.boolean().optional(),
+  default_billing: z.boolean().optional(),
+});
+export type AddressInput = z.output<typeof addressSchema>;
+
+export const addressPatchSchema = addressSchema.partial().refine((p) => Object.keys(p).length > 0, { message: "nothing to change" });
+export type AddressPatch = z.output<typeof addressPatchSchema>;
+
+export const addressIdSchema = z.strictObject({ id: z.uuid("must be an address id") });

@@ -64,3 +64,30 @@ export const refreshTokens = pgTable(
     index("refresh_tokens_user_idx").on(t.userId),
   ],
 );
+
+/**
+ * Postal addresses. Everything that identifies a person (name, street, phone) is one AES-GCM envelope bound to the
+ * row's owner; only the country stays in clear, for shipping and tax rules.
+ */
+export const addresses = pgTable(
+  "addresses",
+  {
+    id: uuid("id").primaryKey().default(sql`gen_random_uuid()`),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    label: text("label"),
+    country: text("country").notNull(),
+    dataEnc: text("data_enc").notNull(),
+    isDefaultShipping: boolean("is_default_shipping").notNull().default(false),
+    isDefaultBilling: boolean("is_default_billing").notNull().default(false),
+    createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+    updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+  },
+  (t) => [
+    index("addresses_user_idx").on(t.userId),
+    uniqueIndex("addresses_default_shipping_uq").on(t.userId).where(sql`${t.isDefaultShipping}`),
+    uniqueIndex("addresses_default_billing_uq").on(t.userId).where(sql`${t.isDefaultBilling}`),
+    check("addresses_country_ck", sql`${t.country} ~ '^[A-Z]{2}$'`),
+  ],
+);
