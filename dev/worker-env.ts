@@ -23,5 +23,8 @@ export function localWorkerVars(cfg: StackConfig, database: string, environment:
     JWT_KEYS: LOCAL_JWT_KEYS,
     PII_KEYS: LOCAL_PII_KEYS,
     CORS_ORIGINS: "http://localhost:3000,http://127.0.0.1:3000",
+    // Production allows 100 requests a minute per user (wrangler.toml); locally that would trip benches and
+    // hand testing. The limit itself is tested with an override.
+    API_RATE_LIMIT_PER_MINUTE: environment === "test" ? "100" : "100000",
   };
 }

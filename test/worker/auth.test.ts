@@ -186,6 +186,21 @@ describe("refresh rotation", () => {
   });
 });
 
+describe("per-user API rate limit", () => {
+  it("answers 429 with Retry-After past the per-minute limit, and fails open when Redis is down", async () => {
+    const { body } = await signup("api-limit");
+    const limit = { API_RATE_LIMIT_PER_MINUTE: "5" };
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await call("/v1/me", { headers: { authorization: `Bearer ${body.access_token}` } }, limit)).status);
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 429]);
+    const limited = await call("/v1/me", { headers: { authorization: `Bearer ${body.access_token}` } }, limit);
+    expect(limited.headers.get("retry-after")).toMatch(/^\d+$/);
+    expect((await json<ErrorBody>(limited)).error.code).toBe("RATE_LIMITED");
+    const noRedis = await call("/v1/me", { headers: { authorization: `Bearer ${body.access_token}` } }, { ...limit, UPSTASH_REDIS_REST_URL: "http://127.0.0.1:1" });
+    expect(noRedis.status).toBe(200);
+  });
+});
+
 describe("brute force and roles", () => {
   it("answers the 11th bad login in the window with 429 and lets the owner in after the window", async () => {
     await signup("brute");

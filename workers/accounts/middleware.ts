@@ -1,6 +1,6 @@
 /**
  * Authentication and role checks. `authenticate()` reads a bearer access token if one is sent (a bad one is a 401,
- * never silently anonymous); `requireAuth()` demands one; `requireRole(...)` is the one declarative way to
+ * never silently anonymous) and applies the per-user API rate limit; `requireAuth()` demands one; `requireRole(...)` is the one declarative way to
  * restrict a route to roles. Object-level checks (is this order yours?) live in the services and answer 404.
  */
 import type { MiddlewareHandler } from "hono";
@@ -9,6 +9,7 @@ import { AppError } from "../platform/errors";
 import { verifyAccessToken } from "./jwt";
 import type { AccessClaims } from "./jwt";
 import { isRevoked } from "./revocation";
+import { enforceLimit } from "../platform/rate-limit";
 import type { Role } from "./tables";
 
 const claimsByRequest = new WeakMap<Request, AccessClaims>();
@@ -31,7 +32,13 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
     if (m) {
       const claims = await verifyAccessToken(c.get("config").jwtKeys, m[1] as string);
       if (!claims) throw unauthorized("INVALID_TOKEN", "The access token is invalid or expired");
-      if (await isRevoked(c, claims)) throw unauthorized("TOKEN_REVOKED", "This session has ended; sign in again");
+      // The revocation check and the per-user API limit go to Redis side by side. The limit fails open: a Redis
+      // outage must not take the signed-in API down (login, sign-up and checkout have limits that fail closed).
+      const [revoked] = await Promise.all([
+        isRevoked(c, claims),
+        enforceLimit(c, "api-user", claims.sub, c.get("config").apiPerUserPerMinute, 60, "open"),
+      ]);
+      if (revoked) throw unauthorized("TOKEN_REVOKED", "This session has ended; sign in again");
       claimsByRequest.set(c.req.raw, claims);
       c.set("userId", claims.sub);
     }

@@ -47,6 +47,7 @@ const configSchema = z.object({
     ),
   AUTH_LOGIN_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(1000).default(10),
   AUTH_LOGIN_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
+  API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(100),
   PII_KEYS: z.string().regex(/^[a-z0-9]{1,16}:[A-Za-z0-9+/_=-]{43,}(,[a-z0-9]{1,16}:[A-Za-z0-9+/_=-]{43,})*$/, "must be kid:base64key[,kid:key]"),
 });
 
@@ -66,6 +67,8 @@ export interface AppConfig {
   jwtKeys: { kid: string; secret: string }[];
   /** Login and sign-up limits (per account: attempts per window; per IP: per minute / hour). */
   authLimits: { loginPerAccount: number; loginWindowSeconds: number; loginPerIp: number; signupPerIp: number };
+  /** Requests per minute per signed-in user on the API (seed 002: 100). */
+  apiPerUserPerMinute: number;
   /** The PII key ring secret (parsed by platform/pii.ts). */
   piiKeys: string;
   /** Non-production environments add diagnostic headers such as X-Served-By. */
@@ -113,6 +116,7 @@ export function getConfig(env: Env): AppConfig {
       return { kid: entry.slice(0, i), secret: entry.slice(i + 1) };
     }),
     piiKeys: e.PII_KEYS,
+    apiPerUserPerMinute: e.API_RATE_LIMIT_PER_MINUTE,
     authLimits: { loginPerAccount: e.AUTH_LOGIN_MAX_ATTEMPTS, loginWindowSeconds: e.AUTH_LOGIN_WINDOW_SECONDS, loginPerIp: 60, signupPerIp: 30 },
     diagnostics: e.ENVIRONMENT !== "production",
   };

@@ -33,12 +33,20 @@ function limiter(c: Context<AppEnv>, name: string, max: number, window: Duration
  * Consumes one unit of `name` for `identifier`; throws 429 RATE_LIMITED with Retry-After when over the limit,
  * and 503 RATE_LIMIT_UNAVAILABLE when Redis cannot answer (fail closed).
  */
-export async function enforceLimit(c: Context<AppEnv>, name: string, identifier: string, max: number, windowSeconds: number): Promise<void> {
+export async function enforceLimit(
+  c: Context<AppEnv>,
+  name: string,
+  identifier: string,
+  max: number,
+  windowSeconds: number,
+  onUnavailable: "closed" | "open" = "closed",
+): Promise<void> {
   let result: { success: boolean; reset: number };
   try {
     result = await limiter(c, name, max, `${windowSeconds} s`).limit(identifier);
   } catch (err) {
-    c.get("log").error("rate_limit_unavailable", { name, error_message: err instanceof Error ? err.message : String(err) });
+    c.get("log").error("rate_limit_unavailable", { name, fail: onUnavailable, error_message: err instanceof Error ? err.message : String(err) });
+    if (onUnavailable === "open") return;
     throw new AppError(503, "RATE_LIMIT_UNAVAILABLE", "This action is temporarily unavailable; retry shortly", null, { "Retry-After": "5" });
   }
   if (!result.success) {
