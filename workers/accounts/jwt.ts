@@ -64,3 +64,29 @@ export async function verifyAccessToken(keys: Key[], token: string): Promise<Acc
     return null;
   }
 }
+
+const MFA_AUDIENCE = "nexusbooks-mfa";
+export const MFA_TOKEN_TTL_SECONDS = 300;
+
+/**
+ * A short-lived token proving the password step of a login passed, exchanged for a session with a second factor.
+ * Its own audience means it can never pass as an access token.
+ */
+export async function signMfaToken(keys: Key[], userId: string, nowSeconds = Math.floor(Date.now() / 1000)): Promise<string> {
+  const key = keys[0];
+  if (!key) throw new Error("no JWT signing key configured");
+  return sign({ sub: userId, iat: nowSeconds, exp: nowSeconds + MFA_TOKEN_TTL_SECONDS, iss: ISSUER, aud: MFA_AUDIENCE }, jwk(key));
+}
+
+/** The user id of a valid MFA token, or null. */
+export async function verifyMfaToken(keys: Key[], token: string): Promise<string | null> {
+  try {
+    const { header } = decode(token) as { header: { kid?: unknown; alg?: unknown } };
+    const key = keys.find((k) => k.kid === header.kid);
+    if (!key || header.alg !== "HS256") return null;
+    const payload = (await verify(token, jwk(key), { alg: "HS256", iss: ISSUER, aud: MFA_AUDIENCE })) as { sub?: unknown };
+    return typeof payload.sub === "string" ? payload.sub : null;
+  } catch {
+    return null;
+  }
+}

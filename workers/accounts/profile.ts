@@ -7,21 +7,10 @@ import { sql } from "drizzle-orm";
 import type { Context } from "hono";
 import type { AppEnv } from "../platform/context";
 import { AppError } from "../platform/errors";
-import { decryptPii, decryptPiiJson, encryptPii, encryptPiiJson, parsePiiKeyRing } from "../platform/pii";
-import type { PiiKeyRing } from "../platform/pii";
+import { decryptPii, decryptPiiJson, encryptPii, encryptPiiJson } from "../platform/pii";
+import { piiRing as ring } from "../platform/pii-keys";
 import { hashIp, writeAudit } from "../platform/audit";
 import type { AddressInput, AddressPatch, ProfilePatch } from "./schemas";
-
-const rings = new Map<string, PiiKeyRing>();
-function ring(c: Context<AppEnv>): PiiKeyRing {
-  const secret = c.get("config").piiKeys;
-  let r = rings.get(secret);
-  if (!r) {
-    r = parsePiiKeyRing(secret);
-    rings.set(secret, r);
-  }
-  return r;
-}
 
 const phoneContext = (userId: string): string => `user:${userId}:phone`;
 const addressContext = (userId: string, addressId: string): string => `user:${userId}:address:${addressId}`;

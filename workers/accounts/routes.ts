@@ -2,7 +2,8 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../platform/context";
 import { validate } from "../platform/validation";
-import { addressIdSchema, addressPatchSchema, addressSchema, loginSchema, profilePatchSchema, signupSchema } from "./schemas";
+import { addressIdSchema, addressPatchSchema, addressSchema, loginSchema, mfaCodeSchema, mfaDisableSchema, mfaLoginSchema, profilePatchSchema, signupSchema } from "./schemas";
+import { confirmTotp, disableTotp, enrolTotp, loginWithSecondFactor } from "./mfa";
 import { addAddress, deleteAddress, getProfile, listAddresses, updateAddress, updateProfile } from "./profile";
 import { login, logout, logoutEverywhere, refresh, signup } from "./service";
 import { currentClaims, requireAuth } from "./middleware";
@@ -16,7 +17,16 @@ const userOf = (req: Request): string => currentClaims(req)?.sub ?? "";
 export const authRoutes = new Hono<AppEnv>()
   .post("/auth/signup", validate("json", signupSchema), async (c) => c.json(await signup(c, c.req.valid("json")), 201, noStore))
   .post("/auth/login", validate("json", loginSchema), async (c) => c.json(await login(c, c.req.valid("json")), 200, noStore))
+  .post("/auth/login/mfa", validate("json", mfaLoginSchema), async (c) => c.json(await loginWithSecondFactor(c, c.req.valid("json")), 200, noStore))
   .post("/auth/refresh", async (c) => c.json(await refresh(c), 200, noStore))
+  .post("/me/mfa/totp", requireAuth(), async (c) => c.json({ data: await enrolTotp(c, userOf(c.req.raw)) }, 201, privateNoStore))
+  .post("/me/mfa/totp/confirm", requireAuth(), validate("json", mfaCodeSchema), async (c) =>
+    c.json({ data: await confirmTotp(c, userOf(c.req.raw), c.req.valid("json").code) }, 200, privateNoStore),
+  )
+  .post("/me/mfa/totp/disable", requireAuth(), validate("json", mfaDisableSchema), async (c) => {
+    await disableTotp(c, userOf(c.req.raw), c.req.valid("json"));
+    return c.body(null, 204, privateNoStore);
+  })
   .post("/auth/logout", async (c) => {
     await logout(c);
     return c.body(null, 204, noStore);

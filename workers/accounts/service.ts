@@ -10,19 +10,27 @@ import { hashIp, writeAudit } from "../platform/audit";
 import type { Database } from "../platform/db";
 import { enforceLimit } from "../platform/rate-limit";
 import { checkPasswordPolicy, dummyVerify, hashPassword, verifyPassword } from "./password";
-import { ACCESS_TOKEN_TTL_SECONDS, signAccessToken } from "./jwt";
+import { ACCESS_TOKEN_TTL_SECONDS, MFA_TOKEN_TTL_SECONDS, signAccessToken, signMfaToken } from "./jwt";
 import type { Role } from "./tables";
 import { REFRESH_TTL_SECONDS, clearSessionCookies, hashToken, newOpaqueToken, refreshTokenFromRequest, setSessionCookies } from "./session";
 import { markFamilyRevoked, raiseUserEpoch } from "./revocation";
 
-interface UserRow extends Record<string, unknown> {
+export interface UserRow extends Record<string, unknown> {
   id: string;
+  mfa_enabled: boolean;
   email: string;
   role: Role;
   name: string | null;
   password_hash: string;
   status: string;
   token_epoch: number;
+}
+
+/** The answer to a correct password when the account has a second factor: no session yet. */
+export interface MfaChallengeBody {
+  mfa_required: true;
+  mfa_token: string;
+  expires_in: number;
 }
 
 export interface SessionBody {
@@ -35,7 +43,8 @@ export interface SessionBody {
 /** Lowercased and trimmed: the key that makes emails unique regardless of case. */
 export const normaliseEmail = (email: string): string => email.trim().toLowerCase();
 
-async function auditCtx(c: Context<AppEnv>) {
+/** Request id and IP hash for audit rows. */
+export async function auditCtx(c: Context<AppEnv>) {
   return {
     requestId: c.get("requestId"),
     ipHash: await hashIp(c.req.header("cf-connecting-ip") ?? null, c.get("config").cookieSecret),
@@ -43,7 +52,7 @@ async function auditCtx(c: Context<AppEnv>) {
 }
 
 /** Creates a refresh token in `familyId` (a new family when null) and answers with an access token. */
-async function startSession(c: Context<AppEnv>, tx: Pick<Database, "execute">, user: UserRow, familyId: string | null): Promise<SessionBody> {
+export async function startSession(c: Context<AppEnv>, tx: Pick<Database, "execute">, user: UserRow, familyId: string | null): Promise<SessionBody> {
   const refresh = newOpaqueToken();
   const family = familyId ?? crypto.randomUUID();
   const { ipHash } = await auditCtx(c);
@@ -75,7 +84,7 @@ export async function signup(c: Context<AppEnv>, input: { email: string; passwor
       const inserted = await tx.execute<UserRow>(sql`
         insert into users (email, email_normalized, password_hash, name) values (${input.email.trim()}, ${email}, ${hash}, ${input.name ?? null})
         on conflict (email_normalized) do nothing
-        returning id, email, role, name, password_hash, status, token_epoch`);
+        returning id, email, role, name, password_hash, status, token_epoch, mfa_enabled`);
       const user = inserted.rows[0];
       if (!user) throw new AppError(409, "EMAIL_TAKEN", "An account with this email already exists");
       await writeAudit(tx, { actorId: user.id, actorRole: user.role, action: "auth.signup", targetType: "user", targetId: user.id, ...audit });
@@ -86,8 +95,11 @@ export async function signup(c: Context<AppEnv>, input: { email: string; passwor
 
 const invalidCredentials = (): AppError => new AppError(401, "INVALID_CREDENTIALS", "Email or password is incorrect");
 
-/** Password login. Unknown emails cost the same time as wrong passwords; both answer the same 401. */
-export async function login(c: Context<AppEnv>, input: { email: string; password: string }): Promise<SessionBody> {
+/**
+ * Password login. Unknown emails cost the same time as wrong passwords; both answer the same 401. Accounts with
+ * MFA get a short-lived MFA token instead of a session (see mfa.ts).
+ */
+export async function login(c: Context<AppEnv>, input: { email: string; password: string }): Promise<SessionBody | MfaChallengeBody> {
   const limits = c.get("config").authLimits;
   const email = normaliseEmail(input.email);
   const ip = c.req.header("cf-connecting-ip") ?? "unknown";
@@ -95,7 +107,7 @@ export async function login(c: Context<AppEnv>, input: { email: string; password
   await enforceLimit(c, "login-account", email, limits.loginPerAccount, limits.loginWindowSeconds);
   const audit = await auditCtx(c);
   return c.get("db").write(async (db) => {
-    const found = await db.execute<UserRow>(sql`select id, email, role, name, password_hash, status, token_epoch from users where email_normalized = ${email}`);
+    const found = await db.execute<UserRow>(sql`select id, email, role, name, password_hash, status, token_epoch, mfa_enabled from users where email_normalized = ${email}`);
     const user = found.rows[0];
     if (!user) {
       await dummyVerify(input.password);
@@ -111,6 +123,10 @@ export async function login(c: Context<AppEnv>, input: { email: string; password
       if (check.needsRehash) {
         await tx.execute(sql`update users set password_hash = ${await hashPassword(input.password)}, updated_at = now() where id = ${user.id}`);
         await writeAudit(tx, { actorId: user.id, actorRole: user.role, action: "auth.password_rehashed", targetType: "user", targetId: user.id, ...audit });
+      }
+      if (user.mfa_enabled) {
+        await writeAudit(tx, { actorId: user.id, actorRole: user.role, action: "auth.login_password_ok_mfa_pending", targetType: "user", targetId: user.id, ...audit });
+        return { mfa_required: true as const, mfa_token: await signMfaToken(c.get("config").jwtKeys, user.id), expires_in: MFA_TOKEN_TTL_SECONDS };
       }
       await writeAudit(tx, { actorId: user.id, actorRole: user.role, action: "auth.login", targetType: "user", targetId: user.id, ...audit });
       return startSession(c, tx, user, null);
@@ -149,7 +165,7 @@ export async function refresh(c: Context<AppEnv>): Promise<SessionBody> {
         return { kind: "reused" as const, family: row.family_id };
       }
       if (row.expired) return { kind: "expired" as const };
-      const users = await tx.execute<UserRow>(sql`select id, email, role, name, password_hash, status, token_epoch from users where id = ${row.user_id}`);
+      const users = await tx.execute<UserRow>(sql`select id, email, role, name, password_hash, status, token_epoch, mfa_enabled from users where id = ${row.user_id}`);
       const user = users.rows[0];
       if (!user || user.status !== "active") return { kind: "unknown" as const };
       await tx.execute(sql`update refresh_tokens set rotated_at = now() where id = ${row.id}`);

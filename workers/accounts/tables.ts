@@ -3,7 +3,7 @@
  * `email_normalized`; phone numbers are stored only encrypted (platform/pii.ts envelopes).
  */
 import { sql } from "drizzle-orm";
-import { boolean, check, index, integer, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { bigint, boolean, check, index, integer, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 
 export const roles = ["customer", "vendor", "staff", "admin"] as const;
 export type Role = (typeof roles)[number];
@@ -22,6 +22,12 @@ export const users = pgTable(
     phoneEnc: text("phone_enc"),
     emailVerifiedAt: timestamp("email_verified_at", { withTimezone: true, mode: "date" }),
     mfaEnabled: boolean("mfa_enabled").notNull().default(false),
+    /** TOTP secret as a PII envelope (context user:<id>:totp); set when enrolment is confirmed. */
+    mfaSecretEnc: text("mfa_secret_enc"),
+    /** A secret being enrolled, not yet confirmed with a code. */
+    mfaPendingEnc: text("mfa_pending_enc"),
+    /** The last TOTP time step accepted, so a code cannot be replayed within its window. */
+    mfaLastStep: bigint("mfa_last_step", { mode: "number" }),
     status: text("status").$type<"active" | "disabled">().notNull().default("active"),
     /** Raised by "log out everywhere": access tokens minted before it are refused. */
     tokenEpoch: integer("token_epoch").notNull().default(0),
@@ -90,4 +96,17 @@ export const addresses = pgTable(
     uniqueIndex("addresses_default_billing_uq").on(t.userId).where(sql`${t.isDefaultBilling}`),
     check("addresses_country_ck", sql`${t.country} ~ '^[A-Z]{2}$'`),
   ],
+);
+
+/** One-time MFA recovery codes, stored as SHA-256 of the normalised code (totp.ts). */
+export const mfaRecoveryCodes = pgTable(
+  "mfa_recovery_codes",
+  {
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    codeHash: text("code_hash").notNull(),
+    usedAt: timestamp("used_at", { withTimezone: true, mode: "date" }),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.codeHash] })],
 );
