@@ -15,7 +15,7 @@ function post(path: string, body: unknown, token?: string): Promise<Response> {
   });
 }
 
-async function userWithMfa(tag: string): Promise<{ email: string; token: string; secret: string; recovery: string[] }> {
+async function userWithMfa(tag: string): Promise<{ email: string; token: string; secret: string; recovery: string[]; confirmedAt: number }> {
   const email = `${tag}-${run}@example.com`;
   const signup = await json<{ access_token: string }>(await post("/v1/auth/signup", { email, password: PASSWORD }));
   const enrol = await post("/v1/me/mfa/totp", {}, signup.access_token);
@@ -25,10 +25,11 @@ async function userWithMfa(tag: string): Promise<{ email: string; token: string;
   const wrong = await post("/v1/me/mfa/totp/confirm", { code: "000000" }, signup.access_token);
   expect(wrong.status).toBe(400);
   expect((await json<ErrorBody>(wrong)).error.code).toBe("INVALID_MFA_CODE");
-  const confirm = await post("/v1/me/mfa/totp/confirm", { code: await totpCode(data.secret, Date.now()) }, signup.access_token);
+  const confirmedAt = Date.now();
+  const confirm = await post("/v1/me/mfa/totp/confirm", { code: await totpCode(data.secret, confirmedAt) }, signup.access_token);
   expect(confirm.status).toBe(200);
   const recovery = (await json<{ data: { recovery_codes: string[] } }>(confirm)).data.recovery_codes;
-  return { email, token: signup.access_token, secret: data.secret, recovery };
+  return { email, token: signup.access_token, secret: data.secret, recovery, confirmedAt };
 }
 
 async function passwordStep(email: string): Promise<string> {
@@ -61,14 +62,16 @@ describe("TOTP two-factor authentication", () => {
     const mfaToken = await passwordStep(u.email);
     // The MFA token is not an access token.
     expect((await call("/v1/me", { headers: { authorization: `Bearer ${mfaToken}` } })).status).toBe(401);
-    // The enrolment code's step is used up: the same code cannot log in.
-    const sameStep = await post("/v1/auth/login/mfa", { mfa_token: mfaToken, code: await totpCode(u.secret, Date.now()) });
+    // The enrolment code's step is used up: the same code cannot log in (times are pinned to the enrolment's step,
+    // so crossing a 30 s boundary mid-test cannot change the outcome).
+    const sameStep = await post("/v1/auth/login/mfa", { mfa_token: mfaToken, code: await totpCode(u.secret, u.confirmedAt) });
     expect(sameStep.status).toBe(401);
-    const next = await post("/v1/auth/login/mfa", { mfa_token: mfaToken, code: await totpCode(u.secret, Date.now() + 30_000) });
+    const nextCode = await totpCode(u.secret, u.confirmedAt + 30_000);
+    const next = await post("/v1/auth/login/mfa", { mfa_token: mfaToken, code: nextCode });
     expect(next.status).toBe(200);
     const session = await json<{ access_token: string }>(next);
     expect((await call("/v1/me", { headers: { authorization: `Bearer ${session.access_token}` } })).status).toBe(200);
-    const replay = await post("/v1/auth/login/mfa", { mfa_token: mfaToken, code: await totpCode(u.secret, Date.now() + 30_000) });
+    const replay = await post("/v1/auth/login/mfa", { mfa_token: mfaToken, code: nextCode });
     expect(replay.status).toBe(401);
     expect((await json<ErrorBody>(replay)).error.code).toBe("INVALID_MFA_CODE");
   });
