@@ -12,6 +12,7 @@ import { healthRoutes } from "./health/routes";
 import { catalogAdminRoutes, catalogRoutes } from "./catalog/routes";
 import { authRoutes } from "./accounts/routes";
 import { authenticate } from "./accounts/middleware";
+import { devMailboxRoutes } from "./email/dev-routes";
 
 /** Builds the app; exported for tests that need a fresh instance. */
 export function createApp(): Hono<AppEnv> {
@@ -20,6 +21,7 @@ export function createApp(): Hono<AppEnv> {
   app.route("/", healthRoutes);
   app.route("/v1", catalogRoutes);
   app.route("/v1", authRoutes);
+  app.route("/", devMailboxRoutes);
   app.route("/v1/admin", catalogAdminRoutes);
 
   const routeTable = app.routes

@@ -1,6 +1,10 @@
 /** Entry point: wiring only. */
 import { app } from "./app";
+import { handleQueue } from "../queues/dispatcher";
+import { handleScheduled } from "./scheduled";
 
 export default {
   fetch: app.fetch,
+  queue: handleQueue,
+  scheduled: handleScheduled,
 } satisfies ExportedHandler<Env>;

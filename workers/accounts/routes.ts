@@ -2,8 +2,9 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../platform/context";
 import { validate } from "../platform/validation";
-import { addressIdSchema, addressPatchSchema, addressSchema, loginSchema, mfaCodeSchema, mfaDisableSchema, mfaLoginSchema, profilePatchSchema, signupSchema } from "./schemas";
+import { addressIdSchema, addressPatchSchema, addressSchema, loginSchema, mfaCodeSchema, mfaDisableSchema, mfaLoginSchema, profilePatchSchema, resetRequestSchema, resetSchema, signupSchema, tokenSchema } from "./schemas";
 import { confirmTotp, disableTotp, enrolTotp, loginWithSecondFactor } from "./mfa";
+import { confirmEmail, requestPasswordReset, requestVerification, resetPassword } from "./email-flows";
 import { addAddress, deleteAddress, getProfile, listAddresses, updateAddress, updateProfile } from "./profile";
 import { login, logout, logoutEverywhere, refresh, signup } from "./service";
 import { currentClaims, requireAuth } from "./middleware";
@@ -19,6 +20,24 @@ export const authRoutes = new Hono<AppEnv>()
   .post("/auth/login", validate("json", loginSchema), async (c) => c.json(await login(c, c.req.valid("json")), 200, noStore))
   .post("/auth/login/mfa", validate("json", mfaLoginSchema), async (c) => c.json(await loginWithSecondFactor(c, c.req.valid("json")), 200, noStore))
   .post("/auth/refresh", async (c) => c.json(await refresh(c), 200, noStore))
+  .post("/auth/verify-email/request", requireAuth(), async (c) => {
+    await requestVerification(c, userOf(c.req.raw));
+    return c.json({ data: { status: "sent" } }, 202, noStore);
+  })
+  .post("/auth/verify-email", validate("json", tokenSchema), async (c) => {
+    await confirmEmail(c, c.req.valid("json").token);
+    return c.body(null, 204, noStore);
+  })
+  .post("/auth/password-reset/request", validate("json", resetRequestSchema), async (c) => {
+    await requestPasswordReset(c, c.req.valid("json").email);
+    // The same answer whether or not the address has an account.
+    return c.json({ data: { status: "if the address has an account, an email is on its way" } }, 202, noStore);
+  })
+  .post("/auth/password-reset", validate("json", resetSchema), async (c) => {
+    const { token, password } = c.req.valid("json");
+    await resetPassword(c, token, password);
+    return c.body(null, 204, noStore);
+  })
   .post("/me/mfa/totp", requireAuth(), async (c) => c.json({ data: await enrolTotp(c, userOf(c.req.raw)) }, 201, privateNoStore))
   .post("/me/mfa/totp/confirm", requireAuth(), validate("json", mfaCodeSchema), async (c) =>
     c.json({ data: await confirmTotp(c, userOf(c.req.raw), c.req.valid("json").code) }, 200, privateNoStore),

@@ -49,3 +49,10 @@ export const addressIdSchema = z.strictObject({ id: z.uuid("must be an address i
 export const mfaCodeSchema = z.strictObject({ code: z.string().trim().min(6).max(32) });
 export const mfaDisableSchema = z.strictObject({ password: z.string().min(1).max(1024), code: z.string().trim().min(6).max(32) });
 export const mfaLoginSchema = z.strictObject({ mfa_token: z.string().min(10).max(2048), code: z.string().trim().min(6).max(32) });
+
+export const tokenSchema = z.strictObject({ token: z.string().regex(/^[A-Za-z0-9_-]{20,100}$/, "must be the token from the email") });
+export const resetRequestSchema = z.strictObject({ email: z.string().trim().min(3).max(254) });
+export const resetSchema = z.strictObject({
+  token: z.string().regex(/^[A-Za-z0-9_-]{20,100}$/, "must be the token from the email"),
+  password: z.string().min(1).max(1024),
+});

@@ -14,6 +14,7 @@ import { ACCESS_TOKEN_TTL_SECONDS, MFA_TOKEN_TTL_SECONDS, signAccessToken, signM
 import type { Role } from "./tables";
 import { REFRESH_TTL_SECONDS, clearSessionCookies, hashToken, newOpaqueToken, refreshTokenFromRequest, setSessionCookies } from "./session";
 import { markFamilyRevoked, raiseUserEpoch } from "./revocation";
+import { dispatchAfterCommit, queueAccountEmail } from "./email-flows";
 
 export interface UserRow extends Record<string, unknown> {
   id: string;
@@ -88,9 +89,13 @@ export async function signup(c: Context<AppEnv>, input: { email: string; passwor
       const user = inserted.rows[0];
       if (!user) throw new AppError(409, "EMAIL_TAKEN", "An account with this email already exists");
       await writeAudit(tx, { actorId: user.id, actorRole: user.role, action: "auth.signup", targetType: "user", targetId: user.id, ...audit });
-      return startSession(c, tx, user, null);
+      const jobs = await queueAccountEmail(c, tx, "email.verify_email", user.id);
+      return { session: await startSession(c, tx, user, null), jobs };
     }),
-  );
+  ).then(({ session, jobs }) => {
+    dispatchAfterCommit(c, jobs);
+    return session;
+  });
 }
 
 const invalidCredentials = (): AppError => new AppError(401, "INVALID_CREDENTIALS", "Email or password is incorrect");

@@ -110,3 +110,27 @@ export const mfaRecoveryCodes = pgTable(
   },
   (t) => [primaryKey({ columns: [t.userId, t.codeHash] })],
 );
+
+export const tokenPurposes = ["verify_email", "reset_password"] as const;
+export type TokenPurpose = (typeof tokenPurposes)[number];
+
+/** Single-use, expiring tokens sent by email; only their SHA-256 is stored. */
+export const userTokens = pgTable(
+  "user_tokens",
+  {
+    id: uuid("id").primaryKey().default(sql`gen_random_uuid()`),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    purpose: text("purpose").$type<TokenPurpose>().notNull(),
+    tokenHash: text("token_hash").notNull(),
+    expiresAt: timestamp("expires_at", { withTimezone: true, mode: "date" }).notNull(),
+    usedAt: timestamp("used_at", { withTimezone: true, mode: "date" }),
+    createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex("user_tokens_hash_uq").on(t.tokenHash),
+    index("user_tokens_user_idx").on(t.userId, t.purpose),
+    check("user_tokens_purpose_ck", sql`${t.purpose} in ('verify_email','reset_password')`),
+  ],
+);

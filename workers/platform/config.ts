@@ -47,6 +47,7 @@ const configSchema = z.object({
     ),
   AUTH_LOGIN_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(1000).default(10),
   AUTH_LOGIN_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
+  PUBLIC_APP_URL: z.url({ protocol: /^https?$/ }).default("http://localhost:3000"),
   API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(100),
   PII_KEYS: z.string().regex(/^[a-z0-9]{1,16}:[A-Za-z0-9+/_=-]{43,}(,[a-z0-9]{1,16}:[A-Za-z0-9+/_=-]{43,})*$/, "must be kid:base64key[,kid:key]"),
 });
@@ -67,6 +68,8 @@ export interface AppConfig {
   jwtKeys: { kid: string; secret: string }[];
   /** Login and sign-up limits (per account: attempts per window; per IP: per minute / hour). */
   authLimits: { loginPerAccount: number; loginWindowSeconds: number; loginPerIp: number; signupPerIp: number };
+  /** The storefront's origin, for links in emails. */
+  publicAppUrl: string;
   /** Requests per minute per signed-in user on the API (seed 002: 100). */
   apiPerUserPerMinute: number;
   /** The PII key ring secret (parsed by platform/pii.ts). */
@@ -117,6 +120,7 @@ export function getConfig(env: Env): AppConfig {
     }),
     piiKeys: e.PII_KEYS,
     apiPerUserPerMinute: e.API_RATE_LIMIT_PER_MINUTE,
+    publicAppUrl: e.PUBLIC_APP_URL.replace(/\/+$/, ""),
     authLimits: { loginPerAccount: e.AUTH_LOGIN_MAX_ATTEMPTS, loginWindowSeconds: e.AUTH_LOGIN_WINDOW_SECONDS, loginPerIp: 60, signupPerIp: 30 },
     diagnostics: e.ENVIRONMENT !== "production",
   };

@@ -144,8 +144,21 @@ export class DbRouter {
     }
   }
 
-  /** Ends every pool this request opened. */
+  private background: Promise<unknown>[] = [];
+
+  /** Registers work that outlives the response (waitUntil) and still needs the pools: end() waits for it. */
+  track<T>(work: Promise<T>): Promise<T> {
+    this.background.push(work.catch(() => undefined));
+    return work;
+  }
+
+  /** Ends every pool this request opened, after any tracked background work. */
   async end(): Promise<void> {
+    while (this.background.length > 0) {
+      const pending = this.background;
+      this.background = [];
+      await Promise.allSettled(pending);
+    }
     const pools = this.pools;
     this.pools = [];
     await Promise.allSettled(pools.map((p) => p.end()));

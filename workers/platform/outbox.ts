@@ -9,10 +9,13 @@ export interface OutboxEvent {
   traceId: string | null;
 }
 
-/** Appends events in the same transaction as the change that causes them. */
-export async function enqueueOutbox(tx: Pick<Database, "execute">, events: OutboxEvent[]): Promise<void> {
+/** Appends events in the same transaction as the change that causes them; returns their ids (the job ids). */
+export async function enqueueOutbox(tx: Pick<Database, "execute">, events: OutboxEvent[]): Promise<string[]> {
+  const ids: string[] = [];
   for (const e of events) {
-    await tx.execute(sql`insert into outbox (queue, task_name, payload, trace_id)
-      values (${e.queue}, ${e.taskName}, ${JSON.stringify(e.payload)}::jsonb, ${e.traceId})`);
+    const res = await tx.execute<{ id: string }>(sql`insert into outbox (queue, task_name, payload, trace_id)
+      values (${e.queue}, ${e.taskName}, ${JSON.stringify(e.payload)}::jsonb, ${e.traceId}) returning id`);
+    if (res.rows[0]) ids.push(res.rows[0].id);
   }
+  return ids;
 }

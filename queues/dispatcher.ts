@@ -1,0 +1,23 @@
+/** One entry point for every queue: picks the consumer by queue name (names carry the environment). */
+import { getConfig } from "../workers/platform/config";
+import { DbRouter } from "../workers/platform/db";
+import { createLogger } from "../workers/platform/logger";
+import { consumeEmailBatch } from "./email-consumer";
+
+/** The Worker's `queue` handler. */
+export async function handleQueue(batch: MessageBatch, env: Env, ctx: ExecutionContext): Promise<void> {
+  const config = getConfig(env);
+  const log = createLogger(config.logLevel, { queue: batch.queue, env: config.environment });
+  const db = new DbRouter(config, log);
+  try {
+    if (/-email$/.test(batch.queue)) {
+      await consumeEmailBatch(batch, config, db, log);
+    } else {
+      // Unknown queues (including dead-letter queues, which are inspected, not consumed): retry so nothing is lost.
+      log.error("queue_without_consumer", { messages: batch.messages.length });
+      batch.retryAll();
+    }
+  } finally {
+    ctx.waitUntil(db.end());
+  }
+}

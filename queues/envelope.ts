@@ -1,0 +1,23 @@
+/** The message envelope every queue carries: `{ task_name, job_id, payload, created_at, trace_id }`. */
+import { z } from "zod";
+
+export const envelopeSchema = z.object({
+  task_name: z.string().min(1).max(100),
+  job_id: z.uuid(),
+  payload: z.record(z.string(), z.unknown()),
+  created_at: z.string(),
+  trace_id: z.string().nullable(),
+});
+export type Envelope = z.output<typeof envelopeSchema>;
+
+/** Email tasks and their payloads. */
+export const emailTaskSchema = z.discriminatedUnion("task_name", [
+  z.object({ task_name: z.literal("email.verify_email"), payload: z.object({ user_id: z.uuid() }) }),
+  z.object({ task_name: z.literal("email.password_reset"), payload: z.object({ user_id: z.uuid() }) }),
+]);
+export type EmailTask = z.output<typeof emailTaskSchema>;
+
+/** Exponential backoff for a retried message: 2, 4, 8 … seconds, capped at 5 minutes. */
+export function backoffSeconds(attempts: number): number {
+  return Math.min(300, 2 ** Math.max(1, attempts));
+}
