@@ -15,6 +15,7 @@ import type { Role } from "./tables";
 import { REFRESH_TTL_SECONDS, clearSessionCookies, hashToken, newOpaqueToken, refreshTokenFromRequest, setSessionCookies } from "./session";
 import { markFamilyRevoked, raiseUserEpoch } from "./revocation";
 import { dispatchAfterCommit, queueAccountEmail } from "./email-flows";
+import { assertNotBackingOff, clearLoginFailures, recordLoginFailure } from "./login-backoff";
 
 export interface UserRow extends Record<string, unknown> {
   id: string;
@@ -110,16 +111,20 @@ export async function login(c: Context<AppEnv>, input: { email: string; password
   const ip = c.req.header("cf-connecting-ip") ?? "unknown";
   await enforceLimit(c, "login-ip", ip, limits.loginPerIp, 60);
   await enforceLimit(c, "login-account", email, limits.loginPerAccount, limits.loginWindowSeconds);
+  await assertNotBackingOff(c, email);
   const audit = await auditCtx(c);
   return c.get("db").write(async (db) => {
     const found = await db.execute<UserRow>(sql`select id, email, role, name, password_hash, status, token_epoch, mfa_enabled from users where email_normalized = ${email}`);
     const user = found.rows[0];
     if (!user) {
       await dummyVerify(input.password);
+      await recordLoginFailure(c, email);
       await writeAudit(db, { actorId: null, actorRole: null, action: "auth.login_failed", targetType: "user", targetId: null, after: { reason: "unknown_email" }, ...audit });
       throw invalidCredentials();
     }
     const check = await verifyPassword(input.password, user.password_hash);
+    if (!check.ok) await recordLoginFailure(c, email);
+    else await clearLoginFailures(c, email);
     if (!check.ok || user.status !== "active") {
       await writeAudit(db, { actorId: user.id, actorRole: user.role, action: "auth.login_failed", targetType: "user", targetId: user.id, after: { reason: check.ok ? "disabled" : "bad_password" }, ...audit });
       throw invalidCredentials();
