@@ -5,19 +5,14 @@
  */
 import { describe, expect, it } from "vitest";
 import { app } from "../../workers/app";
-import { call, json, sql } from "../worker/helpers";
+import { call, json, postJson, sql } from "../worker/helpers";
 import type { ErrorBody } from "../worker/helpers";
 
 const run = crypto.randomUUID().slice(0, 8);
-let n = 0;
 const PASSWORD = "vK9#qL2$wX7!zR4p-secure";
 
 async function newUser(tag: string): Promise<{ id: string; token: string }> {
-  const res = await call("/v1/auth/signup", {
-    method: "POST",
-    headers: { "content-type": "application/json", "cf-connecting-ip": `203.0.113.${(n++ % 250) + 1}` },
-    body: JSON.stringify({ email: `${tag}-${run}@example.com`, password: PASSWORD }),
-  });
+  const res = await postJson("/v1/auth/signup", { email: `${tag}-${run}@example.com`, password: PASSWORD });
   expect(res.status).toBe(201);
   const body = await json<{ access_token: string; user: { id: string } }>(res);
   return { id: body.user.id, token: body.access_token };

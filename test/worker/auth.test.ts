@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { env } from "cloudflare:test";
-import { call, json, sql } from "./helpers";
+import { call, json, nextIp, postJson, sql } from "./helpers";
 import type { ErrorBody } from "./helpers";
 import { signAccessToken } from "../../workers/accounts/jwt";
 
@@ -12,8 +12,6 @@ interface Session {
 }
 
 const run = crypto.randomUUID().slice(0, 8);
-let ipCounter = 0;
-const nextIp = (): string => `198.51.100.${(ipCounter++ % 250) + 1}`;
 const email = (tag: string): string => `${tag}-${run}@Example.com`;
 const PASSWORD = "vK9#qL2$wX7!zR4p-tomes";
 
@@ -27,9 +25,8 @@ function cookiesOf(res: Response): Record<string, string> {
   return out;
 }
 
-function post(path: string, body: unknown, headers: Record<string, string> = {}, overrides: Partial<Record<keyof Env, string>> = {}): Promise<Response> {
-  return call(path, { method: "POST", headers: { "content-type": "application/json", "cf-connecting-ip": nextIp(), ...headers }, body: JSON.stringify(body) }, overrides);
-}
+const post = (path: string, body: unknown, headers: Record<string, string> = {}, overrides: Partial<Record<keyof Env, string>> = {}): Promise<Response> =>
+  postJson(path, body, { headers, overrides });
 
 async function signup(tag: string, extra: Record<string, unknown> = {}): Promise<{ res: Response; body: Session; cookies: Record<string, string> }> {
   const res = await post("/v1/auth/signup", { email: email(tag), password: PASSWORD, name: "Reader", ...extra });

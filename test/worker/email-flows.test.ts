@@ -1,20 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { env, createExecutionContext, createMessageBatch, createScheduledController, getQueueResult, waitOnExecutionContext } from "cloudflare:test";
 import worker from "../../workers/index";
-import { call, json, sql } from "./helpers";
+import { call, json, postJson, sql } from "./helpers";
 import type { ErrorBody } from "./helpers";
 
 const run = crypto.randomUUID().slice(0, 8);
-let ip = 0;
 const PASSWORD = "vK9#qL2$wX7!zR4p-atlas";
 
-function post(path: string, body: unknown, token?: string): Promise<Response> {
-  return call(path, {
-    method: "POST",
-    headers: { "content-type": "application/json", "cf-connecting-ip": `198.18.0.${(ip++ % 250) + 1}`, ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify(body),
-  });
-}
+const post = (path: string, body: unknown, token?: string): Promise<Response> => postJson(path, body, { token });
 
 /** The part of the pool's FetcherQueueResult these tests read. */
 interface QueueResult {

@@ -104,3 +104,33 @@ export function rywCookie(res: Response): string {
   if (!m) throw new Error("no read-your-writes cookie on the response");
   return m[0];
 }
+
+let ipCounter = 0;
+
+/** A distinct client address per call (TEST-NET ranges), so per-IP limits do not couple unrelated tests. */
+export function nextIp(): string {
+  const n = ipCounter++;
+  return `198.18.${Math.floor(n / 250) % 250}.${(n % 250) + 1}`;
+}
+
+/** POSTs JSON from a fresh client address, optionally with a bearer token, headers and env overrides. */
+export function postJson(
+  path: string,
+  body: unknown,
+  opts: { token?: string | undefined; headers?: Record<string, string>; overrides?: Partial<Record<keyof Env, string>> } = {},
+): Promise<Response> {
+  return call(
+    path,
+    {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "cf-connecting-ip": nextIp(),
+        ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
+        ...(opts.headers ?? {}),
+      },
+      body: JSON.stringify(body),
+    },
+    opts.overrides ?? {},
+  );
+}

@@ -1,19 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { call, json, sql } from "./helpers";
+import { call, json, postJson, sql } from "./helpers";
 import type { ErrorBody } from "./helpers";
 import { totpCode } from "../../workers/accounts/totp";
 
 const run = crypto.randomUUID().slice(0, 8);
-let ip = 0;
 const PASSWORD = "vK9#qL2$wX7!zR4p-ledger";
 
-function post(path: string, body: unknown, token?: string): Promise<Response> {
-  return call(path, {
-    method: "POST",
-    headers: { "content-type": "application/json", "cf-connecting-ip": `192.0.2.${(ip++ % 250) + 1}`, ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify(body),
-  });
-}
+const post = (path: string, body: unknown, token?: string): Promise<Response> => postJson(path, body, { token });
 
 async function userWithMfa(tag: string): Promise<{ email: string; token: string; secret: string; recovery: string[]; confirmedAt: number }> {
   const email = `${tag}-${run}@example.com`;
