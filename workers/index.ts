@@ -8,3 +8,5 @@ export default {
   queue: handleQueue,
   scheduled: handleScheduled,
 } satisfies ExportedHandler<Env>;
+
+export { StockDO } from "../durable-objects/stock-do";
