@@ -1,14 +1,16 @@
 /**
  * StockDO: the only writer of one SKU's stock (`sku:<SKU>`). Every change runs synchronously against the object's
  * SQLite storage between awaits, so concurrent reservations are serialised and availability can never go below
- * zero. Holds expire by alarm. Each committed change is a ledger entry with its own movement id (delivery to
- * Postgres `inventory_movements` is the inventory queue's job, issue 4).
+ * zero. Holds expire by alarm. Each committed change is a ledger entry with its own movement id, sent to the
+ * `inventory` queue after it is stored (and re-sent by the alarm if that fails); the consumer applies it to
+ * Postgres exactly once by movement id.
  */
 import { DurableObject } from "cloudflare:workers";
 import { sql } from "drizzle-orm";
 import { getConfig } from "../workers/platform/config";
 import { DbRouter } from "../workers/platform/db";
 import { createLogger } from "../workers/platform/logger";
+import type { Envelope } from "../queues/envelope";
 
 export type ReserveResult =
   | { ok: true; holdId: string; qty: number; available: number; expiresAt: number }
@@ -162,6 +164,7 @@ export class StockDO extends DurableObject<Env> {
       );
     });
     await this.scheduleAlarm();
+    await this.deliverLedger();
     return { ok: true, state: "committed", onHand: after };
   }
 
@@ -199,6 +202,7 @@ export class StockDO extends DurableObject<Env> {
         Date.now(),
       );
     });
+    await this.deliverLedger();
     return { ok: true, onHand: after, available: this.available() };
   }
 
@@ -219,9 +223,40 @@ export class StockDO extends DurableObject<Env> {
     };
   }
 
-  /** Releases expired holds and schedules the next expiry. */
+  /**
+   * Sends undelivered ledger entries to the inventory queue, marking each once the queue accepted it. The entry is
+   * already stored, so a failed send loses nothing: the alarm tries again a minute later.
+   */
+  private async deliverLedger(): Promise<void> {
+    const sku = this.meta("sku");
+    if (sku === null) return;
+    const pending = this.sql
+      .exec<{ movement_id: string; delta: number; reason: string; ref: string | null; on_hand_after: number; created_at: number }>(
+        "select movement_id, delta, reason, ref, on_hand_after, created_at from ledger where delivered = 0 order by created_at limit 100",
+      )
+      .toArray();
+    for (const e of pending) {
+      const envelope: Envelope = {
+        task_name: "inventory.movement",
+        job_id: e.movement_id,
+        payload: { sku, delta: e.delta, reason: e.reason, ref: e.ref, on_hand_after: e.on_hand_after },
+        created_at: new Date(e.created_at).toISOString(),
+        trace_id: null,
+      };
+      try {
+        await this.env.INVENTORY_QUEUE.send(envelope, { contentType: "json" });
+        this.sql.exec("update ledger set delivered = 1 where movement_id = ?", e.movement_id);
+      } catch {
+        await this.ctx.storage.setAlarm(Date.now() + 60_000);
+        return;
+      }
+    }
+  }
+
+  /** Releases expired holds, re-sends undelivered ledger entries, and schedules the next expiry. */
   override async alarm(): Promise<void> {
     this.expireHolds(Date.now());
+    await this.deliverLedger();
     await this.scheduleAlarm();
   }
 }

@@ -3,6 +3,8 @@ import { getConfig } from "../workers/platform/config";
 import { DbRouter } from "../workers/platform/db";
 import { createLogger } from "../workers/platform/logger";
 import { consumeEmailBatch } from "./email-consumer";
+import { consumeInventoryBatch } from "./inventory-consumer";
+import { Cache } from "../workers/platform/cache";
 
 /** The Worker's `queue` handler. */
 export async function handleQueue(batch: MessageBatch, env: Env, ctx: ExecutionContext): Promise<void> {
@@ -12,6 +14,8 @@ export async function handleQueue(batch: MessageBatch, env: Env, ctx: ExecutionC
   try {
     if (/-email$/.test(batch.queue)) {
       await consumeEmailBatch(batch, config, db, log);
+    } else if (/-inventory$/.test(batch.queue)) {
+      await consumeInventoryBatch(batch, db, new Cache(config, log), log);
     } else {
       // Unknown queues (including dead-letter queues, which are inspected, not consumed): retry so nothing is lost.
       log.error("queue_without_consumer", { messages: batch.messages.length });

@@ -21,3 +21,15 @@ export type EmailTask = z.output<typeof emailTaskSchema>;
 export function backoffSeconds(attempts: number): number {
   return Math.min(300, 2 ** Math.max(1, attempts));
 }
+
+/** One StockDO ledger entry on its way to Postgres; job_id is the movement id. */
+export const inventoryMovementSchema = z.object({
+  task_name: z.literal("inventory.movement"),
+  payload: z.object({
+    sku: z.string().regex(/^[A-Z0-9][A-Z0-9-]{1,63}$/),
+    delta: z.number().int(),
+    reason: z.enum(["initial", "restock", "sale", "return", "adjustment", "correction"]),
+    ref: z.string().max(200).nullable(),
+    on_hand_after: z.number().int().min(0),
+  }),
+});

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env, createExecutionContext, createMessageBatch, runDurableObjectAlarm, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import worker from "../../workers/index";
 import { sql } from "./helpers";
 
 const stock = (sku: string) => env.STOCK_DO.getByName(`sku:${sku}`);
@@ -39,8 +40,40 @@ describe("StockDO", () => {
     const reuse = await stub.reserve(sku, "hold-b", 2, 600);
     expect(reuse).toEqual({ ok: false, reason: "hold_closed", state: "released" });
     const snap = await stub.snapshot(sku);
-    expect(snap).toMatchObject({ onHand: onHand - 3, held: 0, available: onHand - 3, pendingLedger: 1 });
-    expect(await stub.adjust(sku, 10, "restock", "po-1")).toEqual({ ok: true, onHand: onHand + 7, available: onHand + 7 });
+    // The sale is in the ledger and already handed to the inventory queue.
+    expect(snap).toMatchObject({ onHand: onHand - 3, held: 0, available: onHand - 3, pendingLedger: 0 });
+    const ref = `po-${crypto.randomUUID().slice(0, 8)}`;
+    expect(await stub.adjust(sku, 10, "restock", ref)).toEqual({ ok: true, onHand: onHand + 7, available: onHand + 7 });
+
+    // The ledger reaches Postgres through the real inventory queue: on_hand follows, one movement per entry.
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline && (await onHandInPostgres(sku)) !== onHand + 7) await new Promise((r) => setTimeout(r, 200));
+    expect(await onHandInPostgres(sku)).toBe(onHand + 7);
+    const [movement] = await sql<{ id: string; delta: number; on_hand_after: number; created_at: string }>(
+      "primary",
+      "select id, delta, on_hand_after, to_json(created_at) #>> '{}' as created_at from inventory_movements where sku = $1 and ref = $2",
+      [sku, ref],
+    );
+    expect(movement).toMatchObject({ delta: 10, on_hand_after: onHand + 7 });
+
+    // Delivered again (at least once means maybe twice): nothing changes.
+    const body = {
+      task_name: "inventory.movement",
+      job_id: movement?.id,
+      payload: { sku, delta: 10, reason: "restock", ref, on_hand_after: onHand + 7 },
+      created_at: movement?.created_at,
+      trace_id: null,
+    };
+    const batch = createMessageBatch("nexusbooks-inventory", [
+      { id: "r1", timestamp: new Date(), attempts: 2, body },
+      { id: "r2", timestamp: new Date(), attempts: 3, body },
+    ]);
+    const ctx = createExecutionContext();
+    await worker.queue(batch, env, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(await onHandInPostgres(sku)).toBe(onHand + 7);
+    const [count] = await sql<{ n: string }>("primary", "select count(*) as n from inventory_movements where ref = $1", [ref]);
+    expect(Number(count?.n)).toBe(1);
   });
 
   it("releases expired holds by alarm so the stock comes back", async () => {

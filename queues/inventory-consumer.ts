@@ -1,0 +1,53 @@
+/**
+ * The `inventory` queue consumer: applies StockDO ledger entries to Postgres exactly once. The movement id is the
+ * primary key of inventory_movements, so a redelivered entry inserts nothing and changes nothing; deltas commute,
+ * so entries may arrive in any order. Each applied entry bumps the product's version (the detail cache shows the
+ * new availability at once).
+ */
+import { sql } from "drizzle-orm";
+import type { DbRouter } from "../workers/platform/db";
+import type { Cache } from "../workers/platform/cache";
+import type { Logger } from "../workers/platform/logger";
+import { errorFields } from "../workers/platform/logger";
+import { backoffSeconds, envelopeSchema, inventoryMovementSchema } from "./envelope";
+
+/** Applies one movement; returns whether it changed anything, and the product to invalidate. */
+export async function applyMovement(body: unknown, db: DbRouter): Promise<{ applied: boolean; slug: string | null; version: number | null }> {
+  const envelope = envelopeSchema.parse(body);
+  const { payload } = inventoryMovementSchema.parse({ task_name: envelope.task_name, payload: envelope.payload });
+  return db.write((primary) =>
+    primary.transaction(async (tx) => {
+      const inserted = await tx.execute<{ variant_id: string }>(sql`
+        insert into inventory_movements (id, variant_id, sku, delta, reason, ref, on_hand_after)
+        select ${envelope.job_id}::uuid, v.id, v.sku, ${payload.delta}, ${payload.reason}, ${payload.ref}, ${payload.on_hand_after}
+        from variants v where v.sku = ${payload.sku}
+        on conflict (id) do nothing
+        returning variant_id`);
+      const row = inserted.rows[0];
+      if (!row) return { applied: false, slug: null, version: null };
+      await tx.execute(sql`update inventory set on_hand = on_hand + ${payload.delta}, updated_at = now() where variant_id = ${row.variant_id}`);
+      const product = await tx.execute<{ slug: string; version: string | number }>(sql`
+        update products p set version = p.version + 1, updated_at = now()
+        from variants v where v.id = ${row.variant_id} and p.id = v.product_id
+        returning p.slug, p.version`);
+      const p = product.rows[0];
+      return { applied: true, slug: p?.slug ?? null, version: p ? Number(p.version) : null };
+    }),
+  );
+}
+
+/** Handles a batch message by message: ack what succeeded, retry with backoff what failed. */
+export async function consumeInventoryBatch(batch: MessageBatch, db: DbRouter, cache: Cache, log: Logger): Promise<void> {
+  for (const message of batch.messages) {
+    try {
+      const result = await applyMovement(message.body, db);
+      if (result.applied && result.slug && result.version !== null) {
+        await cache.raiseVersions({ [`ver:product:${result.slug}`]: result.version });
+      }
+      message.ack();
+    } catch (err) {
+      log.error("inventory_movement_failed", { message_id: message.id, attempts: message.attempts, ...errorFields(err) });
+      message.retry({ delaySeconds: backoffSeconds(message.attempts) });
+    }
+  }
+}
