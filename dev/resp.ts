@@ -187,6 +187,48 @@ interface PendingBatch {
 }
 
 /**
+ * Opens a RESP socket: a connect timeout (only for the connect: blocking commands may stay silent for long), replies
+ * parsed incrementally, and one close callback saying whether the socket had connected and why it ended.
+ */
+function openRespSocket(
+  host: string,
+  port: number,
+  connectTimeoutMs: number,
+  onReply: (reply: Reply) => void,
+  onClose: (failure: Error | null, connected: boolean) => void,
+): net.Socket {
+  const socket = net.createConnection({ host, port });
+  socket.setNoDelay(true);
+  socket.setTimeout(connectTimeoutMs);
+  let failure: Error | null = null;
+  let connected = false;
+  const parser = new RespParser(onReply);
+  socket.on("connect", () => {
+    connected = true;
+    socket.setTimeout(0);
+  });
+  socket.on("timeout", () => socket.destroy(new Error(`connect timed out after ${connectTimeoutMs} ms`)));
+  socket.on("data", (chunk: Buffer) => {
+    try {
+      parser.push(chunk);
+    } catch (error) {
+      socket.destroy(error instanceof Error ? error : new Error(String(error)));
+    }
+  });
+  socket.on("error", (error) => {
+    failure = error;
+  });
+  socket.on("close", () => onClose(failure, connected));
+  return socket;
+}
+
+/** The error for a socket that closed: lost after connecting, or never reachable. */
+function connectionError(host: string, port: number, connected: boolean, reason: string, cause: Error | null): RedisConnectionError {
+  const message = connected ? `Redis connection to ${host}:${port} was lost: ${reason}` : `Redis at ${host}:${port} is unreachable: ${reason}`;
+  return new RedisConnectionError(message, { cause: cause ?? undefined });
+}
+
+/**
  * One pipelined connection. Commands are written as soon as they are sent (Node buffers them while connecting) and
  * replies are matched FIFO. A closed socket rejects everything in flight and the next send dials again.
  */
@@ -245,44 +287,15 @@ export class RespConnection {
 
   private connect(): net.Socket {
     const { host, port } = this.options;
-    const socket = net.createConnection({ host, port });
-    this.socket = socket;
-    socket.setNoDelay(true);
-    socket.setTimeout(this.connectTimeoutMs);
-    let failure: Error | null = null;
-    let connected = false;
-    const parser = new RespParser((reply) => {
-      this.onReply(reply);
-    });
-    socket.on("connect", () => {
-      connected = true;
-      // The timeout only bounds the connect: blocking commands (BLPOP …) may legitimately stay silent for long.
-      socket.setTimeout(0);
-    });
-    socket.on("timeout", () => {
-      socket.destroy(new Error(`connect timed out after ${this.connectTimeoutMs} ms`));
-    });
-    socket.on("data", (chunk: Buffer) => {
-      try {
-        parser.push(chunk);
-      } catch (error) {
-        socket.destroy(error instanceof Error ? error : new Error(String(error)));
-      }
-    });
-    socket.on("error", (error) => {
-      failure = error;
-    });
-    socket.on("close", () => {
+    const socket = openRespSocket(host, port, this.connectTimeoutMs, (reply) => this.onReply(reply), (failure, connected) => {
       if (this.socket === socket) this.socket = null;
       const batches = this.pending;
       this.pending = [];
       if (batches.length === 0) return;
-      const reason = failure?.message ?? "connection closed by peer";
-      const message = connected
-        ? `Redis connection to ${host}:${port} was lost: ${reason}`
-        : `Redis at ${host}:${port} is unreachable: ${reason}`;
-      for (const batch of batches) batch.reject(new RedisConnectionError(message, { cause: failure ?? undefined }));
+      const error = connectionError(host, port, connected, failure?.message ?? "connection closed by peer", failure);
+      for (const batch of batches) batch.reject(error);
     });
+    this.socket = socket;
     return socket;
   }
 
@@ -376,37 +389,8 @@ export function openSubscriber(
 ): Subscription {
   const { host, port } = options;
   const connectTimeoutMs = options.connectTimeoutMs ?? 2000;
-  const socket = net.createConnection({ host, port });
-  socket.setNoDelay(true);
-  socket.setTimeout(connectTimeoutMs);
-  let failure: Error | null = null;
-  let connected = false;
-  const parser = new RespParser(onReply);
-  socket.on("connect", () => {
-    connected = true;
-    socket.setTimeout(0);
-  });
-  socket.on("timeout", () => socket.destroy(new Error(`connect timed out after ${connectTimeoutMs} ms`)));
-  socket.on("data", (chunk: Buffer) => {
-    try {
-      parser.push(chunk);
-    } catch (error) {
-      socket.destroy(error instanceof Error ? error : new Error(String(error)));
-    }
-  });
-  socket.on("error", (error) => {
-    failure = error;
-  });
-  socket.on("close", () => {
-    const reason = failure?.message;
-    onClose(
-      reason === undefined
-        ? null
-        : new RedisConnectionError(
-            connected ? `Redis connection to ${host}:${port} was lost: ${reason}` : `Redis at ${host}:${port} is unreachable: ${reason}`,
-            { cause: failure },
-          ),
-    );
+  const socket = openRespSocket(host, port, connectTimeoutMs, onReply, (failure, connected) => {
+    onClose(failure === null ? null : connectionError(host, port, connected, failure.message, failure));
   });
   socket.write(encodeCommand(command));
   return {

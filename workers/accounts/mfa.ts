@@ -16,7 +16,7 @@ import { enforceLimit } from "../platform/rate-limit";
 import { generateRecoveryCodes, generateTotpSecret, hashRecoveryCode, totpUri, verifyTotp } from "./totp";
 import { verifyMfaToken } from "./jwt";
 import { verifyPassword } from "./password";
-import { auditCtx, startSession } from "./service";
+import { USER_COLUMNS, auditCtx, startSession } from "./service";
 import type { SessionBody, UserRow } from "./service";
 
 const totpContext = (userId: string): string => `user:${userId}:totp`;
@@ -30,7 +30,7 @@ interface MfaRow extends UserRow {
 
 async function loadUser(db: Pick<Database, "execute">, userId: string): Promise<MfaRow> {
   const res = await db.execute<MfaRow>(sql`
-    select id, email, role, name, password_hash, status, token_epoch, mfa_enabled, mfa_secret_enc, mfa_pending_enc, mfa_last_step
+    select ${USER_COLUMNS}, mfa_secret_enc, mfa_pending_enc, mfa_last_step
     from users where id = ${userId} for update`);
   const user = res.rows[0];
   if (!user) throw new AppError(404, "NOT_FOUND", "User not found");

@@ -29,6 +29,9 @@ export interface UserRow extends Record<string, unknown> {
 }
 
 /** The answer to a correct password when the account has a second factor: no session yet. */
+/** The columns of UserRow, in one place for every query that loads a user to start a session. */
+export const USER_COLUMNS = sql.raw("id, email, role, name, password_hash, status, token_epoch, mfa_enabled");
+
 export interface MfaChallengeBody {
   mfa_required: true;
   mfa_token: string;
@@ -86,7 +89,7 @@ export async function signup(c: Context<AppEnv>, input: { email: string; passwor
       const inserted = await tx.execute<UserRow>(sql`
         insert into users (email, email_normalized, password_hash, name) values (${input.email.trim()}, ${email}, ${hash}, ${input.name ?? null})
         on conflict (email_normalized) do nothing
-        returning id, email, role, name, password_hash, status, token_epoch, mfa_enabled`);
+        returning ${USER_COLUMNS}`);
       const user = inserted.rows[0];
       if (!user) throw new AppError(409, "EMAIL_TAKEN", "An account with this email already exists");
       await writeAudit(tx, { actorId: user.id, actorRole: user.role, action: "auth.signup", targetType: "user", targetId: user.id, ...audit });
@@ -114,7 +117,7 @@ export async function login(c: Context<AppEnv>, input: { email: string; password
   await assertNotBackingOff(c, email);
   const audit = await auditCtx(c);
   return c.get("db").write(async (db) => {
-    const found = await db.execute<UserRow>(sql`select id, email, role, name, password_hash, status, token_epoch, mfa_enabled from users where email_normalized = ${email}`);
+    const found = await db.execute<UserRow>(sql`select ${USER_COLUMNS} from users where email_normalized = ${email}`);
     const user = found.rows[0];
     if (!user) {
       await dummyVerify(input.password);
@@ -175,7 +178,7 @@ export async function refresh(c: Context<AppEnv>): Promise<SessionBody> {
         return { kind: "reused" as const, family: row.family_id };
       }
       if (row.expired) return { kind: "expired" as const };
-      const users = await tx.execute<UserRow>(sql`select id, email, role, name, password_hash, status, token_epoch, mfa_enabled from users where id = ${row.user_id}`);
+      const users = await tx.execute<UserRow>(sql`select ${USER_COLUMNS} from users where id = ${row.user_id}`);
       const user = users.rows[0];
       if (!user || user.status !== "active") return { kind: "unknown" as const };
       await tx.execute(sql`update refresh_tokens set rotated_at = now() where id = ${row.id}`);
