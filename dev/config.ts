@@ -40,6 +40,8 @@ export interface StackConfig {
   testDatabase: string;
   /** Where the launcher keeps logs of its own child processes. */
   runDir: string;
+  /** Appended to the Worker's CACHE_NAMESPACE (e.g. "-search"), so checkouts on other databases share no keys. */
+  cacheNamespaceSuffix: string;
 }
 
 /** Reads the stack configuration from NB_* variables with local defaults. */
@@ -60,6 +62,7 @@ export function loadStackConfig(): StackConfig {
     devDatabase: str("NB_DEV_DATABASE", "nexusbooks"),
     testDatabase: str("NB_TEST_DATABASE", "nexusbooks_test"),
     runDir: str("NB_RUN_DIR", path.join(projectRoot, ".stack")),
+    cacheNamespaceSuffix: str("NB_CACHE_NAMESPACE_SUFFIX", ""),
   };
 }
 

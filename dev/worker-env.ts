@@ -12,7 +12,8 @@ export function localWorkerVars(cfg: StackConfig, database: string, environment:
   return {
     ENVIRONMENT: environment,
     LOG_LEVEL: environment === "test" ? "warn" : "info",
-    CACHE_NAMESPACE: environment === "test" ? "test" : "dev",
+    // NB_CACHE_NAMESPACE lets a second checkout test against its own databases without sharing Redis keys.
+    CACHE_NAMESPACE: `${environment === "test" ? "test" : "dev"}${cfg.cacheNamespaceSuffix}`,
     NEON_LOCAL_PROXY: `127.0.0.1:${cfg.wsProxyPort}`,
     DATABASE_URL: pgUrl(cfg.bouncerPrimaryPort, database),
     DATABASE_REPLICA_URLS: pgUrl(cfg.bouncerReplicaPort, database),
