@@ -13,12 +13,13 @@
 import { spawn } from "node:child_process";
 import { writeFile, mkdir } from "node:fs/promises";
 import path from "node:path";
-import { loadStackConfig, pgUrl, projectRoot } from "./config";
+import { LOCAL_STRIPE_SECRET_KEY, LOCAL_STRIPE_WEBHOOK_SECRET, loadStackConfig, pgUrl, projectRoot } from "./config";
 import type { StackConfig } from "./config";
 import { ensureAptPackages, ensureDatabase, ensurePgBouncers, ensurePostgresPrimary, ensureRedis, ensureReplica, waitForReplicaCatchUp } from "./services";
 import type { StartedService } from "./services";
 import { startWsProxy } from "./ws-proxy";
 import { startUpstashProxy } from "./upstash-proxy";
+import { startStripeFake } from "./stripe-fake";
 import { seed } from "./seed";
 import { localWorkerVars } from "./worker-env";
 import { isListening } from "./net";
@@ -52,8 +53,11 @@ async function ensureServices(cfg: StackConfig): Promise<void> {
   started.push(...(await ensurePgBouncers(cfg, log)));
 }
 
-/** The Neon WebSocket proxy and the Upstash REST proxy, in this process unless already running. */
-async function ensureProxies(cfg: StackConfig): Promise<void> {
+/**
+ * The Neon WebSocket proxy, the Upstash REST proxy and the Stripe fake, in this process unless already running.
+ * `stripeWebhookUrls`: where the Stripe fake POSTs its events (the dev Worker); tests deliver events themselves.
+ */
+async function ensureProxies(cfg: StackConfig, stripeWebhookUrls: string[] = []): Promise<void> {
   if (await isListening(cfg.wsProxyPort)) {
     log(`Neon WebSocket proxy already on :${cfg.wsProxyPort}`);
   } else {
@@ -70,6 +74,19 @@ async function ensureProxies(cfg: StackConfig): Promise<void> {
     const up = await startUpstashProxy({ port: cfg.upstashProxyPort, token: cfg.upstashToken, redisHost: "127.0.0.1", redisPort: cfg.redisPort });
     started.push({ name: "upstash-proxy", stop: () => up.close() });
     log(`Upstash REST proxy on :${up.port}`);
+  }
+  if (await isListening(cfg.stripeFakePort)) {
+    log(`Stripe fake already on :${cfg.stripeFakePort}`);
+  } else {
+    const stripe = await startStripeFake({
+      port: cfg.stripeFakePort,
+      secretKey: LOCAL_STRIPE_SECRET_KEY,
+      webhookSecret: LOCAL_STRIPE_WEBHOOK_SECRET,
+      webhookUrls: stripeWebhookUrls,
+      log,
+    });
+    started.push({ name: "stripe-fake", stop: () => stripe.close() });
+    log(`Stripe fake on :${stripe.port}${stripeWebhookUrls.length > 0 ? ` (webhooks to ${stripeWebhookUrls.join(", ")})` : ""}`);
   }
 }
 
@@ -124,7 +141,7 @@ async function dev(cfg: StackConfig, args: string[]): Promise<number> {
     throw new Error(`port ${cfg.workerPort} is taken by something else; set NB_WORKER_PORT`);
   }
   await ensureServices(cfg);
-  await ensureProxies(cfg);
+  await ensureProxies(cfg, [`${workerUrl}/webhooks/stripe`]);
   await migrate(cfg, cfg.devDatabase);
   await seed(pgUrl(cfg.pgPrimaryPort, cfg.devDatabase), { small: args.includes("--small"), log });
   const vars = localWorkerVars(cfg, cfg.devDatabase, "development");
@@ -224,6 +241,7 @@ async function main(): Promise<number> {
           ["redis", cfg.redisPort],
           ["neon ws proxy", cfg.wsProxyPort],
           ["upstash proxy", cfg.upstashProxyPort],
+          ["stripe fake", cfg.stripeFakePort],
           ["worker", cfg.workerPort],
         ];
         for (const [name, port] of ports) console.log(`${name.padEnd(20)} :${port}  ${(await isListening(port)) ? "up" : "down"}`);

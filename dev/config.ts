@@ -36,6 +36,8 @@ export interface StackConfig {
   upstashProxyPort: number;
   upstashToken: string;
   workerPort: number;
+  /** The local Stripe API fake (dev/stripe-fake.ts); the Worker's Stripe client points here. */
+  stripeFakePort: number;
   devDatabase: string;
   testDatabase: string;
   /** Where the launcher keeps logs of its own child processes. */
@@ -43,6 +45,11 @@ export interface StackConfig {
   /** Appended to the Worker's CACHE_NAMESPACE (e.g. "-search"), so checkouts on other databases share no keys. */
   cacheNamespaceSuffix: string;
 }
+
+/** The only secret key the local Stripe fake accepts; test mode shaped, so nothing mistakes it for a live key. */
+export const LOCAL_STRIPE_SECRET_KEY = "sk_test_nexusbooks_local";
+/** The signing secret of the local Stripe fake's webhook deliveries. */
+export const LOCAL_STRIPE_WEBHOOK_SECRET = "whsec_nexusbooks_local_0123456789abcdef";
 
 /** Reads the stack configuration from NB_* variables with local defaults. */
 export function loadStackConfig(): StackConfig {
@@ -59,6 +66,7 @@ export function loadStackConfig(): StackConfig {
     upstashProxyPort: num("NB_UPSTASH_PORT", 8079),
     upstashToken: str("NB_UPSTASH_TOKEN", "nexusbooks-local-token"),
     workerPort: num("NB_WORKER_PORT", 8787),
+    stripeFakePort: num("NB_STRIPE_PORT", 12111),
     devDatabase: str("NB_DEV_DATABASE", "nexusbooks"),
     testDatabase: str("NB_TEST_DATABASE", "nexusbooks_test"),
     runDir: str("NB_RUN_DIR", path.join(projectRoot, ".stack")),
