@@ -1,6 +1,6 @@
 /** The Worker's local variables and secrets for a database, shared by `npm run dev` (.dev.vars) and the tests. */
 import type { StackConfig } from "./config";
-import { pgUrl } from "./config";
+import { LOCAL_STRIPE_SECRET_KEY, LOCAL_STRIPE_WEBHOOK_SECRET, pgUrl } from "./config";
 
 export const LOCAL_ADMIN_TOKEN = "local-admin-token-change-me-0123456789abcdef";
 export const LOCAL_COOKIE_SECRET = "local-cookie-secret-change-me-0123456789abcdef";
@@ -26,6 +26,11 @@ export function localWorkerVars(cfg: StackConfig, database: string, environment:
     CORS_ORIGINS: "http://localhost:3000,http://127.0.0.1:3000",
     // Production allows 100 requests a minute per user (wrangler.toml); locally that would trip benches and
     // hand testing. The limit itself is tested with an override.
+    STRIPE_API_BASE: `http://127.0.0.1:${cfg.stripeFakePort}`,
+    STRIPE_SECRET_KEY: LOCAL_STRIPE_SECRET_KEY,
+    STRIPE_WEBHOOK_SECRET: LOCAL_STRIPE_WEBHOOK_SECRET,
+    // Tests retry failed queue messages at once, so "retried, then dead-lettered" takes seconds, not minutes.
+    QUEUE_BACKOFF_BASE_SECONDS: environment === "test" ? "0" : "2",
     API_RATE_LIMIT_PER_MINUTE: environment === "test" ? "100" : "100000",
   };
 }

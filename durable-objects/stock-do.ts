@@ -21,6 +21,8 @@ export type ReserveResult =
 export interface StockSnapshot {
   sku: string;
   tracked: boolean;
+  /** Sold beyond on_hand when true (pre-orders); availability is then not a limit. */
+  backorder: boolean;
   onHand: number;
   held: number;
   available: number;
@@ -215,6 +217,7 @@ export class StockDO extends DurableObject<Env> {
     return {
       sku,
       tracked: this.meta("tracked") === "1",
+      backorder: this.meta("backorder") === "1",
       onHand: this.onHand(),
       held: this.held(),
       available: this.available(),

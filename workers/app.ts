@@ -13,6 +13,7 @@ import { catalogAdminRoutes, catalogRoutes } from "./catalog/routes";
 import { authRoutes } from "./accounts/routes";
 import { authenticate } from "./accounts/middleware";
 import { devMailboxRoutes } from "./email/dev-routes";
+import { cartRoutes } from "./cart/routes";
 
 /** Builds the app; exported for tests that need a fresh instance. */
 export function createApp(): Hono<AppEnv> {
@@ -21,6 +22,7 @@ export function createApp(): Hono<AppEnv> {
   app.route("/", healthRoutes);
   app.route("/v1", catalogRoutes);
   app.route("/v1", authRoutes);
+  app.route("/v1", cartRoutes);
   app.route("/", devMailboxRoutes);
   app.route("/v1/admin", catalogAdminRoutes);
 

@@ -10,3 +10,4 @@ export default {
 } satisfies ExportedHandler<Env>;
 
 export { StockDO } from "../durable-objects/stock-do";
+export { CartDO } from "../durable-objects/cart-do";

@@ -6,6 +6,7 @@ import { addressIdSchema, addressPatchSchema, addressSchema, loginSchema, mfaCod
 import { confirmTotp, disableTotp, enrolTotp, loginWithSecondFactor } from "./mfa";
 import { confirmEmail, requestPasswordReset, requestVerification, resetPassword } from "./email-flows";
 import { addAddress, deleteAddress, getProfile, listAddresses, updateAddress, updateProfile } from "./profile";
+import { withCartMerge } from "../cart/merge";
 import { login, logout, logoutEverywhere, refresh, signup } from "./service";
 import { currentClaims, requireAuth } from "./middleware";
 
@@ -16,9 +17,9 @@ const privateNoStore = { "Cache-Control": "private, no-store" };
 const userOf = (req: Request): string => currentClaims(req)?.sub ?? "";
 
 export const authRoutes = new Hono<AppEnv>()
-  .post("/auth/signup", validate("json", signupSchema), async (c) => c.json(await signup(c, c.req.valid("json")), 201, noStore))
-  .post("/auth/login", validate("json", loginSchema), async (c) => c.json(await login(c, c.req.valid("json")), 200, noStore))
-  .post("/auth/login/mfa", validate("json", mfaLoginSchema), async (c) => c.json(await loginWithSecondFactor(c, c.req.valid("json")), 200, noStore))
+  .post("/auth/signup", validate("json", signupSchema), async (c) => c.json(await withCartMerge(c, await signup(c, c.req.valid("json"))), 201, noStore))
+  .post("/auth/login", validate("json", loginSchema), async (c) => c.json(await withCartMerge(c, await login(c, c.req.valid("json"))), 200, noStore))
+  .post("/auth/login/mfa", validate("json", mfaLoginSchema), async (c) => c.json(await withCartMerge(c, await loginWithSecondFactor(c, c.req.valid("json"))), 200, noStore))
   .post("/auth/refresh", async (c) => c.json(await refresh(c), 200, noStore))
   .post("/auth/verify-email/request", requireAuth(), async (c) => {
     await requestVerification(c, userOf(c.req.raw));

@@ -49,6 +49,20 @@ const configSchema = z.object({
   AUTH_LOGIN_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
   PUBLIC_APP_URL: z.url({ protocol: /^https?$/ }).default("http://localhost:3000"),
   API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(100),
+  STRIPE_API_BASE: z
+    .string()
+    .default("")
+    .refine((s) => s === "" || /^https?:\/\/[\w.-]+(:\d{1,5})?$/.test(s), "must be empty (api.stripe.com) or http(s)://host[:port]"),
+  STRIPE_SECRET_KEY: z.string().regex(/^(sk|rk)_(test|live)_\w{8,}$/, "must be a Stripe secret key (sk_test_… or sk_live_…)"),
+  STRIPE_WEBHOOK_SECRET: z.string().regex(/^whsec_\w{16,}$/, "must be a Stripe webhook signing secret (whsec_…)"),
+  CHECKOUT_HOLD_SECONDS: z.coerce.number().int().min(60).max(3600).default(900),
+  CART_IDLE_SECONDS: z.coerce.number().int().min(60).max(90 * 86_400).default(7 * 86_400),
+  CART_MAX_LINE_QTY: z.coerce.number().int().min(1).max(1000).default(10),
+  CART_MAX_LINES: z.coerce.number().int().min(1).max(500).default(50),
+  QUEUE_BACKOFF_BASE_SECONDS: z.coerce.number().int().min(0).max(60).default(2),
+  EMAIL_API_URL: z.union([z.literal(""), z.url({ protocol: /^https?$/ })]).default(""),
+  EMAIL_API_KEY: z.string().default(""),
+  EMAIL_FROM: z.string().default("NexusBooks <orders@nexusbooks.example>"),
   PII_KEYS: z.string().regex(/^[a-z0-9]{1,16}:[A-Za-z0-9+/_=-]{43,}(,[a-z0-9]{1,16}:[A-Za-z0-9+/_=-]{43,})*$/, "must be kid:base64key[,kid:key]"),
 });
 
@@ -76,6 +90,17 @@ export interface AppConfig {
   piiKeys: string;
   /** Non-production environments add diagnostic headers such as X-Served-By. */
   diagnostics: boolean;
+  /** Stripe: where the API is (null = api.stripe.com; locally the fake), the secret key, the webhook secret. */
+  stripe: { apiBase: URL | null; secretKey: string; webhookSecret: string };
+  /** Checkout holds last this long; an unpaid order's stock returns after it. */
+  checkoutHoldSeconds: number;
+  /** Carts: idle expiry and quantity caps. */
+  cart: { idleSeconds: number; maxLineQty: number; maxLines: number };
+  /** First retry delay of a failed queue message; later retries double it (0 in tests: retry at once). */
+  queueBackoffBaseSeconds: number;
+  /** The HTTP email API (Resend-compatible); null sends to the dev mailbox outside production. */
+  emailApi: { url: string; key: string } | null;
+  emailFrom: string;
 }
 
 /** Thrown when the environment does not satisfy the schema; the message lists every offending name. */
@@ -123,7 +148,16 @@ export function getConfig(env: Env): AppConfig {
     publicAppUrl: e.PUBLIC_APP_URL.replace(/\/+$/, ""),
     authLimits: { loginPerAccount: e.AUTH_LOGIN_MAX_ATTEMPTS, loginWindowSeconds: e.AUTH_LOGIN_WINDOW_SECONDS, loginPerIp: 60, signupPerIp: 30 },
     diagnostics: e.ENVIRONMENT !== "production",
+    stripe: { apiBase: e.STRIPE_API_BASE === "" ? null : new URL(e.STRIPE_API_BASE), secretKey: e.STRIPE_SECRET_KEY, webhookSecret: e.STRIPE_WEBHOOK_SECRET },
+    checkoutHoldSeconds: e.CHECKOUT_HOLD_SECONDS,
+    cart: { idleSeconds: e.CART_IDLE_SECONDS, maxLineQty: e.CART_MAX_LINE_QTY, maxLines: e.CART_MAX_LINES },
+    queueBackoffBaseSeconds: e.QUEUE_BACKOFF_BASE_SECONDS,
+    emailApi: e.EMAIL_API_URL === "" ? null : { url: e.EMAIL_API_URL, key: e.EMAIL_API_KEY },
+    emailFrom: e.EMAIL_FROM,
   };
+  if (config.environment === "production" && config.stripe.apiBase) {
+    throw new ConfigError(["STRIPE_API_BASE must be empty in production"]);
+  }
   if (config.environment === "production" && config.neonLocalProxy) {
     throw new ConfigError(["NEON_LOCAL_PROXY must be empty in production"]);
   }

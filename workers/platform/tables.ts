@@ -53,3 +53,24 @@ export const cacheVersions = pgTable("cache_versions", {
   version: bigint("version", { mode: "number" }).notNull().default(1),
   updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
 });
+
+/**
+ * Messages a queue gave up on (after its retries), stored by the dead-letter consumer so operators can read them and
+ * send them back to their queue from the admin API. `message_id` is the Queues message id: a dead letter
+ * delivered twice is stored once.
+ */
+export const deadLetters = pgTable(
+  "dead_letters",
+  {
+    messageId: text("message_id").primaryKey(),
+    /** The queue the message was meant for (the dead-letter queue's name minus `-dlq`). */
+    queue: text("queue").notNull(),
+    taskName: text("task_name"),
+    jobId: text("job_id"),
+    body: jsonb("body").notNull(),
+    attempts: integer("attempts").notNull(),
+    receivedAt: timestamp("received_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+    redrivenAt: timestamp("redriven_at", { withTimezone: true, mode: "date" }),
+  },
+  (t) => [index("dead_letters_queue_idx").on(t.queue, t.receivedAt)],
+);

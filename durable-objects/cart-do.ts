@@ -1,0 +1,381 @@
+/**
+ * CartDO: the only writer of one cart (`cart:<id>`). Items, coupon, owner, status (open → checking_out → ordered) and
+ * checkouts live in the object's SQLite storage. Every check-then-write runs without an await in between, and the
+ * checkout lock is persisted before the saga's first outside await, so an add-to-cart arriving mid-checkout sees it.
+ * Reads never touch Postgres: lines carry the price snapshot taken when they were added and availability comes from
+ * the StockDOs. Idle carts expire by alarm and give back any holds.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { getConfig } from "../workers/platform/config";
+import type { AppConfig } from "../workers/platform/config";
+import { createLogger } from "../workers/platform/logger";
+import type { Logger } from "../workers/platform/logger";
+import type { CartFailure, CartLineView, CartResult, CartView, CheckoutOutcome, CheckoutRequest, CheckoutSuccess, VariantInfo } from "../workers/cart/types";
+import { CartStore } from "./cart-store";
+import type { CartItem, CartMeta } from "./cart-store";
+import { releaseHolds, runCheckoutSaga } from "./checkout-saga";
+import type { SagaInput } from "./checkout-saga";
+
+const fail = (status: CartFailure["status"], code: string, message: string, details?: unknown): CartFailure => ({ ok: false, status, code, message, details });
+const notFound = (): CartFailure => fail(404, "CART_NOT_FOUND", "Cart was not found");
+
+/** One Durable Object per cart. */
+export class CartDO extends DurableObject<Env> {
+  private readonly store: CartStore;
+  /** Sagas running in this instance, by idempotency key: concurrent repeats wait for the same answer. */
+  private readonly inflight = new Map<string, Promise<CheckoutOutcome>>();
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.store = new CartStore(ctx.storage.sql);
+  }
+
+  private get config(): AppConfig {
+    return getConfig(this.env);
+  }
+
+  private logger(cartId: string): Logger {
+    return createLogger(this.config.logLevel, { durable_object: "CartDO", cart_id: cartId });
+  }
+
+  /** The cart, checked against the id it was asked for (a merged cart is gone for its old holder). */
+  private current(cartId: string): CartMeta | null {
+    const meta = this.store.meta();
+    if (!meta || meta.id !== cartId || meta.status === "merged") return null;
+    return meta;
+  }
+
+  /** After an order, the next change starts a fresh cart in the same object (the checkout record stays for replays). */
+  private reopenIfOrdered(meta: CartMeta): void {
+    if (meta.status !== "ordered") return;
+    this.store.clearItems();
+    this.store.setCoupon(null);
+    this.store.setStatus("open", null);
+  }
+
+  private async touched(now: number): Promise<void> {
+    this.store.touch(now);
+    await this.ctx.storage.setAlarm(now + this.config.cart.idleSeconds * 1000);
+  }
+
+  private locked(meta: CartMeta): CartFailure | null {
+    if (meta.status === "checking_out") return fail(409, "CART_LOCKED", "A checkout of this cart is in progress", { order_id: meta.orderId });
+    return null;
+  }
+
+  /** Creates the cart (idempotent for an existing one). */
+  async create(cartId: string, owner: string | null): Promise<CartResult> {
+    if (!this.store.meta()) {
+      const now = Date.now();
+      this.store.create(cartId, owner, now);
+      await this.ctx.storage.setAlarm(now + this.config.cart.idleSeconds * 1000);
+    }
+    return this.view(cartId);
+  }
+
+  /** The cart with live availability per line; null-safe for carts that do not exist. */
+  async view(cartId: string): Promise<CartResult> {
+    const meta = this.current(cartId);
+    if (!meta) return notFound();
+    const items = meta.status === "ordered" ? [] : this.store.items();
+    const stock = await Promise.all(
+      items.map(async (i) => {
+        try {
+          return await this.env.STOCK_DO.getByName(`sku:${i.sku}`).snapshot(i.sku);
+        } catch {
+          return null;
+        }
+      }),
+    );
+    // Re-read after the awaits: the view must describe one version of the cart.
+    const fresh = this.current(cartId);
+    if (!fresh) return notFound();
+    return { ok: true, cart: this.render(fresh, items, stock) };
+  }
+
+  private render(meta: CartMeta, items: CartItem[], stock: ({ tracked: boolean; backorder: boolean; available: number } | null)[]): CartView {
+    const lines: CartLineView[] = items.map((i, n) => {
+      const s = stock[n] ?? null;
+      const counted = s !== null && s.tracked && !s.backorder;
+      return {
+        sku: i.sku,
+        title: i.title,
+        slug: i.slug,
+        format: i.format,
+        quantity: i.qty,
+        unit_price: i.unitPrice,
+        line_total: i.unitPrice * i.qty,
+        currency: i.currency,
+        available: counted ? s.available : null,
+        in_stock: i.purchasable && (s === null ? true : !counted || s.available >= i.qty),
+      };
+    });
+    return {
+      id: meta.id,
+      status: meta.status === "merged" ? "open" : meta.status,
+      version: meta.version,
+      currency: items[0]?.currency ?? "USD",
+      lines,
+      item_count: lines.reduce((a, l) => a + l.quantity, 0),
+      subtotal: lines.reduce((a, l) => a + l.line_total, 0),
+      coupon: meta.coupon,
+      expires_at: new Date(meta.touchedAt + this.config.cart.idleSeconds * 1000).toISOString(),
+      order_id: meta.orderId,
+    };
+  }
+
+  /** Checks a quantity against stock (outside await first; the caller re-validates its own state afterwards). */
+  private async stockAllows(sku: string, qty: number): Promise<CartFailure | null> {
+    const s = await this.env.STOCK_DO.getByName(`sku:${sku}`).snapshot(sku);
+    if (s.tracked && !s.backorder && qty > s.available) {
+      return fail(409, "INSUFFICIENT_STOCK", `Only ${s.available} left of ${sku}`, { sku, requested: qty, available: s.available });
+    }
+    return null;
+  }
+
+  /** Adds `qty` of a variant (summing with an existing line), within the caps and the stock available now. */
+  async addItem(cartId: string, variant: VariantInfo, qty: number): Promise<CartResult> {
+    const caps = this.config.cart;
+    const before = this.current(cartId);
+    if (!before) return notFound();
+    const lockedBefore = this.locked(before);
+    if (lockedBefore) return lockedBefore;
+    if (!variant.purchasable) return fail(409, "ITEM_UNAVAILABLE", `${variant.sku} cannot be bought`, { sku: variant.sku });
+    const existingQty = before.status === "ordered" ? 0 : (this.store.item(variant.sku)?.qty ?? 0);
+    const stockProblem = await this.stockAllows(variant.sku, existingQty + qty);
+    if (stockProblem) return stockProblem;
+    // Everything from here to the write is synchronous: re-check the state the await may have let change.
+    const meta = this.current(cartId);
+    if (!meta) return notFound();
+    const locked = this.locked(meta);
+    if (locked) return locked;
+    this.reopenIfOrdered(meta);
+    const existing = this.store.item(variant.sku);
+    const items = this.store.items();
+    if (items.length > 0 && items[0]?.currency !== variant.currency) return fail(422, "MIXED_CURRENCIES", "A cart holds one currency");
+    const total = (existing?.qty ?? 0) + qty;
+    if (total > caps.maxLineQty) {
+      return fail(422, "QUANTITY_LIMIT", `At most ${caps.maxLineQty} of one item per cart`, { sku: variant.sku, max: caps.maxLineQty, in_cart: existing?.qty ?? 0 });
+    }
+    if (!existing && items.length >= caps.maxLines) return fail(422, "CART_FULL", `A cart holds at most ${caps.maxLines} different items`, { max: caps.maxLines });
+    const now = Date.now();
+    this.store.putItem(variant, total, now);
+    await this.touched(now);
+    return this.view(cartId);
+  }
+
+  /** Sets a line's quantity (1…cap); the line must exist. */
+  async setQuantity(cartId: string, sku: string, qty: number): Promise<CartResult> {
+    const caps = this.config.cart;
+    const before = this.current(cartId);
+    if (!before) return notFound();
+    const lockedBefore = this.locked(before);
+    if (lockedBefore) return lockedBefore;
+    if (before.status === "ordered" || !this.store.item(sku)) return fail(404, "CART_ITEM_NOT_FOUND", `${sku} is not in the cart`, { sku });
+    if (!Number.isInteger(qty) || qty < 1 || qty > caps.maxLineQty) return fail(422, "QUANTITY_LIMIT", `Quantity must be 1 to ${caps.maxLineQty}`, { sku, max: caps.maxLineQty });
+    const stockProblem = await this.stockAllows(sku, qty);
+    if (stockProblem) return stockProblem;
+    const meta = this.current(cartId);
+    if (!meta) return notFound();
+    const locked = this.locked(meta);
+    if (locked) return locked;
+    if (meta.status === "ordered" || !this.store.item(sku)) return fail(404, "CART_ITEM_NOT_FOUND", `${sku} is not in the cart`, { sku });
+    this.store.setQty(sku, qty);
+    await this.touched(Date.now());
+    return this.view(cartId);
+  }
+
+  /** Removes a line. */
+  async removeItem(cartId: string, sku: string): Promise<CartResult> {
+    const meta = this.current(cartId);
+    if (!meta) return notFound();
+    const locked = this.locked(meta);
+    if (locked) return locked;
+    if (meta.status === "ordered" || !this.store.removeItem(sku)) return fail(404, "CART_ITEM_NOT_FOUND", `${sku} is not in the cart`, { sku });
+    await this.touched(Date.now());
+    return this.view(cartId);
+  }
+
+  /** Empties the cart (and starts a fresh one after an order). */
+  async clear(cartId: string): Promise<CartResult> {
+    const meta = this.current(cartId);
+    if (!meta) return notFound();
+    const locked = this.locked(meta);
+    if (locked) return locked;
+    this.reopenIfOrdered(meta);
+    this.store.clearItems();
+    this.store.setCoupon(null);
+    await this.touched(Date.now());
+    return this.view(cartId);
+  }
+
+  /** Puts a coupon code in the cart's slot (resolved at checkout once promotions exist), or removes it. */
+  async setCoupon(cartId: string, code: string | null): Promise<CartResult> {
+    const meta = this.current(cartId);
+    if (!meta) return notFound();
+    const locked = this.locked(meta);
+    if (locked) return locked;
+    this.reopenIfOrdered(meta);
+    this.store.setCoupon(code);
+    await this.touched(Date.now());
+    return this.view(cartId);
+  }
+
+  /** Merge, step 1 (on the guest cart): its lines, unless it is locked or gone. Nothing changes yet. */
+  peekForMerge(cartId: string): { ok: true; items: (VariantInfo & { qty: number })[] } | CartFailure {
+    const meta = this.current(cartId);
+    if (!meta) return notFound();
+    if (meta.status === "checking_out") return fail(409, "CART_LOCKED", "The guest cart is in checkout");
+    const items = meta.status === "ordered" ? [] : this.store.items();
+    return { ok: true, items: items.map(({ addedAt: _addedAt, ...rest }) => rest) };
+  }
+
+  /** Merge, step 3 (on the guest cart): it now lives in `intoCartId`; the guest token stops working. */
+  async finishMerge(cartId: string, intoCartId: string): Promise<void> {
+    const meta = this.current(cartId);
+    if (!meta || meta.status === "checking_out") return;
+    this.store.clearItems();
+    this.store.setStatus("merged", null);
+    this.logger(cartId).info("cart_merged", { into: intoCartId });
+    await this.ctx.storage.setAlarm(Date.now() + 60_000);
+  }
+
+  /**
+   * Merges a guest cart into this (the user's) cart: quantities are summed and capped per line, lines beyond the
+   * cart cap are dropped and reported. Recorded by source id, so a repeated merge adds nothing twice.
+   */
+  async merge(cartId: string, fromCartId: string): Promise<CartResult & { merged?: { added: string[]; capped: string[]; dropped: string[] } }> {
+    const caps = this.config.cart;
+    if (fromCartId === cartId) return this.view(cartId);
+    const from = this.env.CART_DO.getByName(`cart:${fromCartId}`);
+    const peek = await from.peekForMerge(fromCartId);
+    if (!peek.ok) return { ...(await this.view(cartId)), merged: { added: [], capped: [], dropped: [] } };
+    const meta = this.current(cartId);
+    if (!meta) return notFound();
+    const locked = this.locked(meta);
+    if (locked) return locked;
+    const summary = { added: [] as string[], capped: [] as string[], dropped: [] as string[] };
+    if (!this.store.wasMerged(fromCartId)) {
+      this.reopenIfOrdered(meta);
+      const now = Date.now();
+      for (const item of peek.items) {
+        const existing = this.store.item(item.sku);
+        const lines = this.store.items();
+        if (!existing && (lines.length >= caps.maxLines || (lines[0] && lines[0].currency !== item.currency))) {
+          summary.dropped.push(item.sku);
+          continue;
+        }
+        const want = (existing?.qty ?? 0) + item.qty;
+        const qty = Math.min(want, caps.maxLineQty);
+        if (qty < want) summary.capped.push(item.sku);
+        this.store.putItem(item, qty, now);
+        summary.added.push(item.sku);
+      }
+      this.store.recordMerge(fromCartId, now);
+      await this.touched(now);
+    }
+    await from.finishMerge(fromCartId, cartId);
+    const view = await this.view(cartId);
+    return { ...view, merged: summary };
+  }
+
+  /**
+   * The checkout saga (ARCHITECTURE.md): lock persisted first, then re-price, holds in SKU order, the order in one
+   * transaction, the PaymentIntent. The same key returns the same answer; another key meets the lock.
+   */
+  async checkout(req: CheckoutRequest): Promise<CheckoutOutcome> {
+    const meta = this.current(req.cartId);
+    if (!meta) return notFound();
+    const running = this.inflight.get(req.idempotencyKey);
+    if (running) return this.sameRequest(req, running);
+    const existing = this.store.checkout(req.idempotencyKey);
+    if (existing) {
+      if (existing.requestHash !== req.requestHash) {
+        return fail(422, "IDEMPOTENCY_KEY_REUSED", "This Idempotency-Key was used with a different request");
+      }
+      if (existing.state === "done" && existing.result) return { ...(JSON.parse(existing.result) as CheckoutSuccess), replayed: true };
+      // Started but not running here: the object restarted mid-saga. Resume it.
+      return this.run(req.cartId, JSON.parse(existing.request) as SagaInput);
+    }
+    if (meta.status === "checking_out") {
+      const active = this.store.activeCheckout();
+      if (active && !this.inflight.has(active.key) && Date.now() - active.createdAt > this.config.checkoutHoldSeconds * 1000) {
+        // A checkout abandoned mid-way (its holds have lapsed anyway): give everything back and let this one in.
+        const stale = JSON.parse(active.request) as SagaInput;
+        await releaseHolds(this.env, stale.orderId, stale.items.map((i) => i.sku));
+        this.store.dropCheckout(active.key);
+        this.store.setStatus("open", null);
+        return this.checkout(req);
+      }
+      return fail(409, "CART_LOCKED", "A checkout of this cart is in progress", { order_id: meta.orderId });
+    }
+    if (meta.status === "ordered") return fail(409, "CART_ALREADY_ORDERED", "This cart was already ordered", { order_id: meta.orderId });
+    const items = this.store.items();
+    if (items.length === 0) return fail(422, "CART_EMPTY", "The cart is empty");
+    const email = req.email;
+    if (!email) return fail(422, "EMAIL_REQUIRED", "An email address is required to check out");
+    // The lock, persisted before any outside await.
+    const input: SagaInput = {
+      cartId: req.cartId,
+      orderId: crypto.randomUUID(),
+      idempotencyKey: req.idempotencyKey,
+      userId: req.userId,
+      email,
+      shippingAddress: req.shippingAddress,
+      coupon: meta.coupon,
+      items: items.map((i) => ({ sku: i.sku, qty: i.qty, unitPrice: i.unitPrice })),
+      traceId: req.traceId,
+    };
+    const now = Date.now();
+    this.store.startCheckout({ key: req.idempotencyKey, orderId: input.orderId, requestHash: req.requestHash, request: JSON.stringify(input), createdAt: now });
+    this.store.setStatus("checking_out", input.orderId);
+    this.store.touch(now);
+    return this.run(req.cartId, input);
+  }
+
+  private async sameRequest(req: CheckoutRequest, running: Promise<CheckoutOutcome>): Promise<CheckoutOutcome> {
+    const row = this.store.checkout(req.idempotencyKey);
+    if (row && row.requestHash !== req.requestHash) return fail(422, "IDEMPOTENCY_KEY_REUSED", "This Idempotency-Key was used with a different request");
+    const outcome = await running;
+    return outcome.ok ? { ...outcome, replayed: true } : outcome;
+  }
+
+  private run(cartId: string, input: SagaInput): Promise<CheckoutOutcome> {
+    const work = (async (): Promise<CheckoutOutcome> => {
+      const result = await runCheckoutSaga(this.env, this.config, this.logger(cartId), input);
+      if (result.disposition === "done") {
+        this.store.finishCheckout(input.idempotencyKey, JSON.stringify(result.outcome));
+        this.store.setStatus("ordered", input.orderId);
+        await this.touched(Date.now());
+      } else if (result.disposition === "unlock") {
+        this.store.dropCheckout(input.idempotencyKey);
+        this.store.setStatus("open", null);
+        await this.touched(Date.now());
+      }
+      return result.outcome;
+    })();
+    this.inflight.set(input.idempotencyKey, work);
+    return work.finally(() => this.inflight.delete(input.idempotencyKey));
+  }
+
+  /** Idle expiry: a cart untouched for the idle period gives back any holds and is deleted. */
+  override async alarm(): Promise<void> {
+    const meta = this.store.meta();
+    if (!meta) return;
+    const due = meta.touchedAt + this.config.cart.idleSeconds * 1000;
+    if (meta.status !== "merged" && Date.now() < due) {
+      await this.ctx.storage.setAlarm(due);
+      return;
+    }
+    const active = this.store.activeCheckout();
+    if (active && !this.inflight.has(active.key)) {
+      const input = JSON.parse(active.request) as SagaInput;
+      await releaseHolds(this.env, input.orderId, input.items.map((i) => i.sku));
+    }
+    this.logger(meta.id).info("cart_expired", { status: meta.status, released_checkout: active?.orderId ?? null });
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+    // deleteAll drops the tables too; this instance may serve a new cart under the same name.
+    this.store.init();
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * The checkout saga, run by the CartDO after it has persisted the lock. Each step is idempotent so a saga cut short
+ * (the object restarted, Postgres or Stripe unreachable) can run again from the top with the same order id:
+ * holds are keyed `<order id>:<sku>`, the order insert ignores an existing id, and Stripe's idempotency key is the
+ * order id.
+ */
+import { sql } from "drizzle-orm";
+import { AppError } from "../workers/platform/errors";
+import type { AppConfig } from "../workers/platform/config";
+import { DbRouter } from "../workers/platform/db";
+import type { Logger } from "../workers/platform/logger";
+import { errorFields } from "../workers/platform/logger";
+import { encryptPiiJson, parsePiiKeyRing } from "../workers/platform/pii";
+import { signValue } from "../workers/platform/signing";
+import { computeTotals, loadPricing } from "../workers/checkout/pricing";
+import { createPendingOrder, orderNumber } from "../workers/checkout/order-writer";
+import { isTransientStripeError, stripeClient } from "../workers/payments/stripe";
+import type { CartFailure, CheckoutSuccess, ShippingAddress } from "../workers/cart/types";
+
+/** What the CartDO stores with the lock: everything the saga needs to run again. */
+export interface SagaInput {
+  cartId: string;
+  orderId: string;
+  idempotencyKey: string;
+  userId: string | null;
+  email: string;
+  shippingAddress: ShippingAddress;
+  coupon: string | null;
+  items: { sku: string; qty: number; unitPrice: number }[];
+  traceId: string | null;
+}
+
+/** done: store the result and mark the cart ordered; unlock: forget the attempt; keep: leave the lock for a retry. */
+export type SagaResult = { disposition: "done"; outcome: CheckoutSuccess } | { disposition: "unlock" | "keep"; outcome: CartFailure };
+
+const fail = (status: CartFailure["status"], code: string, message: string, details?: unknown): CartFailure => ({ ok: false, status, code, message, details });
+
+/** Holds in SKU order; on any shortfall every hold taken is released and the short SKUs are reported. */
+async function reserveAll(env: Env, input: SagaInput, holdSeconds: number): Promise<{ ok: true; expiresAt: number } | { ok: false; short: { sku: string; requested: number; available: number }[] }> {
+  const sorted = [...input.items].sort((a, b) => (a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : 0));
+  const taken: string[] = [];
+  const short: { sku: string; requested: number; available: number }[] = [];
+  let expiresAt = Number.POSITIVE_INFINITY;
+  for (const item of sorted) {
+    const res = await env.STOCK_DO.getByName(`sku:${item.sku}`).reserve(item.sku, `${input.orderId}:${item.sku}`, item.qty, holdSeconds);
+    if (res.ok) {
+      taken.push(item.sku);
+      expiresAt = Math.min(expiresAt, res.expiresAt);
+    } else if (res.reason === "insufficient_stock") {
+      short.push({ sku: item.sku, requested: item.qty, available: res.available });
+    } else {
+      // A hold of this order that already expired or was released: report as short, the shopper retries fresh.
+      short.push({ sku: item.sku, requested: item.qty, available: 0 });
+    }
+  }
+  if (short.length === 0) return { ok: true, expiresAt };
+  await releaseHolds(env, input.orderId, taken);
+  return { ok: false, short };
+}
+
+/** Releases this order's holds on `skus` (idempotent). */
+export async function releaseHolds(env: Env, orderId: string, skus: string[]): Promise<void> {
+  await Promise.all(skus.map((sku) => env.STOCK_DO.getByName(`sku:${sku}`).release(sku, `${orderId}:${sku}`)));
+}
+
+/** Runs (or resumes) the saga for one locked checkout. */
+export async function runCheckoutSaga(env: Env, config: AppConfig, log: Logger, input: SagaInput): Promise<SagaResult> {
+  const db = new DbRouter(config, log);
+  let held = false;
+  try {
+    // 2. Re-price from the primary.
+    const skus = input.items.map((i) => i.sku);
+    const { variants, rules } = await loadPricing(db, skus, input.shippingAddress.country, input.shippingAddress.region);
+    const unavailable = skus.filter((s) => !variants.get(s)?.purchasable);
+    if (unavailable.length > 0) {
+      return { disposition: "unlock", outcome: fail(409, "ITEM_UNAVAILABLE", "Some items can no longer be bought; remove them and try again", { skus: unavailable }) };
+    }
+    const currencies = new Set([...variants.values()].map((v) => v.currency));
+    if (currencies.size > 1) return { disposition: "unlock", outcome: fail(422, "MIXED_CURRENCIES", "The cart mixes currencies", { currencies: [...currencies] }) };
+    const priced = input.items.map((i) => {
+      const v = variants.get(i.sku);
+      if (!v) throw new Error(`priced variant missing for ${i.sku}`);
+      return { item: i, v };
+    });
+    const totals = computeTotals(priced.map(({ item, v }) => v.unit_price * item.qty), rules);
+    const currency = priced[0]?.v.currency ?? "USD";
+
+    // 3. Holds, in SKU order.
+    const holds = await reserveAll(env, input, config.checkoutHoldSeconds);
+    if (!holds.ok) {
+      return { disposition: "unlock", outcome: fail(409, "OUT_OF_STOCK", "Not enough stock for some items", { skus: holds.short }) };
+    }
+    held = true;
+
+    // 4. Order, lines and history in one transaction.
+    const ring = parsePiiKeyRing(config.piiKeys);
+    const order = await createPendingOrder(db, {
+      id: input.orderId,
+      userId: input.userId,
+      cartId: input.cartId,
+      checkoutKey: input.idempotencyKey,
+      email: input.email,
+      currency,
+      totals,
+      taxRateBps: rules.taxRateBps,
+      shippingRegion: rules.region,
+      shippingAddressEnc: await encryptPiiJson(ring, input.shippingAddress, `order-address:${input.orderId}`),
+      couponCode: input.coupon,
+      holdsExpireAt: new Date(holds.expiresAt),
+      lines: priced.map(({ item, v }) => ({
+        variantId: v.variant_id,
+        productId: v.product_id,
+        sku: v.sku,
+        title: v.title,
+        format: v.format,
+        unitPrice: v.unit_price,
+        quantity: item.qty,
+        holdId: `${input.orderId}:${item.sku}`,
+      })),
+    });
+
+    // 5. The PaymentIntent, idempotent by order id: a resumed saga gets the same one back.
+    const intent = await stripeClient(config).paymentIntents.create(
+      {
+        amount: totals.grandTotal,
+        currency: currency.toLowerCase(),
+        automatic_payment_methods: { enabled: true },
+        receipt_email: input.email,
+        description: `NexusBooks order ${orderNumber(order.number)}`,
+        metadata: { order_id: input.orderId, cart_id: input.cartId },
+      },
+      { idempotencyKey: input.orderId },
+    );
+    await db.write((primary) => primary.execute(sql`update orders set payment_intent_id = ${intent.id} where id = ${input.orderId} and payment_intent_id is null`));
+
+    // 6. The answer, stored by the CartDO and replayed for a repeat of the same key.
+    const outcome: CheckoutSuccess = {
+      ok: true,
+      replayed: false,
+      order: {
+        id: input.orderId,
+        number: orderNumber(order.number),
+        status: "pending_payment",
+        currency,
+        subtotal: totals.subtotal,
+        discount_total: totals.discountTotal,
+        tax_total: totals.taxTotal,
+        shipping_total: totals.shippingTotal,
+        grand_total: totals.grandTotal,
+        holds_expire_at: new Date(holds.expiresAt).toISOString(),
+        lines: priced.map(({ item, v }) => ({ sku: v.sku, title: v.title, quantity: item.qty, unit_price: v.unit_price, line_total: v.unit_price * item.qty })),
+        repriced: priced.filter(({ item, v }) => item.unitPrice !== v.unit_price).map(({ item, v }) => ({ sku: v.sku, was: item.unitPrice, now: v.unit_price })),
+      },
+      payment: { provider: "stripe", payment_intent_id: intent.id, client_secret: intent.client_secret ?? "" },
+      order_token: await signValue(config.cookieSecret, "order", input.orderId),
+    };
+    return { disposition: "done", outcome };
+  } catch (err) {
+    const transient = err instanceof AppError ? err.status === 503 : isTransientStripeError(err);
+    log.error("checkout_saga_failed", { order_id: input.orderId, cart_id: input.cartId, held, transient, ...errorFields(err) });
+    if (!held) {
+      return { disposition: "unlock", outcome: fail(503, "CHECKOUT_UNAVAILABLE", "Checkout is unavailable right now; retry shortly", { retry_after_seconds: 5 }) };
+    }
+    // Holds (and perhaps the order) exist: keep the lock so a retry with the same key resumes the same order.
+    return {
+      disposition: "keep",
+      outcome: fail(503, transient ? "PAYMENT_PROVIDER_UNAVAILABLE" : "CHECKOUT_FAILED", "Checkout could not finish; retry with the same Idempotency-Key", { retry_after_seconds: 5 }),
+    };
+  } finally {
+    await db.end();
+  }
+}

@@ -1,0 +1,115 @@
+/** Cart operations for the routes: resolve the cart, look the variant up, call the CartDO, map refusals to errors. */
+import type { Context } from "hono";
+import { sql } from "drizzle-orm";
+import type { AppEnv } from "../platform/context";
+import { AppError } from "../platform/errors";
+import type { CartFailure, CartResult, CartView, CheckoutOutcome, CheckoutSuccess, ShippingAddress, VariantInfo } from "./types";
+import { newGuestCart, requestCartId, userCartId } from "./token";
+import { enforceLimit } from "../platform/rate-limit";
+
+const VARIANT_TTL_SECONDS = 60;
+
+/** Turns a CartDO refusal into the error envelope. */
+export function raise(f: CartFailure): never {
+  throw new AppError(f.status, f.code, f.message, f.details ?? null, f.status === 503 ? { "Retry-After": "5" } : {});
+}
+
+function unwrap(r: CartResult): CartView {
+  if (!r.ok) raise(r);
+  return r.cart;
+}
+
+const stub = (c: Context<AppEnv>, cartId: string) => c.env.CART_DO.getByName(`cart:${cartId}`);
+
+/**
+ * Runs `op` on the request's cart. A signed-in user's cart is created on first use, so "my cart" always exists.
+ */
+async function onCart(c: Context<AppEnv>, op: (s: ReturnType<typeof stub>, cartId: string) => Promise<CartResult>): Promise<CartView> {
+  const { cartId, userId } = await requestCartId(c);
+  const s = stub(c, cartId);
+  let result = await op(s, cartId);
+  if (!result.ok && result.code === "CART_NOT_FOUND" && userId) {
+    await s.create(cartId, userId);
+    result = await op(s, cartId);
+  }
+  return unwrap(result);
+}
+
+/** POST /carts: a new guest cart with its token, or the signed-in user's cart. */
+export async function createCart(c: Context<AppEnv>): Promise<{ cart: CartView; cart_token: string | null }> {
+  const userId = c.get("userId");
+  if (userId) return { cart: unwrap(await stub(c, userCartId(userId)).create(userCartId(userId), userId)), cart_token: null };
+  const config = c.get("config");
+  await enforceLimit(c, "cart-create-ip", c.req.header("cf-connecting-ip") ?? "unknown", config.apiPerUserPerMinute * 10, 60, "open");
+  const { cartId, token } = await newGuestCart(config.cookieSecret);
+  return { cart: unwrap(await stub(c, cartId).create(cartId, null)), cart_token: token };
+}
+
+/** GET /cart. */
+export const getCart = (c: Context<AppEnv>): Promise<CartView> => onCart(c, (s, id) => s.view(id));
+
+/**
+ * The variant a shopper adds, from Redis (60 s) or the replica. The cart shows this price; checkout re-prices from the
+ * primary, so a stale snapshot can never be charged.
+ */
+async function variantInfo(c: Context<AppEnv>, sku: string): Promise<VariantInfo> {
+  const cache = c.get("cache");
+  const key = cache.key(`variant:${sku}`);
+  const hit = await cache.get(key);
+  if (hit) return JSON.parse(hit) as VariantInfo;
+  const { value } = await c.get("db").read((r) =>
+    r.rows<{ info: VariantInfo }>(sql`
+      select json_build_object('sku', v.sku, 'variantId', v.id, 'productId', v.product_id, 'title', p.name, 'slug', p.slug,
+        'format', coalesce(v.attributes->>'format', v.name), 'unitPrice', coalesce(v.price_override, p.base_price),
+        'currency', p.currency, 'purchasable', v.status = 'active' and p.status = 'active') as info
+      from variants v join products p on p.id = v.product_id where v.sku = ${sku}`),
+  );
+  const info = value[0]?.info;
+  if (!info) throw new AppError(404, "VARIANT_NOT_FOUND", `No product has the SKU ${sku}`, { sku });
+  await cache.set(key, JSON.stringify(info), VARIANT_TTL_SECONDS);
+  return info;
+}
+
+/** POST /cart/items. */
+export async function addItem(c: Context<AppEnv>, sku: string, quantity: number): Promise<CartView> {
+  const variant = await variantInfo(c, sku);
+  return onCart(c, (s, id) => s.addItem(id, variant, quantity));
+}
+
+export const setQuantity = (c: Context<AppEnv>, sku: string, quantity: number): Promise<CartView> => onCart(c, (s, id) => s.setQuantity(id, sku, quantity));
+export const removeItem = (c: Context<AppEnv>, sku: string): Promise<CartView> => onCart(c, (s, id) => s.removeItem(id, sku));
+export const clearCart = (c: Context<AppEnv>): Promise<CartView> => onCart(c, (s, id) => s.clear(id));
+export const setCoupon = (c: Context<AppEnv>, code: string | null): Promise<CartView> => onCart(c, (s, id) => s.setCoupon(id, code));
+
+async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** POST /checkout: runs the saga in the CartDO; the same Idempotency-Key always gets the same answer. */
+export async function checkout(
+  c: Context<AppEnv>,
+  idempotencyKey: string,
+  body: { email?: string | undefined; shipping_address: ShippingAddress },
+): Promise<CheckoutSuccess> {
+  const { cartId, userId } = await requestCartId(c);
+  // Fails closed: without Redis there is no limit, and checkout is where abuse costs money.
+  await enforceLimit(c, "checkout-cart", cartId, 30, 60, "closed");
+  let email = body.email ?? null;
+  if (userId) {
+    const { value } = await c.get("db").read((r) => r.rows<{ email: string }>(sql`select email from users where id = ${userId}`), { primary: true });
+    email = value[0]?.email ?? email;
+  }
+  const requestHash = await sha256Hex(JSON.stringify({ userId, body }));
+  const outcome: CheckoutOutcome = await stub(c, cartId).checkout({
+    cartId,
+    idempotencyKey,
+    requestHash,
+    userId,
+    email,
+    shippingAddress: body.shipping_address,
+    traceId: c.get("traceId"),
+  });
+  if (!outcome.ok) raise(outcome);
+  return outcome;
+}
