@@ -8,10 +8,11 @@
 import { DurableObject } from "cloudflare:workers";
 import { getConfig } from "../workers/platform/config";
 import type { AppConfig } from "../workers/platform/config";
-import { createLogger } from "../workers/platform/logger";
+import { createLogger, errorFields } from "../workers/platform/logger";
 import type { Logger } from "../workers/platform/logger";
 import type { CartFailure, CartLineView, CartResult, CartView, CheckoutOutcome, CheckoutRequest, CheckoutSuccess, VariantInfo } from "../workers/cart/types";
 import { CartStore } from "./cart-store";
+import type { StockDO } from "./stock-do";
 import type { CartItem, CartMeta } from "./cart-store";
 import { releaseHolds, runCheckoutSaga } from "./checkout-saga";
 import type { SagaInput } from "./checkout-saga";
@@ -126,7 +127,12 @@ export class CartDO extends DurableObject<Env> {
 
   /** Checks a quantity against stock (outside await first; the caller re-validates its own state afterwards). */
   private async stockAllows(sku: string, qty: number): Promise<CartFailure | null> {
-    const s = await this.env.STOCK_DO.getByName(`sku:${sku}`).snapshot(sku);
+    let s: Awaited<ReturnType<StockDO["snapshot"]>>;
+    try {
+      s = await this.env.STOCK_DO.getByName(`sku:${sku}`).snapshot(sku);
+    } catch {
+      return fail(503, "STOCK_UNAVAILABLE", "Stock could not be checked right now; retry shortly", { sku });
+    }
     if (s.tracked && !s.backorder && qty > s.available) {
       return fail(409, "INSUFFICIENT_STOCK", `Only ${s.available} left of ${sku}`, { sku, requested: qty, available: s.available });
     }
@@ -284,6 +290,16 @@ export class CartDO extends DurableObject<Env> {
    * transaction, the PaymentIntent. The same key returns the same answer; another key meets the lock.
    */
   async checkout(req: CheckoutRequest): Promise<CheckoutOutcome> {
+    try {
+      return await this.checkoutOnce(req);
+    } catch (err) {
+      // Never let an exception cross the RPC boundary: the Worker would only see a bare 500.
+      this.logger(req.cartId).error("checkout_failed", errorFields(err));
+      return fail(503, "CHECKOUT_UNAVAILABLE", "Checkout is unavailable right now; retry shortly", { retry_after_seconds: 5 });
+    }
+  }
+
+  private async checkoutOnce(req: CheckoutRequest): Promise<CheckoutOutcome> {
     const meta = this.current(req.cartId);
     if (!meta) return notFound();
     const running = this.inflight.get(req.idempotencyKey);
@@ -305,7 +321,7 @@ export class CartDO extends DurableObject<Env> {
         await releaseHolds(this.env, stale.orderId, stale.items.map((i) => i.sku));
         this.store.dropCheckout(active.key);
         this.store.setStatus("open", null);
-        return this.checkout(req);
+        return this.checkoutOnce(req);
       }
       return fail(409, "CART_LOCKED", "A checkout of this cart is in progress", { order_id: meta.orderId });
     }

@@ -15,6 +15,7 @@ import { signValue } from "../workers/platform/signing";
 import { computeTotals, loadPricing } from "../workers/checkout/pricing";
 import { createPendingOrder, orderNumber } from "../workers/checkout/order-writer";
 import { isTransientStripeError, stripeClient } from "../workers/payments/stripe";
+import type { StockDO } from "./stock-do";
 import type { CartFailure, CheckoutSuccess, ShippingAddress } from "../workers/cart/types";
 
 /** What the CartDO stores with the lock: everything the saga needs to run again. */
@@ -35,14 +36,28 @@ export type SagaResult = { disposition: "done"; outcome: CheckoutSuccess } | { d
 
 const fail = (status: CartFailure["status"], code: string, message: string, details?: unknown): CartFailure => ({ ok: false, status, code, message, details });
 
-/** Holds in SKU order; on any shortfall every hold taken is released and the short SKUs are reported. */
-async function reserveAll(env: Env, input: SagaInput, holdSeconds: number): Promise<{ ok: true; expiresAt: number } | { ok: false; short: { sku: string; requested: number; available: number }[] }> {
+/**
+ * Holds in SKU order; on any shortfall (or a StockDO that cannot answer) every hold taken is released and the short
+ * SKUs are reported.
+ */
+async function reserveAll(
+  env: Env,
+  input: SagaInput,
+  holdSeconds: number,
+): Promise<{ ok: true; expiresAt: number } | { ok: false; short: { sku: string; requested: number; available: number }[]; unavailable: string[] }> {
   const sorted = [...input.items].sort((a, b) => (a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : 0));
   const taken: string[] = [];
   const short: { sku: string; requested: number; available: number }[] = [];
+  const unavailable: string[] = [];
   let expiresAt = Number.POSITIVE_INFINITY;
   for (const item of sorted) {
-    const res = await env.STOCK_DO.getByName(`sku:${item.sku}`).reserve(item.sku, `${input.orderId}:${item.sku}`, item.qty, holdSeconds);
+    let res: Awaited<ReturnType<StockDO["reserve"]>>;
+    try {
+      res = await env.STOCK_DO.getByName(`sku:${item.sku}`).reserve(item.sku, `${input.orderId}:${item.sku}`, item.qty, holdSeconds);
+    } catch {
+      unavailable.push(item.sku);
+      break;
+    }
     if (res.ok) {
       taken.push(item.sku);
       expiresAt = Math.min(expiresAt, res.expiresAt);
@@ -53,9 +68,9 @@ async function reserveAll(env: Env, input: SagaInput, holdSeconds: number): Prom
       short.push({ sku: item.sku, requested: item.qty, available: 0 });
     }
   }
-  if (short.length === 0) return { ok: true, expiresAt };
+  if (short.length === 0 && unavailable.length === 0) return { ok: true, expiresAt };
   await releaseHolds(env, input.orderId, taken);
-  return { ok: false, short };
+  return { ok: false, short, unavailable };
 }
 
 /** Releases this order's holds on `skus` (idempotent). */
@@ -66,17 +81,34 @@ export async function releaseHolds(env: Env, orderId: string, skus: string[]): P
 /** Runs (or resumes) the saga for one locked checkout. */
 export async function runCheckoutSaga(env: Env, config: AppConfig, log: Logger, input: SagaInput): Promise<SagaResult> {
   const db = new DbRouter(config, log);
-  let held = false;
+  // How far the saga got: before the order is written a failure gives the holds back; after, the lock stays so a
+  // retry with the same key resumes the same order.
+  let stage: "start" | "held" | "order" = "start";
   try {
-    // 2. Re-price from the primary.
     const skus = input.items.map((i) => i.sku);
+    // 2. Holds, in SKU order, before anything touches Postgres: in a flash sale the shoppers who lose are turned
+    //    away by the StockDO alone, so a thousand of them cost the database nothing.
+    const holds = await reserveAll(env, input, config.checkoutHoldSeconds);
+    if (!holds.ok && holds.unavailable.length > 0) {
+      return { disposition: "unlock", outcome: fail(503, "STOCK_UNAVAILABLE", "Stock could not be checked right now; retry shortly", { skus: holds.unavailable, retry_after_seconds: 5 }) };
+    }
+    if (!holds.ok) {
+      return { disposition: "unlock", outcome: fail(409, "OUT_OF_STOCK", "Not enough stock for some items", { skus: holds.short }) };
+    }
+    stage = "held";
+
+    // 3. Re-price from the primary; anything wrong gives the holds back.
     const { variants, rules } = await loadPricing(db, skus, input.shippingAddress.country, input.shippingAddress.region);
     const unavailable = skus.filter((s) => !variants.get(s)?.purchasable);
     if (unavailable.length > 0) {
+      await releaseHolds(env, input.orderId, skus);
       return { disposition: "unlock", outcome: fail(409, "ITEM_UNAVAILABLE", "Some items can no longer be bought; remove them and try again", { skus: unavailable }) };
     }
     const currencies = new Set([...variants.values()].map((v) => v.currency));
-    if (currencies.size > 1) return { disposition: "unlock", outcome: fail(422, "MIXED_CURRENCIES", "The cart mixes currencies", { currencies: [...currencies] }) };
+    if (currencies.size > 1) {
+      await releaseHolds(env, input.orderId, skus);
+      return { disposition: "unlock", outcome: fail(422, "MIXED_CURRENCIES", "The cart mixes currencies", { currencies: [...currencies] }) };
+    }
     const priced = input.items.map((i) => {
       const v = variants.get(i.sku);
       if (!v) throw new Error(`priced variant missing for ${i.sku}`);
@@ -85,14 +117,8 @@ export async function runCheckoutSaga(env: Env, config: AppConfig, log: Logger, 
     const totals = computeTotals(priced.map(({ item, v }) => v.unit_price * item.qty), rules);
     const currency = priced[0]?.v.currency ?? "USD";
 
-    // 3. Holds, in SKU order.
-    const holds = await reserveAll(env, input, config.checkoutHoldSeconds);
-    if (!holds.ok) {
-      return { disposition: "unlock", outcome: fail(409, "OUT_OF_STOCK", "Not enough stock for some items", { skus: holds.short }) };
-    }
-    held = true;
-
     // 4. Order, lines and history in one transaction.
+    stage = "order";
     const ring = parsePiiKeyRing(config.piiKeys);
     const order = await createPendingOrder(db, {
       id: input.orderId,
@@ -157,8 +183,9 @@ export async function runCheckoutSaga(env: Env, config: AppConfig, log: Logger, 
     return { disposition: "done", outcome };
   } catch (err) {
     const transient = err instanceof AppError ? err.status === 503 : isTransientStripeError(err);
-    log.error("checkout_saga_failed", { order_id: input.orderId, cart_id: input.cartId, held, transient, ...errorFields(err) });
-    if (!held) {
+    log.error("checkout_saga_failed", { order_id: input.orderId, cart_id: input.cartId, stage, transient, ...errorFields(err) });
+    if (stage !== "order") {
+      if (stage === "held") await releaseHolds(env, input.orderId, input.items.map((i) => i.sku)).catch(() => undefined);
       return { disposition: "unlock", outcome: fail(503, "CHECKOUT_UNAVAILABLE", "Checkout is unavailable right now; retry shortly", { retry_after_seconds: 5 }) };
     }
     // Holds (and perhaps the order) exist: keep the lock so a retry with the same key resumes the same order.

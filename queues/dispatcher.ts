@@ -5,6 +5,8 @@ import { createLogger } from "../workers/platform/logger";
 import { consumeEmailBatch } from "./email-consumer";
 import { consumeInventoryBatch } from "./inventory-consumer";
 import { Cache } from "../workers/platform/cache";
+import { consumeDeadLetters } from "./dead-letter-consumer";
+import { consumePaymentBatch } from "./payment-consumer";
 
 /** The Worker's `queue` handler. */
 export async function handleQueue(batch: MessageBatch, env: Env, ctx: ExecutionContext): Promise<void> {
@@ -12,7 +14,11 @@ export async function handleQueue(batch: MessageBatch, env: Env, ctx: ExecutionC
   const log = createLogger(config.logLevel, { queue: batch.queue, env: config.environment });
   const db = new DbRouter(config, log);
   try {
-    if (/-email$/.test(batch.queue)) {
+    if (/-dlq$/.test(batch.queue)) {
+      await consumeDeadLetters(batch, db, log);
+    } else if (/-payment-webhooks$/.test(batch.queue)) {
+      await consumePaymentBatch(batch, env, config, db, log);
+    } else if (/-email$/.test(batch.queue)) {
       await consumeEmailBatch(batch, config, db, log);
     } else if (/-inventory$/.test(batch.queue)) {
       await consumeInventoryBatch(batch, db, new Cache(config, log), log);

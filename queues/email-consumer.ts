@@ -10,13 +10,44 @@ import type { Logger } from "../workers/platform/logger";
 import { errorFields } from "../workers/platform/logger";
 import { hashToken, newOpaqueToken } from "../workers/accounts/session";
 import { emailProvider } from "../workers/email/provider";
-import { passwordResetMessage, verifyEmailMessage } from "../workers/email/templates";
+import { orderConfirmationMessage, orderRefundedMessage, outOfStockAfterPaymentMessage, passwordResetMessage, paymentFailedMessage, verifyEmailMessage } from "../workers/email/templates";
+import type { OrderEmailData, RenderedEmail } from "../workers/email/templates";
+import type { Database } from "../workers/platform/db";
+import { orderNumber } from "../workers/checkout/order-writer";
 import { backoffSeconds, emailTaskSchema, envelopeSchema } from "./envelope";
 
 export const VERIFY_TOKEN_TTL_SECONDS = 24 * 3600;
 export const RESET_TOKEN_TTL_SECONDS = 30 * 60;
 
 type Outcome = "sent" | "duplicate" | "skipped";
+
+type Tx = Pick<Database, "execute">;
+
+async function accountEmail(tx: Tx, config: AppConfig, kind: "email.verify_email" | "email.password_reset", userId: string): Promise<RenderedEmail | null> {
+  const users = await tx.execute<{ email: string; name: string | null; verified: boolean; status: string }>(sql`
+    select email, name, email_verified_at is not null as verified, status from users where id = ${userId}`);
+  const user = users.rows[0];
+  if (!user || user.status !== "active") return null;
+  if (kind === "email.verify_email" && user.verified) return null;
+  const token = newOpaqueToken();
+  const purpose = kind === "email.verify_email" ? "verify_email" : "reset_password";
+  const ttl = purpose === "verify_email" ? VERIFY_TOKEN_TTL_SECONDS : RESET_TOKEN_TTL_SECONDS;
+  await tx.execute(sql`insert into user_tokens (user_id, purpose, token_hash, expires_at)
+    values (${userId}, ${purpose}, ${await hashToken(token)}, now() + make_interval(secs => ${ttl}))`);
+  const link = `${config.publicAppUrl}/${purpose === "verify_email" ? "verify-email" : "reset-password"}?token=${token}`;
+  return purpose === "verify_email" ? verifyEmailMessage(user.email, user.name, link) : passwordResetMessage(user.email, user.name, link);
+}
+
+async function orderEmailData(tx: Tx, config: AppConfig, orderId: string): Promise<OrderEmailData | null> {
+  const rows = await tx.execute<Omit<OrderEmailData, "link" | "number"> & { number: number; id: string }>(sql`
+    select o.id, o.email, o.number, o.currency, o.subtotal, o.tax_total, o.shipping_total, o.grand_total,
+      coalesce((select json_agg(json_build_object('title', l.title, 'format', l.format, 'quantity', l.quantity, 'line_total', l.line_total) order by l.line_no)
+                from order_lines l where l.order_id = o.id), '[]') as lines
+    from orders o where o.id = ${orderId}`);
+  const o = rows.rows[0];
+  if (!o) return null;
+  return { ...o, number: orderNumber(Number(o.number)), link: `${config.publicAppUrl}/orders/${o.id}` };
+}
 
 /** Processes one email message; returns what happened (throws to have it retried). */
 export async function processEmailMessage(body: unknown, config: AppConfig, db: DbRouter): Promise<Outcome> {
@@ -27,18 +58,22 @@ export async function processEmailMessage(body: unknown, config: AppConfig, db: 
       const claimed = await tx.execute(sql`insert into email_deliveries (job_id, kind) values (${envelope.job_id}, ${task.task_name})
                                            on conflict (job_id) do nothing returning job_id`);
       if (claimed.rows.length === 0) return "duplicate";
-      const users = await tx.execute<{ email: string; name: string | null; verified: boolean; status: string }>(sql`
-        select email, name, email_verified_at is not null as verified, status from users where id = ${task.payload.user_id}`);
-      const user = users.rows[0];
-      if (!user || user.status !== "active") return "skipped";
-      if (task.task_name === "email.verify_email" && user.verified) return "skipped";
-      const token = newOpaqueToken();
-      const purpose = task.task_name === "email.verify_email" ? "verify_email" : "reset_password";
-      const ttl = purpose === "verify_email" ? VERIFY_TOKEN_TTL_SECONDS : RESET_TOKEN_TTL_SECONDS;
-      await tx.execute(sql`insert into user_tokens (user_id, purpose, token_hash, expires_at)
-        values (${task.payload.user_id}, ${purpose}, ${await hashToken(token)}, now() + make_interval(secs => ${ttl}))`);
-      const link = `${config.publicAppUrl}/${purpose === "verify_email" ? "verify-email" : "reset-password"}?token=${token}`;
-      const email = purpose === "verify_email" ? verifyEmailMessage(user.email, user.name, link) : passwordResetMessage(user.email, user.name, link);
+      let email: RenderedEmail | null;
+      if (task.task_name === "email.verify_email" || task.task_name === "email.password_reset") {
+        email = await accountEmail(tx, config, task.task_name, task.payload.user_id);
+      } else {
+        const o = await orderEmailData(tx, config, task.payload.order_id);
+        if (!o) return "skipped";
+        email =
+          task.task_name === "email.order_confirmation"
+            ? orderConfirmationMessage(o)
+            : task.task_name === "email.payment_failed"
+              ? paymentFailedMessage(o)
+              : task.task_name === "email.order_refunded"
+                ? orderRefundedMessage(o, task.payload.amount_refunded)
+                : outOfStockAfterPaymentMessage(o);
+      }
+      if (!email) return "skipped";
       await emailProvider(config).send(tx, envelope.job_id, email);
       return "sent";
     }),
@@ -54,7 +89,7 @@ export async function consumeEmailBatch(batch: MessageBatch, config: AppConfig, 
       message.ack();
     } catch (err) {
       log.error("email_job_failed", { message_id: message.id, attempts: message.attempts, ...errorFields(err) });
-      message.retry({ delaySeconds: backoffSeconds(message.attempts) });
+      message.retry({ delaySeconds: backoffSeconds(message.attempts, config.queueBackoffBaseSeconds) });
     }
   }
 }

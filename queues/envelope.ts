@@ -14,12 +14,16 @@ export type Envelope = z.output<typeof envelopeSchema>;
 export const emailTaskSchema = z.discriminatedUnion("task_name", [
   z.object({ task_name: z.literal("email.verify_email"), payload: z.object({ user_id: z.uuid() }) }),
   z.object({ task_name: z.literal("email.password_reset"), payload: z.object({ user_id: z.uuid() }) }),
+  z.object({ task_name: z.literal("email.order_confirmation"), payload: z.object({ order_id: z.uuid() }) }),
+  z.object({ task_name: z.literal("email.payment_failed"), payload: z.object({ order_id: z.uuid() }) }),
+  z.object({ task_name: z.literal("email.order_refunded"), payload: z.object({ order_id: z.uuid(), amount_refunded: z.number().int().min(0) }) }),
+  z.object({ task_name: z.literal("email.out_of_stock_after_payment"), payload: z.object({ order_id: z.uuid(), skus: z.array(z.string()).default([]) }) }),
 ]);
 export type EmailTask = z.output<typeof emailTaskSchema>;
 
-/** Exponential backoff for a retried message: 2, 4, 8 … seconds, capped at 5 minutes. */
-export function backoffSeconds(attempts: number): number {
-  return Math.min(300, 2 ** Math.max(1, attempts));
+/** Exponential backoff for a retried message: base, 2×base, 4×base … seconds (base 2 by default), capped at 5 minutes. */
+export function backoffSeconds(attempts: number, base = 2): number {
+  return Math.min(300, base * 2 ** Math.max(0, attempts - 1));
 }
 
 /** One StockDO ledger entry on its way to Postgres; job_id is the movement id. */

@@ -14,6 +14,9 @@ import { authRoutes } from "./accounts/routes";
 import { authenticate } from "./accounts/middleware";
 import { devMailboxRoutes } from "./email/dev-routes";
 import { cartRoutes } from "./cart/routes";
+import { devPaymentRoutes, orderAdminRoutes, orderRoutes } from "./orders/routes";
+import { stripeWebhookRoutes } from "./payments/webhook-routes";
+import { deadLetterAdminRoutes } from "./platform/dead-letter-routes";
 
 /** Builds the app; exported for tests that need a fresh instance. */
 export function createApp(): Hono<AppEnv> {
@@ -23,8 +26,13 @@ export function createApp(): Hono<AppEnv> {
   app.route("/v1", catalogRoutes);
   app.route("/v1", authRoutes);
   app.route("/v1", cartRoutes);
+  app.route("/v1", orderRoutes);
+  app.route("/", stripeWebhookRoutes);
+  app.route("/", devPaymentRoutes);
   app.route("/", devMailboxRoutes);
   app.route("/v1/admin", catalogAdminRoutes);
+  app.route("/v1/admin", orderAdminRoutes);
+  app.route("/v1/admin", deadLetterAdminRoutes);
 
   const routeTable = app.routes
     .filter((r) => r.method !== "ALL")

@@ -1,6 +1,6 @@
 /** Shopping helpers for cart, checkout and payment tests: guest carts, checkouts, and Stripe events from the fake. */
 import { expect } from "vitest";
-import { env } from "cloudflare:test";
+import { SELF, env } from "cloudflare:test";
 import { call, json, nextIp, sql } from "./helpers";
 
 export const ADDRESS = { name: "Ada Lovelace", line1: "1 Infinite Loop", city: "Cupertino", region: "CA", postal_code: "95014", country: "US" };
@@ -36,6 +36,18 @@ export async function add(cart: Cart, sku: string, quantity = 1): Promise<void> 
 /** POST /v1/checkout with an Idempotency-Key. */
 export function checkout(cart: Cart, key: string, body: unknown = { email: "buyer@example.com", shipping_address: ADDRESS }): Promise<Response> {
   return cartCall(cart, "/v1/checkout", "POST", body, { "idempotency-key": key });
+}
+
+/**
+ * The same checkout as a separate incoming request (SELF), the way concurrent shoppers arrive: `call()` runs the handler
+ * inside the test's own request, where every outbound connection shares one request's limits.
+ */
+export function checkoutAsRequest(cart: Cart, key: string, body: unknown = { email: "buyer@example.com", shipping_address: ADDRESS }): Promise<Response> {
+  return SELF.fetch("http://nexusbooks.test/v1/checkout", {
+    method: "POST",
+    headers: { ...cart.headers, "content-type": "application/json", "cf-connecting-ip": nextIp(), "idempotency-key": key },
+    body: JSON.stringify(body),
+  });
 }
 
 export interface CheckoutBody {

@@ -40,3 +40,77 @@ export function passwordResetMessage(to: string, name: string | null, link: stri
     text: `${hello}\n\nSomeone asked to reset the password of your NexusBooks account.\nChoose a new password: ${link}\n\nThe link works once and expires in 30 minutes. If it was not you, ignore this email.\n`,
   };
 }
+
+/** What the order emails show. */
+export interface OrderEmailData {
+  email: string;
+  number: string;
+  currency: string;
+  lines: { title: string; format: string; quantity: number; line_total: number }[];
+  subtotal: number;
+  tax_total: number;
+  shipping_total: number;
+  grand_total: number;
+  link: string;
+}
+
+/** Minor units → "USD 12.99". */
+export function money(amount: number, currency: string): string {
+  return `${currency} ${(amount / 100).toFixed(2)}`;
+}
+
+function orderTable(o: OrderEmailData): { html: string; text: string } {
+  const rows = o.lines
+    .map((l) => `<tr><td>${escapeHtml(l.title)} (${escapeHtml(l.format)}) × ${l.quantity}</td><td style="text-align:right">${escapeHtml(money(l.line_total, o.currency))}</td></tr>`)
+    .join("");
+  const sums = [
+    ["Subtotal", o.subtotal],
+    ["Tax", o.tax_total],
+    ["Shipping", o.shipping_total],
+    ["Total", o.grand_total],
+  ] as const;
+  const html = `<table style="width:100%;border-collapse:collapse">${rows}${sums.map(([k, v]) => `<tr><td>${k}</td><td style="text-align:right">${escapeHtml(money(v, o.currency))}</td></tr>`).join("")}</table>`;
+  const text = `${o.lines.map((l) => `- ${l.title} (${l.format}) x ${l.quantity}: ${money(l.line_total, o.currency)}`).join("\n")}\n${sums.map(([k, v]) => `${k}: ${money(v, o.currency)}`).join("\n")}`;
+  return { html, text };
+}
+
+/** "Thank you, your order is confirmed" — sent once, when the payment succeeded and the stock was committed. */
+export function orderConfirmationMessage(o: OrderEmailData): RenderedEmail {
+  const t = orderTable(o);
+  return {
+    to: o.email,
+    subject: `Your NexusBooks order ${o.number} is confirmed`,
+    html: layout(`Order ${o.number} confirmed`, `<p>Thank you! We received your payment and are preparing your books.</p>${t.html}<p><a href="${escapeHtml(o.link)}">View your order</a></p>`),
+    text: `Thank you! We received your payment for order ${o.number} and are preparing your books.\n\n${t.text}\n\nView your order: ${o.link}\n`,
+  };
+}
+
+/** The card was declined: the order waits, the shopper can pay again. */
+export function paymentFailedMessage(o: OrderEmailData): RenderedEmail {
+  return {
+    to: o.email,
+    subject: `Payment for NexusBooks order ${o.number} did not go through`,
+    html: layout("Your payment did not go through", `<p>The payment of ${escapeHtml(money(o.grand_total, o.currency))} for order ${escapeHtml(o.number)} was declined. No money was taken.</p><p><a href="${escapeHtml(o.link)}">Try another payment method</a></p>`),
+    text: `The payment of ${money(o.grand_total, o.currency)} for order ${o.number} was declined. No money was taken.\nTry another payment method: ${o.link}\n`,
+  };
+}
+
+/** A refund was issued (full or partial). */
+export function orderRefundedMessage(o: OrderEmailData, amountRefunded: number): RenderedEmail {
+  return {
+    to: o.email,
+    subject: `Refund for NexusBooks order ${o.number}`,
+    html: layout("Your refund is on its way", `<p>We refunded ${escapeHtml(money(amountRefunded, o.currency))} for order ${escapeHtml(o.number)}. It reaches your card in 5–10 business days.</p>`),
+    text: `We refunded ${money(amountRefunded, o.currency)} for order ${o.number}. It reaches your card in 5-10 business days.\n`,
+  };
+}
+
+/** Paid after the reservation lapsed and the books sold out meanwhile: refunded in full, with an apology. */
+export function outOfStockAfterPaymentMessage(o: OrderEmailData): RenderedEmail {
+  return {
+    to: o.email,
+    subject: `Sorry — order ${o.number} could not be fulfilled`,
+    html: layout("We could not fulfil your order", `<p>Your payment for order ${escapeHtml(o.number)} arrived after your reservation expired, and some books sold out in the meantime.</p><p>We refunded the full ${escapeHtml(money(o.grand_total, o.currency))}; it reaches your card in 5–10 business days.</p>`),
+    text: `Your payment for order ${o.number} arrived after your reservation expired, and some books sold out in the meantime.\nWe refunded the full ${money(o.grand_total, o.currency)}; it reaches your card in 5-10 business days.\n`,
+  };
+}

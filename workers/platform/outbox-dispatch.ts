@@ -8,6 +8,7 @@ import type { Database } from "./db";
 import type { Logger } from "./logger";
 import { errorFields } from "./logger";
 import type { Envelope } from "../../queues/envelope";
+import { QUEUE_NAMES, queueBinding } from "./queues";
 
 interface OutboxRow extends Record<string, unknown> {
   id: string;
@@ -19,12 +20,8 @@ interface OutboxRow extends Record<string, unknown> {
 }
 
 /** Outbox queue names this Worker can send to; rows for other queues wait until their producer exists. */
-const QUEUES = ["email"] as const;
-
-function binding(env: Env, queue: string): Queue | null {
-  if (queue === "email") return env.EMAIL_QUEUE;
-  return null;
-}
+const QUEUES = QUEUE_NAMES;
+const binding = queueBinding;
 
 /**
  * Dispatches the given outbox rows (or, without ids, up to `limit` undispatched rows older than `olderThanSeconds`).

@@ -6,10 +6,25 @@ import { Ratelimit } from "@upstash/ratelimit";
 import type { Duration } from "@upstash/ratelimit";
 import type { Context } from "hono";
 import type { AppEnv } from "./context";
-import { redisFor } from "./cache";
+import { Redis } from "@upstash/redis/cloudflare";
 import { AppError } from "./errors";
 
 const limiters = new Map<string, Ratelimit>();
+const redisClients = new Map<string, Redis>();
+
+/**
+ * The limiter's own Redis client: unlike the cache (400 ms, then carry on without it), a limit that fails closed must
+ * not turn a briefly busy Redis into refusals, so it waits up to 2 s before calling Redis unavailable.
+ */
+function limiterRedis(config: AppEnv["Variables"]["config"]): Redis {
+  const key = `${config.redisUrl}|${config.redisToken}`;
+  let client = redisClients.get(key);
+  if (!client) {
+    client = new Redis({ url: config.redisUrl, token: config.redisToken, retry: false, signal: () => AbortSignal.timeout(2_000), enableTelemetry: false, enableAutoPipelining: false });
+    redisClients.set(key, client);
+  }
+  return client;
+}
 
 function limiter(c: Context<AppEnv>, name: string, max: number, window: Duration): Ratelimit {
   const config = c.get("config");
@@ -17,7 +32,7 @@ function limiter(c: Context<AppEnv>, name: string, max: number, window: Duration
   let rl = limiters.get(key);
   if (!rl) {
     rl = new Ratelimit({
-      redis: redisFor(config),
+      redis: limiterRedis(config),
       limiter: Ratelimit.slidingWindow(max, window),
       prefix: `${config.cacheNamespace}:rl:${name}`,
       // No in-memory shortcut: every decision is Redis's, so all isolates agree.

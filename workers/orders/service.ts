@@ -1,0 +1,182 @@
+/**
+ * Reading orders (the owner's list and detail; guests by signed order token) and the staff/customer actions on them.
+ * Anyone else's order is a 404: the query itself is scoped to the caller, so there is nothing to leak.
+ */
+import type { Context } from "hono";
+import { sql } from "drizzle-orm";
+import type { AppEnv } from "../platform/context";
+import { AppError } from "../platform/errors";
+import { decryptPiiJson, parsePiiKeyRing } from "../platform/pii";
+import { verifySignedValue } from "../platform/signing";
+import { hashIp, writeAudit } from "../platform/audit";
+import { currentClaims } from "../accounts/middleware";
+import { stripeClient } from "../payments/stripe";
+import { syncOrderPayment } from "../payments/sync";
+import { orderNumber } from "../checkout/order-writer";
+import { transitionOrder } from "./state-machine";
+import type { OrderStatus } from "./tables";
+
+export const ORDER_TOKEN_HEADER = "x-order-token";
+const notFound = (): AppError => new AppError(404, "ORDER_NOT_FOUND", "Order was not found");
+
+interface OrderRow extends Record<string, unknown> {
+  id: string;
+  number: number;
+  user_id: string | null;
+  status: OrderStatus;
+  email: string;
+  currency: string;
+  subtotal: number;
+  discount_total: number;
+  tax_total: number;
+  shipping_total: number;
+  grand_total: number;
+  amount_paid: number;
+  amount_refunded: number;
+  shipping_address_enc: string;
+  payment_intent_id: string | null;
+  holds_expire_at: string;
+  created_at: string;
+  lines: unknown[];
+  history: unknown[];
+}
+
+/** Whether this request may see the order: its owner, or a guest holding the order's signed token. */
+async function mayRead(c: Context<AppEnv>, orderId: string, ownerId: string | null): Promise<boolean> {
+  const userId = c.get("userId");
+  if (userId && ownerId === userId) return true;
+  const token = c.req.header(ORDER_TOKEN_HEADER);
+  if (!token) return false;
+  return (await verifySignedValue(c.get("config").cookieSecret, "order", token)) === orderId;
+}
+
+async function loadOrder(c: Context<AppEnv>, orderId: string): Promise<OrderRow | null> {
+  const { value } = await c.get("db").read(
+    (r) =>
+      r.rows<OrderRow>(sql`
+        select o.id, o.number, o.user_id, o.status, o.email, o.currency, o.subtotal, o.discount_total, o.tax_total, o.shipping_total,
+          o.grand_total, o.amount_paid, o.amount_refunded, o.shipping_address_enc, o.payment_intent_id,
+          to_json(o.holds_expire_at) #>> '{}' as holds_expire_at, to_json(o.created_at) #>> '{}' as created_at,
+          coalesce((select json_agg(json_build_object('sku', l.sku, 'title', l.title, 'format', l.format, 'quantity', l.quantity,
+                     'unit_price', l.unit_price, 'line_total', l.line_total) order by l.line_no) from order_lines l where l.order_id = o.id), '[]') as lines,
+          coalesce((select json_agg(json_build_object('from', h.from_status, 'to', h.to_status, 'reason', h.reason, 'at', h.created_at) order by h.id)
+                     from order_history h where h.order_id = o.id), '[]') as history
+        from orders o where o.id = ${orderId}`),
+    // Order confirmation reads the primary: a shopper must see the state a webhook just wrote.
+    { primary: true },
+  );
+  return value[0] ?? null;
+}
+
+async function present(c: Context<AppEnv>, o: OrderRow): Promise<Record<string, unknown>> {
+  const ring = parsePiiKeyRing(c.get("config").piiKeys);
+  const { shipping_address_enc: enc, user_id: _owner, number, ...rest } = o;
+  return { ...rest, number: orderNumber(Number(number)), shipping_address: await decryptPiiJson(ring, enc, `order-address:${o.id}`) };
+}
+
+/** GET /orders/:id for its owner or token holder. */
+export async function orderDetail(c: Context<AppEnv>, orderId: string): Promise<Record<string, unknown>> {
+  const o = await loadOrder(c, orderId);
+  if (!o || !(await mayRead(c, o.id, o.user_id))) throw notFound();
+  return present(c, o);
+}
+
+/** GET /orders: the signed-in user's orders, newest first, keyset-paginated by number. */
+export async function listOrders(c: Context<AppEnv>, limit: number, before: number | null): Promise<{ data: unknown[]; next_cursor: string | null }> {
+  const userId = c.get("userId");
+  if (!userId) throw new AppError(401, "AUTHENTICATION_REQUIRED", "Sign in to do this");
+  const { value } = await c.get("db").read(
+    (r) =>
+      r.rows<{ id: string; number: number; status: string; currency: string; grand_total: number; created_at: string; item_count: number }>(sql`
+        select o.id, o.number, o.status, o.currency, o.grand_total, to_json(o.created_at) #>> '{}' as created_at,
+          (select coalesce(sum(quantity), 0)::int from order_lines l where l.order_id = o.id) as item_count
+        from orders o where o.user_id = ${userId} ${before === null ? sql`` : sql`and o.number < ${before}`}
+        order by o.number desc limit ${limit + 1}`),
+    { primary: c.get("readYourWrites") },
+  );
+  const page = value.slice(0, limit);
+  const last = page[page.length - 1];
+  return { data: page.map((o) => ({ ...o, number: orderNumber(Number(o.number)) })), next_cursor: value.length > limit && last ? String(last.number) : null };
+}
+
+/** POST /orders/:id/cancel: the owner gives up an unpaid order; Stripe cancels the PaymentIntent, stock returns. */
+export async function cancelOrder(c: Context<AppEnv>, orderId: string): Promise<Record<string, unknown>> {
+  const o = await loadOrder(c, orderId);
+  if (!o || !(await mayRead(c, o.id, o.user_id))) throw notFound();
+  if (o.status !== "pending_payment" && o.status !== "payment_failed") {
+    throw new AppError(409, "ORDER_NOT_CANCELLABLE", `An order in status ${o.status} cannot be cancelled here`, { status: o.status });
+  }
+  const config = c.get("config");
+  if (o.payment_intent_id) {
+    const pi = await stripeClient(config).paymentIntents.retrieve(o.payment_intent_id);
+    if (pi.status !== "canceled" && pi.status !== "succeeded") {
+      await stripeClient(config).paymentIntents.cancel(o.payment_intent_id, { cancellation_reason: "requested_by_customer" }, { idempotencyKey: `cancel:${o.id}` });
+    }
+  }
+  await syncOrderPayment(c.env, config, c.get("db"), c.get("log"), o.id, "customer_cancel");
+  return orderDetail(c, orderId);
+}
+
+const STAFF_MOVES: OrderStatus[] = ["fulfilled", "shipped", "delivered"];
+
+/** POST /admin/orders/:id/status: staff move a paid order along fulfilment (audited). */
+export async function staffTransition(c: Context<AppEnv>, orderId: string, to: OrderStatus, note: string | null): Promise<Record<string, unknown>> {
+  if (!STAFF_MOVES.includes(to)) throw new AppError(422, "INVALID_TRANSITION", `Staff can move orders to ${STAFF_MOVES.join(", ")}`);
+  const claims = currentClaims(c.req.raw);
+  const ipHash = await hashIp(c.req.header("cf-connecting-ip") ?? null, c.get("config").cookieSecret);
+  const result = await c.get("db").write((db) =>
+    db.transaction(async (tx) => {
+      const t = await transitionOrder(tx, orderId, { to, reason: "staff", actor: claims ? `user:${claims.sub}` : "staff-token", details: note ? { note } : null });
+      if (t.changed) {
+        await writeAudit(tx, { actorId: claims?.sub ?? null, actorRole: claims?.role ?? "staff-token", action: "order.status", targetType: "order", targetId: orderId, requestId: c.get("requestId"), ipHash, before: { status: t.from }, after: { status: to } });
+      }
+      return t;
+    }),
+  );
+  if (!result.changed && result.why === "missing") throw notFound();
+  if (!result.changed && result.why === "not_allowed") throw new AppError(409, "INVALID_TRANSITION", `Cannot move an order from ${result.from} to ${to}`, { from: result.from, to });
+  const o = await loadOrder(c, orderId);
+  if (!o) throw notFound();
+  return present(c, o);
+}
+
+/** POST /admin/orders/:id/refund: a full or partial refund at Stripe; the charge.refunded webhook updates the order. */
+export async function staffRefund(c: Context<AppEnv>, orderId: string, amount: number | undefined, requestKey: string): Promise<{ refund_id: string; amount: number; status: string | null }> {
+  const o = await loadOrder(c, orderId);
+  if (!o) throw notFound();
+  if (!o.payment_intent_id || o.amount_paid === 0) throw new AppError(409, "ORDER_NOT_PAID", "Only a paid order can be refunded");
+  const remaining = o.amount_paid - o.amount_refunded;
+  if (amount !== undefined && amount > remaining) throw new AppError(422, "REFUND_TOO_LARGE", `At most ${remaining} can still be refunded`, { remaining });
+  const refund = await stripeClient(c.get("config")).refunds.create(
+    { payment_intent: o.payment_intent_id, ...(amount !== undefined ? { amount } : {}), metadata: { order_id: o.id } },
+    { idempotencyKey: `refund:${o.id}:${requestKey}` },
+  );
+  const claims = currentClaims(c.req.raw);
+  await c.get("db").write((db) =>
+    writeAudit(db, { actorId: claims?.sub ?? null, actorRole: claims?.role ?? "staff-token", action: "order.refund", targetType: "order", targetId: o.id, requestId: c.get("requestId"), ipHash: null, after: { refund_id: refund.id, amount: refund.amount } }),
+  );
+  return { refund_id: refund.id, amount: refund.amount, status: refund.status };
+}
+
+/**
+ * POST /dev/orders/:id/simulate-payment (development and test only): pays (or declines) the order's PaymentIntent
+ * at the Stripe fake with a test card, as a shopper's browser would; the fake then sends the webhook.
+ */
+export async function simulatePayment(c: Context<AppEnv>, orderId: string, outcome: "succeeded" | "declined"): Promise<{ payment_intent: string; status: string }> {
+  const config = c.get("config");
+  if (config.environment !== "development" && config.environment !== "test") throw new AppError(404, "ROUTE_NOT_FOUND", `No route for POST ${c.req.path}`);
+  const o = await loadOrder(c, orderId);
+  if (!o || !(await mayRead(c, o.id, o.user_id))) throw notFound();
+  if (!o.payment_intent_id) throw new AppError(409, "NO_PAYMENT_INTENT", "This order has no PaymentIntent yet");
+  try {
+    const pi = await stripeClient(config).paymentIntents.confirm(o.payment_intent_id, {
+      payment_method: outcome === "succeeded" ? "pm_card_visa" : "pm_card_chargeDeclined",
+      return_url: `${config.publicAppUrl}/checkout/complete`,
+    });
+    return { payment_intent: pi.id, status: pi.status };
+  } catch (err) {
+    const status = (err as { raw?: { payment_intent?: { status?: string } } }).raw?.payment_intent?.status;
+    if (status) return { payment_intent: o.payment_intent_id, status };
+    throw err;
+  }
+}
