@@ -13,6 +13,7 @@ import { catalogAdminRoutes, catalogRoutes } from "./catalog/routes";
 import { authRoutes } from "./accounts/routes";
 import { authenticate } from "./accounts/middleware";
 import { devMailboxRoutes } from "./email/dev-routes";
+import { searchAdminRoutes, searchRoutes } from "./search/routes";
 
 /** Builds the app; exported for tests that need a fresh instance. */
 export function createApp(): Hono<AppEnv> {
@@ -21,8 +22,10 @@ export function createApp(): Hono<AppEnv> {
   app.route("/", healthRoutes);
   app.route("/v1", catalogRoutes);
   app.route("/v1", authRoutes);
+  app.route("/v1", searchRoutes);
   app.route("/", devMailboxRoutes);
   app.route("/v1/admin", catalogAdminRoutes);
+  app.route("/v1/admin", searchAdminRoutes);
 
   const routeTable = app.routes
     .filter((r) => r.method !== "ALL")
