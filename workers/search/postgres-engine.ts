@@ -25,6 +25,13 @@ import type {
 const normWords = (expr: SQL): SQL =>
   sql`array_to_string(array_remove(regexp_split_to_array(search_norm(${expr}), '[^[:alnum:]]+'), ''), ' ')`;
 
+/**
+ * A weighted tsvector of a text: split into words exactly as queries are (so "11/22/63" is three words, not a
+ * path), unaccented and lower-cased, with the 'simple' configuration (no stemming, no stop words: titles are
+ * names, and Typesense does not stem either).
+ */
+const weighted = (expr: SQL, weight: "A" | "B" | "C" | "D"): SQL => sql`setweight(to_tsvector('simple', ${normWords(expr)}), ${weight})`;
+
 const HEADLINE = "HighlightAll=true, StartSel=<mark>, StopSel=</mark>";
 
 const facetSql: Record<FacetField, SQL> = {
@@ -108,11 +115,10 @@ export class PostgresSearchEngine implements SearchEngine {
           category_slugs, category_names, category_path, format, language, price, currency, in_stock, attributes,
           rating, ratings_count, sales_count, popularity, featured, published_year, isbn13, isbn10, image_url,
           product_version,
-          setweight(to_tsvector('simple', search_norm(name)), 'A')
-          || setweight(to_tsvector('simple', search_norm(coalesce(series, '') || ' ' || array_to_string(authors, ' '))), 'B')
-          || setweight(to_tsvector('simple', search_norm(array_to_string(category_names, ' ') || ' '
-               || coalesce(attributes ->> 'original_title', '') || ' ' || coalesce(publisher, ''))), 'C')
-          || setweight(to_tsvector('simple', coalesce(isbn13, '') || ' ' || coalesce(isbn10, '') || ' ' || lower(sku)), 'D'),
+          ${weighted(sql`name`, "A")}
+          || ${weighted(sql`coalesce(series, '') || ' ' || array_to_string(authors, ' ')`, "B")}
+          || ${weighted(sql`array_to_string(category_names, ' ') || ' ' || coalesce(attributes ->> 'original_title', '') || ' ' || coalesce(publisher, '')`, "C")}
+          || ${weighted(sql`coalesce(isbn13, '') || ' ' || coalesce(isbn10, '') || ' ' || sku`, "D")},
           now()
         from input
         on conflict (sku) do update set
@@ -156,7 +162,7 @@ export class PostgresSearchEngine implements SearchEngine {
       ),
       suggested as (
         insert into search_suggestions (id, kind, label, slug, product_id, weight, document)
-        select id, kind, label, slug, product_id, weight, to_tsvector('simple', search_norm(label)) from suggestions
+        select id, kind, label, slug, product_id, weight, to_tsvector('simple', ${normWords(sql`label`)}) from suggestions
         on conflict (id) do update set label = excluded.label, slug = excluded.slug, document = excluded.document,
           weight = case when search_suggestions.kind = 'title' then excluded.weight
                         else greatest(search_suggestions.weight, excluded.weight) end

@@ -7,42 +7,12 @@ import type { Context } from "hono";
 import type { AppEnv } from "../platform/context";
 import { AppError } from "../platform/errors";
 import type { CacheEntry } from "../platform/cache";
-import { toIsbn13 } from "../catalog/isbn";
 import type { SearchEngine, SearchRequest, SearchResult } from "./engine";
 import { SearchUnavailableError } from "./engine";
 import { searchEngineFor } from "./engine-factory";
 import { keys, TTL } from "./cache-keys";
 import type { SearchQuery, SuggestQuery } from "./schemas";
-
-/** An ISBN-10/13 typed as the query (hyphens and spaces allowed), as ISBN-13; null for anything else. */
-export function isbnQuery(q: string): string | null {
-  const compact = q.replace(/[\s-]/g, "");
-  return /^(\d{9}[\dXx]|\d{13})$/.test(compact) ? toIsbn13(compact) : null;
-}
-
-/** The engine request for a validated query. */
-export function toSearchRequest(q: SearchQuery): SearchRequest {
-  const isbn13 = q.q === undefined ? null : isbnQuery(q.q);
-  const text = isbn13 ? null : (q.q ?? null);
-  return {
-    q: text,
-    filters: {
-      category: q.category,
-      author: q.author,
-      format: [...q.format].sort(),
-      language: [...q.language].sort(),
-      priceMin: q.price_min,
-      priceMax: q.price_max,
-      inStock: q.in_stock,
-      ratingMin: q.rating_min,
-      isbn13: isbn13 ?? undefined,
-    },
-    facets: [...new Set(q.facets)].sort(),
-    sort: q.sort ?? (text === null ? "popularity" : "relevance"),
-    page: q.page,
-    perPage: q.limit,
-  };
-}
+import { isbnQuery, toSearchRequest } from "./request";
 
 async function sha1(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-1", new TextEncoder().encode(text));
