@@ -198,10 +198,14 @@ export class PostgresSearchEngine implements SearchEngine {
           ),
           sql`, `,
         )})`;
-    const score = textual
+    // Title coverage (query length over title length) stands in for trigram similarity, which costs twice as
+    // much as the whole text rank on broad queries; results not sorted by relevance skip scoring altogether.
+    const score = textual && req.sort !== "relevance"
+      ? sql`0`
+      : textual
       ? sql`ts_rank('{0.05,0.2,0.5,1.0}', d.document, p.tsq, 1)
             + case when d.name_norm = p.nq then 1.5 when starts_with(d.name_norm, p.nq) then 0.4 else 0 end
-            + 0.5 * similarity(d.name_norm, p.nq)
+            + 0.5 * least(length(p.nq)::float4 / greatest(length(d.name_norm), 1), 1)
             + ln(1 + d.ratings_count) * 0.02
             + case when d.in_stock then 0.1 else 0 end + case when d.featured then 0.05 else 0 end`
       : sql`ln(1 + d.popularity) * 0.02 + case when d.in_stock then 0.1 else 0 end + case when d.featured then 0.05 else 0 end`;
@@ -220,8 +224,7 @@ export class PostgresSearchEngine implements SearchEngine {
       groups as (
         select product_id, max(score) as score, min(price) as min_price, bool_or(in_stock) as in_stock,
                max(rating) as rating, max(ratings_count) as ratings_count, max(popularity) as popularity,
-               max(published_year) as published_year, min(sku) as rep_sku,
-               json_agg(json_build_object('sku', sku, 'format', format, 'price', price, 'in_stock', in_stock) order by price, sku) as variants
+               max(published_year) as published_year, min(sku) as rep_sku, array_agg(sku) as skus
         from matched group by product_id
       ),
       page as (
@@ -235,7 +238,8 @@ export class PostgresSearchEngine implements SearchEngine {
             'published_year', d.published_year, 'isbn13', d.isbn13, 'image_url', d.image_url,
             'price', json_build_object('amount', pg.min_price, 'currency', d.currency), 'in_stock', pg.in_stock,
             'featured', d.featured, 'rating', json_build_object('average', round(d.rating::numeric, 2), 'count', d.ratings_count),
-            'variants', pg.variants,
+            'variants', (select json_agg(json_build_object('sku', v.sku, 'format', v.format, 'price', v.price, 'in_stock', v.in_stock) order by v.price, v.sku)
+                         from search_documents v where v.sku = any(pg.skus)),
             'h_name', ${textual ? sql`ts_headline('simple', d.name, p.tsq, ${HEADLINE})` : sql`null`},
             'h_series', ${textual ? sql`case when d.series is not null then ts_headline('simple', d.series, p.tsq, ${HEADLINE}) end` : sql`null`},
             'h_authors', ${textual ? sql`(select array_agg(ts_headline('simple', a, p.tsq, ${HEADLINE})) from unnest(d.authors) a)` : sql`null`}
