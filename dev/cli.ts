@@ -21,6 +21,7 @@ import { startWsProxy } from "./ws-proxy";
 import { startUpstashProxy } from "./upstash-proxy";
 import { startStripeFake } from "./stripe-fake";
 import { seed } from "./seed";
+import { reindexAll } from "./search-reindex";
 import { localWorkerVars } from "./worker-env";
 import { isListening } from "./net";
 
@@ -144,6 +145,7 @@ async function dev(cfg: StackConfig, args: string[]): Promise<number> {
   await ensureProxies(cfg, [`${workerUrl}/webhooks/stripe`]);
   await migrate(cfg, cfg.devDatabase);
   await seed(pgUrl(cfg.pgPrimaryPort, cfg.devDatabase), { small: args.includes("--small"), log });
+  await reindexAll(pgUrl(cfg.pgPrimaryPort, cfg.devDatabase), { ifEmpty: true, log, env: {} });
   const vars = localWorkerVars(cfg, cfg.devDatabase, "development");
   await writeFile(
     path.join(projectRoot, ".dev.vars"),
@@ -184,6 +186,8 @@ async function test(cfg: StackConfig, extra: string[]): Promise<number> {
   await ensureProxies(cfg);
   await migrate(cfg, cfg.testDatabase);
   await seed(pgUrl(cfg.pgPrimaryPort, cfg.testDatabase), { small: true, log });
+  // The search table is fed by the queue consumer; a fresh database gets it from a full reindex.
+  await reindexAll(pgUrl(cfg.pgPrimaryPort, cfg.testDatabase), { ifEmpty: true, log, env: {} });
   await waitForReplicaCatchUp(cfg, 30_000);
   const steps: [string, string, string[]][] = [
     ["typecheck", bin("tsc"), ["-p", "tsconfig.json"]],
@@ -231,6 +235,7 @@ async function main(): Promise<number> {
       case "seed":
         await ensureServices(cfg);
         await seed(pgUrl(cfg.pgPrimaryPort, arg(args, "--database") ?? cfg.devDatabase), { small: args.includes("--small"), log });
+        await reindexAll(pgUrl(cfg.pgPrimaryPort, arg(args, "--database") ?? cfg.devDatabase), { ifEmpty: true, log, env: {} });
         return 0;
       case "status": {
         const ports: [string, number][] = [

@@ -4,6 +4,7 @@ import { DbRouter } from "../workers/platform/db";
 import { createLogger } from "../workers/platform/logger";
 import { consumeEmailBatch } from "./email-consumer";
 import { consumeInventoryBatch } from "./inventory-consumer";
+import { consumeSearchIndexBatch } from "./search-index-consumer";
 import { Cache } from "../workers/platform/cache";
 import { consumeDeadLetters } from "./dead-letter-consumer";
 import { consumePaymentBatch } from "./payment-consumer";
@@ -21,7 +22,9 @@ export async function handleQueue(batch: MessageBatch, env: Env, ctx: ExecutionC
     } else if (/-email$/.test(batch.queue)) {
       await consumeEmailBatch(batch, config, db, log);
     } else if (/-inventory$/.test(batch.queue)) {
-      await consumeInventoryBatch(batch, db, new Cache(config, log), log);
+      await consumeInventoryBatch(batch, env, db, new Cache(config, log), log);
+    } else if (/-search-index$/.test(batch.queue)) {
+      await consumeSearchIndexBatch(batch, config, db, new Cache(config, log), log);
     } else {
       // Unknown queues (including dead-letter queues, which are inspected, not consumed): retry so nothing is lost.
       log.error("queue_without_consumer", { messages: batch.messages.length });

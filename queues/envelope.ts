@@ -37,3 +37,9 @@ export const inventoryMovementSchema = z.object({
     on_hand_after: z.number().int().min(0),
   }),
 });
+
+/** A search index job: which product changed (the consumer re-reads it; the message never carries its state). */
+export const searchIndexTaskSchema = z.object({
+  task_name: z.enum(["catalog.product.changed"]),
+  payload: z.looseObject({ product_id: z.number().int().positive() }),
+});

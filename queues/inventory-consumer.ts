@@ -9,10 +9,12 @@ import type { DbRouter } from "../workers/platform/db";
 import type { Cache } from "../workers/platform/cache";
 import type { Logger } from "../workers/platform/logger";
 import { errorFields } from "../workers/platform/logger";
+import { enqueueOutbox } from "../workers/platform/outbox";
+import { dispatchOutbox } from "../workers/platform/outbox-dispatch";
 import { backoffSeconds, envelopeSchema, inventoryMovementSchema } from "./envelope";
 
 /** Applies one movement; returns whether it changed anything, and the product to invalidate. */
-export async function applyMovement(body: unknown, db: DbRouter): Promise<{ applied: boolean; slug: string | null; version: number | null }> {
+export async function applyMovement(body: unknown, db: DbRouter): Promise<{ applied: boolean; slug: string | null; version: number | null; outboxIds: string[] }> {
   const envelope = envelopeSchema.parse(body);
   const { payload } = inventoryMovementSchema.parse({ task_name: envelope.task_name, payload: envelope.payload });
   return db.write((primary) =>
@@ -24,30 +26,49 @@ export async function applyMovement(body: unknown, db: DbRouter): Promise<{ appl
         on conflict (id) do nothing
         returning variant_id`);
       const row = inserted.rows[0];
-      if (!row) return { applied: false, slug: null, version: null };
+      if (!row) return { applied: false, slug: null, version: null, outboxIds: [] };
       await tx.execute(sql`update inventory set on_hand = on_hand + ${payload.delta}, updated_at = now() where variant_id = ${row.variant_id}`);
-      const product = await tx.execute<{ slug: string; version: string | number }>(sql`
+      const product = await tx.execute<{ product_id: string | number; slug: string; version: string | number }>(sql`
         update products p set version = p.version + 1, updated_at = now()
         from variants v where v.id = ${row.variant_id} and p.id = v.product_id
-        returning p.slug, p.version`);
+        returning p.id as product_id, p.slug, p.version`);
       const p = product.rows[0];
-      return { applied: true, slug: p?.slug ?? null, version: p ? Number(p.version) : null };
+      // In the same transaction: the SKU's availability may have flipped, so search must re-read the product.
+      const outboxIds = p
+        ? await enqueueOutbox(tx, [
+            {
+              queue: "search-index",
+              taskName: "catalog.product.changed",
+              payload: { product_id: Number(p.product_id), slug: p.slug, reason: "stock.changed", sku: payload.sku },
+              traceId: envelope.trace_id,
+            },
+          ])
+        : [];
+      return { applied: true, slug: p?.slug ?? null, version: p ? Number(p.version) : null, outboxIds };
     }),
   );
 }
 
 /** Handles a batch message by message: ack what succeeded, retry with backoff what failed. */
-export async function consumeInventoryBatch(batch: MessageBatch, db: DbRouter, cache: Cache, log: Logger): Promise<void> {
+export async function consumeInventoryBatch(batch: MessageBatch, env: Env, db: DbRouter, cache: Cache, log: Logger): Promise<void> {
+  const outboxIds: string[] = [];
   for (const message of batch.messages) {
     try {
       const result = await applyMovement(message.body, db);
       if (result.applied && result.slug && result.version !== null) {
         await cache.raiseVersions({ [`ver:product:${result.slug}`]: result.version });
       }
+      outboxIds.push(...result.outboxIds);
       message.ack();
     } catch (err) {
       log.error("inventory_movement_failed", { message_id: message.id, attempts: message.attempts, ...errorFields(err) });
       message.retry({ delaySeconds: backoffSeconds(message.attempts) });
     }
+  }
+  // Committed already; a lost send is picked up by the cron sweep.
+  if (outboxIds.length > 0) {
+    await db.write((primary) => dispatchOutbox(env, primary, log, { ids: outboxIds })).catch((err: unknown) => {
+      log.warn("outbox_dispatch_deferred", errorFields(err));
+    });
   }
 }

@@ -17,6 +17,7 @@ import { cartRoutes } from "./cart/routes";
 import { devPaymentRoutes, orderAdminRoutes, orderRoutes } from "./orders/routes";
 import { stripeWebhookRoutes } from "./payments/webhook-routes";
 import { deadLetterAdminRoutes } from "./platform/dead-letter-routes";
+import { searchAdminRoutes, searchRoutes } from "./search/routes";
 
 /** Builds the app; exported for tests that need a fresh instance. */
 export function createApp(): Hono<AppEnv> {
@@ -27,11 +28,13 @@ export function createApp(): Hono<AppEnv> {
   app.route("/v1", authRoutes);
   app.route("/v1", cartRoutes);
   app.route("/v1", orderRoutes);
+  app.route("/v1", searchRoutes);
   app.route("/", stripeWebhookRoutes);
   app.route("/", devPaymentRoutes);
   app.route("/", devMailboxRoutes);
   app.route("/v1/admin", catalogAdminRoutes);
   app.route("/v1/admin", orderAdminRoutes);
+  app.route("/v1/admin", searchAdminRoutes);
   app.route("/v1/admin", deadLetterAdminRoutes);
 
   const routeTable = app.routes

@@ -9,6 +9,7 @@ import type { AppEnv } from "../platform/context";
 import { AppError } from "../platform/errors";
 import { writeAudit, hashIp } from "../platform/audit";
 import { enqueueOutbox } from "../platform/outbox";
+import { dispatchAfterCommit } from "../platform/outbox-dispatch";
 import { keys } from "./cache-keys";
 import type { VariantPatch } from "./schemas";
 
@@ -63,7 +64,7 @@ export async function updateVariant(c: Context<AppEnv>, sku: string, patch: Vari
       const catalog = await tx.execute<{ version: string | number }>(sql`
         update cache_versions set version = version + 1, updated_at = now() where scope = 'catalog' returning version`);
       const after = { sku, price_override: priceOverride, status };
-      await enqueueOutbox(tx, [
+      const outboxIds = await enqueueOutbox(tx, [
         {
           queue: "search-index",
           taskName: "catalog.product.changed",
@@ -89,13 +90,17 @@ export async function updateVariant(c: Context<AppEnv>, sku: string, patch: Vari
         status,
         product_version: Number(product.rows[0]?.version ?? 0),
         catalog_version: Number(catalog.rows[0]?.version ?? 0),
+        outboxIds,
       };
     }),
   );
+  // The search index follows through the queue (the cron sweep re-sends if this dispatch is lost).
+  dispatchAfterCommit(c, result.outboxIds);
   // If Redis is down this fails open: cached entries then live at most their TTL (1-5 minutes).
   await c.get("cache").raiseVersions({
     [keys.catalogVersion]: result.catalog_version,
     [keys.productVersion(result.product_slug)]: result.product_version,
   });
-  return result;
+  const { outboxIds: _sent, ...response } = result;
+  return response;
 }

@@ -63,6 +63,12 @@ const configSchema = z.object({
   EMAIL_API_URL: z.union([z.literal(""), z.url({ protocol: /^https?$/ })]).default(""),
   EMAIL_API_KEY: z.string().default(""),
   EMAIL_FROM: z.string().default("NexusBooks <orders@nexusbooks.example>"),
+  // Typesense is optional: without TYPESENSE_HOST search runs on the Postgres engine.
+  TYPESENSE_HOST: z.string().trim().default(""),
+  TYPESENSE_PORT: z.string().trim().default("").refine((s) => s === "" || /^\d{1,5}$/.test(s), "must be a TCP port"),
+  TYPESENSE_PROTOCOL: z.enum(["http", "https", ""]).default(""),
+  TYPESENSE_API_KEY: z.string().trim().default(""),
+  TYPESENSE_COLLECTION: z.string().trim().default("").refine((s) => s === "" || /^[a-z0-9_-]{1,64}$/.test(s), "must be 1-64 of a-z 0-9 _ -"),
   PII_KEYS: z.string().regex(/^[a-z0-9]{1,16}:[A-Za-z0-9+/_=-]{43,}(,[a-z0-9]{1,16}:[A-Za-z0-9+/_=-]{43,})*$/, "must be kid:base64key[,kid:key]"),
 });
 
@@ -88,6 +94,8 @@ export interface AppConfig {
   apiPerUserPerMinute: number;
   /** The PII key ring secret (parsed by platform/pii.ts). */
   piiKeys: string;
+  /** The Typesense cluster when configured (search engine choice); null means the Postgres engine. */
+  typesense: { host: string; port: number; protocol: "http" | "https"; apiKey: string; collection: string } | null;
   /** Non-production environments add diagnostic headers such as X-Served-By. */
   diagnostics: boolean;
   /** Stripe: where the API is (null = api.stripe.com; locally the fake), the secret key, the webhook secret. */
@@ -147,6 +155,17 @@ export function getConfig(env: Env): AppConfig {
     apiPerUserPerMinute: e.API_RATE_LIMIT_PER_MINUTE,
     publicAppUrl: e.PUBLIC_APP_URL.replace(/\/+$/, ""),
     authLimits: { loginPerAccount: e.AUTH_LOGIN_MAX_ATTEMPTS, loginWindowSeconds: e.AUTH_LOGIN_WINDOW_SECONDS, loginPerIp: 60, signupPerIp: 30 },
+    typesense:
+      e.TYPESENSE_HOST === ""
+        ? null
+        : {
+            host: e.TYPESENSE_HOST,
+            protocol: e.TYPESENSE_PROTOCOL === "" ? "https" : e.TYPESENSE_PROTOCOL,
+            port: e.TYPESENSE_PORT === "" ? (e.TYPESENSE_PROTOCOL === "http" ? 8108 : 443) : Number(e.TYPESENSE_PORT),
+            apiKey: e.TYPESENSE_API_KEY,
+            // One collection per environment unless named explicitly.
+            collection: e.TYPESENSE_COLLECTION === "" ? `books_${e.CACHE_NAMESPACE.replace(/-/g, "_")}` : e.TYPESENSE_COLLECTION,
+          },
     diagnostics: e.ENVIRONMENT !== "production",
     stripe: { apiBase: e.STRIPE_API_BASE === "" ? null : new URL(e.STRIPE_API_BASE), secretKey: e.STRIPE_SECRET_KEY, webhookSecret: e.STRIPE_WEBHOOK_SECRET },
     checkoutHoldSeconds: e.CHECKOUT_HOLD_SECONDS,
@@ -157,6 +176,9 @@ export function getConfig(env: Env): AppConfig {
   };
   if (config.environment === "production" && config.stripe.apiBase) {
     throw new ConfigError(["STRIPE_API_BASE must be empty in production"]);
+  }
+  if (config.typesense && config.typesense.apiKey === "") {
+    throw new ConfigError(["TYPESENSE_API_KEY is missing (required when TYPESENSE_HOST is set)"]);
   }
   if (config.environment === "production" && config.neonLocalProxy) {
     throw new ConfigError(["NEON_LOCAL_PROXY must be empty in production"]);

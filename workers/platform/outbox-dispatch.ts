@@ -4,6 +4,8 @@
  * consumers are idempotent by job_id, so a row sent twice does no harm.
  */
 import { sql } from "drizzle-orm";
+import type { Context } from "hono";
+import type { AppEnv } from "./context";
 import type { Database } from "./db";
 import type { Logger } from "./logger";
 import { errorFields } from "./logger";
@@ -57,4 +59,18 @@ export async function dispatchOutbox(
     }
   }
   return sent;
+}
+
+/**
+ * Sends freshly committed outbox rows after the response (waitUntil), tracked by the request's router so its
+ * pools stay open until the send is done; a failure leaves the rows to the cron sweep.
+ */
+export function dispatchAfterCommit(c: Context<AppEnv>, ids: string[]): void {
+  if (ids.length === 0) return;
+  const db = c.get("db");
+  c.executionCtx.waitUntil(
+    db
+      .track(db.write((primary) => dispatchOutbox(c.env, primary, c.get("log"), { ids })))
+      .then(() => undefined, (err: unknown) => c.get("log").warn("outbox_dispatch_deferred", { error_message: String(err) })),
+  );
 }

@@ -1,6 +1,6 @@
 /** Logical queue names (as used in outbox rows and dead letters) and their producer bindings. */
 
-export const QUEUE_NAMES = ["email", "inventory", "payment-webhooks"] as const;
+export const QUEUE_NAMES = ["email", "inventory", "payment-webhooks", "search-index"] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
 /** The producer binding of a logical queue, or null for a name this Worker cannot send to. */
@@ -12,6 +12,8 @@ export function queueBinding(env: Env, queue: string): Queue | null {
       return env.INVENTORY_QUEUE;
     case "payment-webhooks":
       return env.PAYMENT_QUEUE;
+    case "search-index":
+      return env.SEARCH_INDEX_QUEUE;
     default:
       return null;
   }

@@ -1,0 +1,181 @@
+/**
+ * Search benchmark against the running dev stack (`npm run dev`, 10k seed, Postgres engine).
+ * A mix of queries (exact titles, typos, prefixes, author queries with facets, filtered browsing) at 10
+ * connections, uncached (every request a distinct cache key) and cached (a warmed set of 200 queries), next to
+ * /healthz; then the freshness of the index: time from a committed price change (staff API) to the new price
+ * in search results, through outbox → search-index queue → consumer.
+ *
+ *   npm run bench:search [-- --duration 5 --connections 10 --changes 20 --origin http://127.0.0.1:8787]
+ */
+import { mkdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+import pg from "pg";
+import { loadStackConfig, pgUrl, projectRoot } from "../dev/config";
+import { LOCAL_ADMIN_TOKEN } from "../dev/worker-env";
+import { percentile, runLoad } from "./lib/load";
+import type { LoadResult } from "./lib/load";
+
+const args = process.argv.slice(2);
+const opt = (name: string, fallback: string): string => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? (args[i + 1] ?? fallback) : fallback;
+};
+const cfg = loadStackConfig();
+const origin = opt("origin", `http://127.0.0.1:${cfg.workerPort}`);
+const durationMs = Number(opt("duration", "5")) * 1000;
+const connections = Number(opt("connections", "10"));
+const changes = Number(opt("changes", "20"));
+
+/** A deterministic typo: two neighbouring letters of the longest word swapped. */
+function typo(title: string): string {
+  const words = title.split(" ");
+  let at = 0;
+  words.forEach((w, i) => {
+    if (w.length > (words[at] ?? "").length) at = i;
+  });
+  const w = words[at] ?? "";
+  if (w.length >= 4) words[at] = `${w.slice(0, 1)}${w[2] ?? ""}${w[1] ?? ""}${w.slice(3)}`;
+  return words.join(" ");
+}
+
+function queryMix(books: { name: string; author: string; isbn: string | null }[]): string[] {
+  const out: string[] = [];
+  books.forEach((b, i) => {
+    const title = b.name.replace(/[^\p{L}\p{N} ]/gu, " ").replace(/\s+/g, " ").trim();
+    const words = title.split(" ");
+    switch (i % 5) {
+      case 0:
+        out.push(`q=${encodeURIComponent(title)}`);
+        break;
+      case 1:
+        out.push(`q=${encodeURIComponent(typo(title))}`);
+        break;
+      case 2:
+        out.push(`q=${encodeURIComponent(`${words.slice(0, Math.max(1, words.length - 1)).join(" ")} ${(words[words.length - 1] ?? "").slice(0, 3)}`.trim())}`);
+        break;
+      case 3:
+        out.push(`q=${encodeURIComponent(b.author.split(" ").slice(-1)[0] ?? b.author)}&facets=format,category,language`);
+        break;
+      default:
+        out.push(`q=${encodeURIComponent(words[0] ?? title)}&in_stock=true&sort=price_asc&facets=format`);
+    }
+  });
+  return out;
+}
+
+async function redisCommand(command: (string | number)[]): Promise<unknown> {
+  const res = await fetch(`http://127.0.0.1:${cfg.upstashProxyPort}/`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${cfg.upstashToken}` },
+    body: JSON.stringify(command),
+  });
+  return ((await res.json()) as { result: unknown }).result;
+}
+
+async function clearSearchCache(): Promise<void> {
+  const ns = `dev${cfg.cacheNamespaceSuffix}`;
+  await redisCommand(["EVAL", "local n = 0 for _, k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) n = n + 1 end return n", 0, `${ns}:search*`]);
+}
+
+async function getJson<T>(p: string): Promise<T> {
+  const res = await fetch(`${origin}${p}`);
+  if (!res.ok) throw new Error(`${p} answered ${res.status}: ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
+interface Hit {
+  slug: string;
+  variants: { sku: string; price: number }[];
+}
+
+/** Price change → visible in search, `n` times; returns the delays in ms. */
+async function freshness(db: pg.Client, n: number): Promise<number[]> {
+  const rows = (
+    await db.query<{ sku: string; isbn: string; price: number }>(
+      `select v.sku, p.gtin as isbn, coalesce(v.price_override, p.base_price) as price from variants v join products p on p.id = v.product_id
+       where p.gtin is not null and v.status = 'active' order by p.id limit $1 offset 200`,
+      [n],
+    )
+  ).rows;
+  const delays: number[] = [];
+  for (const r of rows) {
+    const price = r.price + 1;
+    const res = await fetch(`${origin}/v1/admin/variants/${r.sku}`, {
+      method: "PATCH",
+      headers: { authorization: `Bearer ${LOCAL_ADMIN_TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ price_override: price }),
+    });
+    if (!res.ok) throw new Error(`PATCH ${r.sku}: ${res.status} ${await res.text()}`);
+    const committed = performance.now();
+    for (;;) {
+      const body = await getJson<{ data: Hit[] }>(`/v1/search?q=${r.isbn}`);
+      if (body.data[0]?.variants.find((v) => v.sku === r.sku)?.price === price) break;
+      if (performance.now() - committed > 30_000) throw new Error(`price of ${r.sku} not in search after 30 s`);
+      await new Promise((done) => setTimeout(done, 20));
+    }
+    delays.push(performance.now() - committed);
+    process.stdout.write(".");
+  }
+  return delays;
+}
+
+async function main(): Promise<void> {
+  const health = await fetch(`${origin}/healthz`).catch(() => null);
+  if (!health?.ok) throw new Error(`no Worker at ${origin}: start it with \`npm run dev\` first`);
+  const db = new pg.Client({ connectionString: pgUrl(cfg.pgPrimaryPort, cfg.devDatabase) });
+  await db.connect();
+  const books = (
+    await db.query<{ name: string; author: string; isbn: string | null }>(
+      `select p.name, coalesce(a.name, '') as author, p.gtin as isbn from products p
+       left join lateral (select au.name from product_authors pa join authors au on au.id = pa.author_id where pa.product_id = p.id order by pa.position limit 1) a on true
+       where p.status = 'active' order by p.id`,
+    )
+  ).rows;
+  const mix = queryMix(books);
+  const hot = mix.slice(0, 200);
+
+  const rows: (LoadResult & { scenario: string })[] = [];
+  rows.push({ scenario: "healthz (trivial)", ...(await runLoad({ origin, connections, durationMs, path: () => "/healthz" })) });
+  await clearSearchCache();
+  // Uncached: every request is a query not asked before in this run (distinct key), over the whole catalog.
+  rows.push({ scenario: "search, uncached", ...(await runLoad({ origin, connections, durationMs, path: (i) => `/v1/search?${mix[i % mix.length]}&limit=${10 + (Math.floor(i / mix.length) % 10)}`, maxRequests: mix.length * 10 })) });
+  for (const q of hot) await getJson(`/v1/search?${q}`);
+  rows.push({ scenario: "search, cached (200 hot queries)", ...(await runLoad({ origin, connections, durationMs, path: (i) => `/v1/search?${hot[i % hot.length]}` })) });
+  await clearSearchCache();
+  rows.push({ scenario: "suggest, uncached", ...(await runLoad({ origin, connections, durationMs, path: (i) => `/v1/search/suggest?q=${encodeURIComponent((books[i % books.length]?.name ?? "a").slice(0, 3 + (i % 5)))}`, maxRequests: books.length })) });
+  const ceiling = rows[0]?.rps ?? 1;
+
+  process.stdout.write("freshness ");
+  const delays = (await freshness(db, changes)).sort((a, b) => a - b);
+  process.stdout.write("\n");
+  await db.end();
+
+  const f = (n: number): string => n.toFixed(1);
+  const lines = [
+    `| scenario | conns | req/s | p50 ms | p95 ms | p99 ms | errors | vs /healthz |`,
+    `| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |`,
+    ...rows.map((r) => `| ${r.scenario} | ${connections} | ${r.rps.toFixed(0)} | ${f(r.p50)} | ${f(r.p95)} | ${f(r.p99)} | ${r.errors + r.non2xx} | ${((r.rps / ceiling) * 100).toFixed(0)}% |`),
+    "",
+    `| freshness (price change committed → visible in /v1/search) | changes | p50 ms | p95 ms | max ms |`,
+    `| --- | ---: | ---: | ---: | ---: |`,
+    `| outbox → search-index queue → consumer → Postgres engine | ${delays.length} | ${f(percentile(delays, 50))} | ${f(percentile(delays, 95))} | ${f(delays[delays.length - 1] ?? 0)} |`,
+  ];
+  console.log(lines.join("\n"));
+  const uncached = rows.find((r) => r.scenario === "search, uncached");
+  const checks: [string, boolean][] = [
+    [`uncached search p95 ≤ 50 ms (${f(uncached?.p95 ?? 0)})`, (uncached?.p95 ?? Infinity) <= 50],
+    [`uncached search ≥ 40% of /healthz req/s (${(((uncached?.rps ?? 0) / ceiling) * 100).toFixed(0)}%)`, (uncached?.rps ?? 0) / ceiling >= 0.4],
+    [`freshness p95 ≤ 2 s (${f(percentile(delays, 95))} ms)`, percentile(delays, 95) <= 2000],
+  ];
+  console.log("\nTargets:");
+  for (const [text, ok] of checks) console.log(`  ${ok ? "PASS" : "MISS"}  ${text}`);
+  const outDir = path.join(projectRoot, "bench/results");
+  await mkdir(outDir, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  await writeFile(path.join(outDir, `search-${stamp}.md`), `${lines.join("\n")}\n`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,435 @@
+/**
+ * A local stand-in for the Typesense HTTP API (v29 reference): the Typesense server cannot run on these machines,
+ * so the Typesense engine is tested against this fake. It checks each request against the API reference —
+ * paths and methods, the API key header, collection schema field types, `query_by` fields being indexed
+ * strings, `facet_by`/`group_by` fields declared `facet: true`, `sort_by` fields numeric (at most three, with
+ * `_text_match`/`_eval`), `filter_by` fields existing, list parameters matching `query_by` in length, `per_page`
+ * ≤ 250 — and answers in Typesense's response shapes (grouped_hits, facet_counts, highlight, import JSONL).
+ * Unknown search parameters are refused (Typesense ignores them) so that a misspelt one fails a test.
+ * Its matching is deliberately simple (prefix on the last word, Levenshtein typos, synonyms, drop tokens from the
+ * right when nothing matches); it is a contract check, not a relevance model.
+ */
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+
+type Field = { name: string; type: string; facet?: boolean; optional?: boolean; index?: boolean; sort?: boolean };
+type Collection = { name: string; fields: Field[]; default_sorting_field?: string; docs: Map<string, Record<string, unknown>>; synonyms: Map<string, { id: string; root?: string; synonyms: string[] }> };
+type Doc = Record<string, unknown>;
+
+const FIELD_TYPES = new Set(["string", "string[]", "int32", "int32[]", "int64", "int64[]", "float", "float[]", "bool", "bool[]", "object", "object[]", "auto", "string*"]);
+const NUMERIC = new Set(["int32", "int64", "float"]);
+const SEARCH_PARAMS = new Set([
+  "q", "query_by", "query_by_weights", "num_typos", "prefix", "filter_by", "facet_by", "max_facet_values", "sort_by", "group_by",
+  "group_limit", "highlight_fields", "highlight_start_tag", "highlight_end_tag", "page", "per_page", "drop_tokens_threshold",
+  "typo_tokens_threshold", "include_fields", "exclude_fields", "use_cache", "cache_ttl", "text_match_type",
+]);
+
+class ApiError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+function levenshtein(a: string, b: string, max: number): number {
+  if (Math.abs(a.length - b.length) > max) return max + 1;
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length] ?? max + 1;
+}
+
+const tokens = (s: string): string[] => s.normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean);
+
+function splitTop(s: string, sep: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let tick = false;
+  let cur = "";
+  for (let i = 0; i < s.length; i++) {
+    const ch = s[i] as string;
+    if (ch === "`") tick = !tick;
+    if (!tick && (ch === "(" || ch === "[")) depth++;
+    if (!tick && (ch === ")" || ch === "]")) depth--;
+    if (!tick && depth === 0 && s.startsWith(sep, i)) {
+      out.push(cur);
+      cur = "";
+      i += sep.length - 1;
+      continue;
+    }
+    cur += ch;
+  }
+  out.push(cur);
+  return out.map((p) => p.trim()).filter(Boolean);
+}
+
+const unquote = (v: string): string => v.trim().replace(/^`(.*)`$/s, "$1");
+
+function fieldOf(c: Collection, name: string): Field {
+  const f = c.fields.find((x) => x.name === name) ?? (name === "id" ? { name: "id", type: "string" } : undefined);
+  if (!f) throw new ApiError(404, `Could not find a filter field named \`${name}\` in the schema.`);
+  return f;
+}
+
+/** Compiles one `filter_by` expression (conjunctions of field conditions) into a predicate. */
+function compileFilter(c: Collection, expr: string): (d: Doc) => boolean {
+  const clauses = splitTop(expr, "&&").map((clause) => {
+    const m = /^([a-zA-Z_][\w.]*)\s*:\s*(.*)$/s.exec(clause);
+    if (!m) throw new ApiError(400, `Could not parse the filter query: \`${clause}\`.`);
+    const name = m[1] as string;
+    const field = fieldOf(c, name);
+    let rest = (m[2] as string).trim();
+    let op = "=";
+    for (const o of ["!=", ">=", "<=", ">", "<", "="]) {
+      if (rest.startsWith(o)) {
+        op = o;
+        rest = rest.slice(o.length).trim();
+        break;
+      }
+    }
+    const values = rest.startsWith("[") && rest.endsWith("]") ? splitTop(rest.slice(1, -1), ",").map(unquote) : [unquote(rest)];
+    const numeric = NUMERIC.has(field.type.replace("[]", ""));
+    if (numeric && values.some((v) => Number.isNaN(Number(v)))) throw new ApiError(400, `Numerical field has an invalid comparator value in \`${clause}\`.`);
+    return (d: Doc): boolean => {
+      const raw = name === "id" ? d.id : d[name];
+      const have = (Array.isArray(raw) ? raw : [raw]).filter((v) => v !== undefined && v !== null).map(String);
+      if (op === "!=") return !have.some((h) => values.includes(h));
+      if (op === "=") return have.some((h) => values.includes(h));
+      const n = Number(values[0]);
+      return have.some((h) => (op === ">=" ? Number(h) >= n : op === "<=" ? Number(h) <= n : op === ">" ? Number(h) > n : Number(h) < n));
+    };
+  });
+  return (d) => clauses.every((f) => f(d));
+}
+
+function validateDoc(c: Collection, d: Doc): string | null {
+  if (typeof d.id !== "string") return "Document's `id` field should be a string.";
+  for (const f of c.fields) {
+    const v = d[f.name];
+    if (v === undefined || v === null) {
+      if (!f.optional) return `Field \`${f.name}\` has been declared in the schema, but is not found in the document.`;
+      continue;
+    }
+    const base = f.type.replace("[]", "");
+    const list = f.type.endsWith("[]");
+    const items = list ? (Array.isArray(v) ? v : null) : [v];
+    if (!items) return `Field \`${f.name}\` must be an array.`;
+    const ok = items.every((x) =>
+      base === "string" ? typeof x === "string" : base === "bool" ? typeof x === "boolean" : base === "object" ? typeof x === "object" : base === "float" ? typeof x === "number" : Number.isInteger(x),
+    );
+    if (!ok) return `Field \`${f.name}\` must be ${list ? "an array of " : "a"} ${base}.`;
+  }
+  return null;
+}
+
+/** Starts the fake; resolves when it listens. */
+export async function startTypesenseFake(opts: { port?: number; apiKey: string }): Promise<{ port: number; close: () => Promise<void>; requests: string[] }> {
+  const collections = new Map<string, Collection>();
+  const requests: string[] = [];
+
+  function collection(name: string): Collection {
+    const c = collections.get(name);
+    if (!c) throw new ApiError(404, "Not Found");
+    return c;
+  }
+
+  function search(c: Collection, p: URLSearchParams): unknown {
+    for (const k of p.keys()) if (!SEARCH_PARAMS.has(k)) throw new ApiError(400, `Unknown search parameter \`${k}\`.`);
+    const q = p.get("q");
+    const queryBy = (p.get("query_by") ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+    if (q === null || queryBy.length === 0) throw new ApiError(400, "Parameter `q` and `query_by` are required.");
+    for (const name of queryBy) {
+      const f = c.fields.find((x) => x.name === name);
+      if (!f) throw new ApiError(404, `Could not find a field named \`${name}\` in the schema.`);
+      if (!f.type.startsWith("string") || f.index === false) throw new ApiError(400, `Field \`${name}\` should be a string or a string array.`);
+    }
+    const listParam = (name: string, fallback: string): string[] => {
+      const v = (p.get(name) ?? fallback).split(",").map((s) => s.trim());
+      if (p.has(name) && v.length !== 1 && v.length !== queryBy.length) throw new ApiError(400, `Number of values in \`${name}\` does not match the number of \`query_by\` fields.`);
+      return queryBy.map((_, i) => v[Math.min(i, v.length - 1)] ?? fallback);
+    };
+    const weights = p.has("query_by_weights") ? listParam("query_by_weights", "1").map(Number) : queryBy.map((_, i) => queryBy.length - i);
+    if (p.has("query_by_weights") && (p.get("query_by_weights") ?? "").split(",").length !== queryBy.length) throw new ApiError(400, "Number of weights in `query_by_weights` does not match the number of `query_by` fields.");
+    const typos = listParam("num_typos", "2").map(Number);
+    const prefixes = listParam("prefix", "true").map((v) => v === "true");
+    const perPage = Number(p.get("per_page") ?? "10");
+    const page = Number(p.get("page") ?? "1");
+    if (!Number.isInteger(perPage) || perPage < 0 || perPage > 250) throw new ApiError(422, "Only upto 250 hits can be fetched per page.");
+    if (!Number.isInteger(page) || page < 1) throw new ApiError(422, "Page must be an integer of value greater than 0.");
+    const facetBy = (p.get("facet_by") ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+    for (const f of facetBy) if (!fieldOf(c, f).facet) throw new ApiError(404, `Could not find a facet field named \`${f}\` in the schema.`);
+    const groupBy = (p.get("group_by") ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+    for (const f of groupBy) if (!fieldOf(c, f).facet) throw new ApiError(400, `Group by field \`${f}\` should be a facet field.`);
+    const groupLimit = Number(p.get("group_limit") ?? "3");
+    if (groupBy.length > 0 && (groupLimit < 1 || groupLimit > 99)) throw new ApiError(400, "Value of `group_limit` must be between 1 and 99.");
+    const filter = p.get("filter_by") ? compileFilter(c, p.get("filter_by") as string) : () => true;
+
+    // Sorting: at most three criteria; fields must be numeric (or sort: true).
+    const sortSpec = splitTop(p.get("sort_by") ?? "_text_match:desc", ",");
+    if (sortSpec.length > 3) throw new ApiError(400, "Only upto 3 sort_by fields can be specified.");
+    const sorters = sortSpec.map((spec) => {
+      const m = /^(.*):(asc|desc)$/is.exec(spec);
+      if (!m) throw new ApiError(400, `Bad syntax for sorting field \`${spec}\``);
+      const expr = (m[1] as string).trim();
+      const dir = (m[2] as string).toLowerCase() === "asc" ? 1 : -1;
+      if (/^_text_match(\(.*\))?$/.test(expr)) return (d: Doc & { _score: number }) => dir * d._score;
+      const ev = /^_eval\(\s*\[(.*)\]\s*\)$/s.exec(expr);
+      if (ev) {
+        const parts = splitTop(ev[1] as string, ",").map((part) => {
+          const pm = /^\((.*)\):(\d+)$/s.exec(part.trim());
+          if (!pm) throw new ApiError(400, `Error parsing eval expression in sort_by clause: \`${part}\``);
+          return { pred: compileFilter(c, pm[1] as string), weight: Number(pm[2]) };
+        });
+        return (d: Doc) => dir * parts.reduce((s, x) => s + (x.pred(d) ? x.weight : 0), 0);
+      }
+      const fm = /^(\w+)(\(missing_values:\s*(first|last|normal)\))?$/.exec(expr);
+      if (!fm) throw new ApiError(400, `Could not parse sort_by \`${expr}\``);
+      const f = fieldOf(c, fm[1] as string);
+      if (!NUMERIC.has(f.type) && !f.sort) throw new ApiError(400, `Could not find a field named \`${f.name}\` in the schema for sorting.`);
+      const missingLast = (fm[3] ?? "last") === "last";
+      return (d: Doc) => {
+        const v = d[f.name];
+        if (typeof v !== "number") return missingLast ? Infinity : -Infinity;
+        return dir * v;
+      };
+    });
+
+    // Matching: every query word (with synonyms as alternatives) in some query_by field; drop words from the right.
+    const qTokens = q === "*" ? [] : tokens(q);
+    const synonymAlternatives = (words: string[]): string[][][] =>
+      words.map((w) => {
+        const alts: string[][] = [[w]];
+        for (const s of c.synonyms.values()) {
+          const norm = s.synonyms.map((x) => tokens(x));
+          if ((s.root === undefined && norm.some((x) => x.length === 1 && x[0] === w)) || (s.root !== undefined && tokens(s.root).join(" ") === w)) {
+            for (const x of norm) alts.push(x);
+          }
+        }
+        return alts;
+      });
+    const scoreDoc = (d: Doc, words: string[]): { score: number; matched: Map<string, Set<string>> } | null => {
+      let score = 0;
+      const matched = new Map<string, Set<string>>();
+      const alts = synonymAlternatives(words);
+      for (let wi = 0; wi < words.length; wi++) {
+        let best = 0;
+        for (const alt of alts[wi] ?? []) {
+          queryBy.forEach((name, fi) => {
+            const raw = d[name];
+            const values = (Array.isArray(raw) ? raw : [raw]).filter((v): v is string => typeof v === "string");
+            const docTokens = values.flatMap(tokens);
+            const ok = alt.every((a, ai) =>
+              docTokens.some((t) => {
+                const last = wi === words.length - 1 && ai === alt.length - 1;
+                const hit = t === a || (last && prefixes[fi] && t.startsWith(a)) || (a.length >= 4 && levenshtein(t, a, Math.min(typos[fi] ?? 2, a.length >= 7 ? 2 : 1)) <= Math.min(typos[fi] ?? 2, a.length >= 7 ? 2 : 1));
+                if (hit) {
+                  const set = matched.get(name) ?? new Set<string>();
+                  set.add(t);
+                  matched.set(name, set);
+                }
+                return hit;
+              }),
+            );
+            if (ok) best = Math.max(best, weights[fi] ?? 1);
+          });
+        }
+        if (best === 0) return null;
+        score += best;
+      }
+      return { score, matched };
+    };
+    let words = qTokens;
+    let hits: (Doc & { _score: number; _matched: Map<string, Set<string>> })[] = [];
+    for (;;) {
+      hits = [];
+      for (const d of c.docs.values()) {
+        if (!filter(d)) continue;
+        const m = words.length === 0 ? { score: 0, matched: new Map<string, Set<string>>() } : scoreDoc(d, words);
+        if (m) hits.push({ ...d, _score: m.score, _matched: m.matched });
+      }
+      if (hits.length > 0 || words.length <= 1) break;
+      words = words.slice(0, -1);
+    }
+    hits.sort((a, b) => {
+      for (const s of sorters) {
+        const d = s(a) - s(b);
+        if (d !== 0 && !Number.isNaN(d)) return d;
+      }
+      return 0;
+    });
+
+    const startTag = p.get("highlight_start_tag") ?? "<mark>";
+    const endTag = p.get("highlight_end_tag") ?? "</mark>";
+    const highlightFields = (p.get("highlight_fields") ?? queryBy.join(",")).split(",").map((s) => s.trim()).filter(Boolean);
+    const mark = (text: string, matched: Set<string>): { snippet: string; matched_tokens: string[] } => {
+      const found: string[] = [];
+      const snippet = text.replace(/[\p{L}\p{N}]+/gu, (w) => {
+        const t = tokens(w)[0] ?? "";
+        if (matched.has(t)) {
+          found.push(w);
+          return `${startTag}${w}${endTag}`;
+        }
+        return w;
+      });
+      return { snippet, matched_tokens: found };
+    };
+    const shape = (h: (typeof hits)[number]) => {
+      const { _score, _matched, ...document } = h;
+      const highlight: Record<string, unknown> = {};
+      for (const f of highlightFields) {
+        const v = document[f];
+        const m = _matched.get(f) ?? new Set<string>();
+        if (typeof v === "string") highlight[f] = mark(v, m);
+        else if (Array.isArray(v)) highlight[f] = v.map((x) => mark(String(x), m));
+      }
+      return { document, highlight, text_match: _score };
+    };
+    const facetCounts = facetBy.map((f) => {
+      const counts = new Map<string, number>();
+      for (const h of hits) {
+        for (const v of Array.isArray(h[f]) ? (h[f] as unknown[]) : [h[f]]) {
+          if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") counts.set(String(v), (counts.get(String(v)) ?? 0) + 1);
+        }
+      }
+      const max = Number(p.get("max_facet_values") ?? "10");
+      return {
+        field_name: f,
+        counts: [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, max).map(([value, count]) => ({ count, highlighted: value, value })),
+        sampled: false,
+        stats: { total_values: counts.size },
+      };
+    });
+    const base = { facet_counts: facetCounts, out_of: c.docs.size, page, request_params: { collection_name: c.name, per_page: perPage, q }, search_cutoff: false, search_time_ms: 0 };
+    if (groupBy.length === 0) return { ...base, found: hits.length, hits: hits.slice((page - 1) * perPage, page * perPage).map(shape) };
+    const groups = new Map<string, (typeof hits)[number][]>();
+    for (const h of hits) {
+      const key = JSON.stringify(groupBy.map((f) => h[f]));
+      const g = groups.get(key) ?? [];
+      g.push(h);
+      groups.set(key, g);
+    }
+    const all = [...groups.values()];
+    return {
+      ...base,
+      found: all.length,
+      found_docs: hits.length,
+      grouped_hits: all.slice((page - 1) * perPage, page * perPage).map((g) => ({
+        found: g.length,
+        group_key: groupBy.map((f) => (g[0] as Doc)[f]),
+        hits: g.slice(0, groupLimit).map(shape),
+      })),
+    };
+  }
+
+  async function route(req: http.IncomingMessage, body: string): Promise<{ status: number; body: unknown; text?: string }> {
+    if (req.headers["x-typesense-api-key"] !== opts.apiKey) throw new ApiError(401, "Forbidden - a valid `x-typesense-api-key` header must be sent.");
+    const url = new URL(req.url ?? "/", "http://fake");
+    const parts = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
+    const m = req.method ?? "GET";
+    requests.push(`${m} ${url.pathname}${url.search}`);
+    const json = (): Record<string, unknown> => {
+      try {
+        return JSON.parse(body) as Record<string, unknown>;
+      } catch {
+        throw new ApiError(400, "Bad JSON.");
+      }
+    };
+    if (m === "GET" && url.pathname === "/health") return { status: 200, body: { ok: true } };
+    if (parts[0] !== "collections") throw new ApiError(404, "Not Found");
+    if (parts.length === 1 && m === "POST") {
+      const s = json();
+      if (typeof s.name !== "string" || !Array.isArray(s.fields)) throw new ApiError(400, "Parameter `name` and `fields` are required.");
+      if (collections.has(s.name)) throw new ApiError(409, `A collection with name \`${s.name}\` already exists.`);
+      const fields = s.fields as Field[];
+      for (const f of fields) if (typeof f.name !== "string" || !FIELD_TYPES.has(f.type)) throw new ApiError(400, `Field \`${String(f.name)}\` has an invalid data type \`${String(f.type)}\`.`);
+      const dsf = typeof s.default_sorting_field === "string" ? s.default_sorting_field : undefined;
+      if (dsf !== undefined) {
+        const f = fields.find((x) => x.name === dsf);
+        if (!f || !NUMERIC.has(f.type) || f.optional) throw new ApiError(400, `Default sorting field \`${dsf}\` must be a single valued numerical field that is not optional.`);
+      }
+      if (fields.some((f) => f.type.startsWith("object")) && s.enable_nested_fields !== true) throw new ApiError(400, "Type `object` or `object[]` can be used only when nested fields are enabled by setting `enable_nested_fields` to true.");
+      collections.set(s.name, { name: s.name, fields, default_sorting_field: dsf, docs: new Map(), synonyms: new Map() });
+      return { status: 201, body: { ...s, num_documents: 0, created_at: Math.floor(Date.now() / 1000) } };
+    }
+    const c = collection(parts[1] ?? "");
+    if (parts.length === 2 && m === "GET") return { status: 200, body: { name: c.name, fields: c.fields, default_sorting_field: c.default_sorting_field, num_documents: c.docs.size } };
+    if (parts.length === 2 && m === "DELETE") {
+      collections.delete(c.name);
+      return { status: 200, body: { name: c.name } };
+    }
+    if (parts[2] === "documents") {
+      if (parts[3] === "import" && m === "POST") {
+        const action = url.searchParams.get("action") ?? "create";
+        if (!["create", "upsert", "update", "emplace"].includes(action)) throw new ApiError(400, "Invalid `action` parameter.");
+        const lines = body.split("\n").filter((l) => l.trim() !== "").map((line) => {
+          let d: Doc;
+          try {
+            d = JSON.parse(line) as Doc;
+          } catch {
+            return { success: false, error: "Bad JSON.", document: line };
+          }
+          const problem = validateDoc(c, d);
+          if (problem) return { success: false, error: problem, document: line };
+          c.docs.set(d.id as string, d);
+          return { success: true };
+        });
+        return { status: 200, body: null, text: lines.map((l) => JSON.stringify(l)).join("\n") };
+      }
+      if (parts[3] === "search" && m === "GET") return { status: 200, body: search(c, url.searchParams) };
+      if (parts.length === 3 && m === "DELETE") {
+        const f = url.searchParams.get("filter_by");
+        if (!f) throw new ApiError(400, "Parameter `filter_by` must be provided.");
+        const pred = compileFilter(c, f);
+        let n = 0;
+        for (const [id, d] of c.docs) if (pred(d)) {
+          c.docs.delete(id);
+          n++;
+        }
+        return { status: 200, body: { num_deleted: n } };
+      }
+    }
+    if (parts[2] === "synonyms") {
+      if (parts.length === 3 && m === "GET") return { status: 200, body: { synonyms: [...c.synonyms.values()] } };
+      const id = parts[3] ?? "";
+      if (m === "PUT") {
+        const s = json();
+        if (!Array.isArray(s.synonyms) || !s.synonyms.every((x) => typeof x === "string")) throw new ApiError(400, "Could not find an array of `synonyms`");
+        if (s.root !== undefined && typeof s.root !== "string") throw new ApiError(400, "Key `root` should be a string.");
+        const set = { id, synonyms: s.synonyms, ...(typeof s.root === "string" ? { root: s.root } : {}) };
+        c.synonyms.set(id, set);
+        return { status: 200, body: set };
+      }
+      if (m === "DELETE") {
+        if (!c.synonyms.delete(id)) throw new ApiError(404, "Could not find that `id`.");
+        return { status: 200, body: { id } };
+      }
+    }
+    throw new ApiError(404, "Not Found");
+  }
+
+  const server = http.createServer((req, res) => {
+    let body = "";
+    req.on("data", (chunk: Buffer) => (body += chunk.toString("utf8")));
+    req.on("end", () => {
+      route(req, body).then(
+        (out) => {
+          res.writeHead(out.status, { "content-type": out.text !== undefined ? "text/plain; charset=utf-8" : "application/json; charset=utf-8" });
+          res.end(out.text ?? JSON.stringify(out.body));
+        },
+        (err: unknown) => {
+          const status = err instanceof ApiError ? err.status : 500;
+          res.writeHead(status, { "content-type": "application/json; charset=utf-8" });
+          res.end(JSON.stringify({ message: err instanceof Error ? err.message : String(err) }));
+        },
+      );
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(opts.port ?? 0, "127.0.0.1", resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    requests,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}

@@ -1,0 +1,79 @@
+/**
+ * Staff management of synonyms. The `search_synonyms` table is the record (a new Typesense collection gets them
+ * back from it on reindex); each change is written there with its audit row, then applied to the engine, and
+ * the index version is raised so cached result pages that the change affects stop being served.
+ */
+import { sql } from "drizzle-orm";
+import type { Context } from "hono";
+import type { AppEnv } from "../platform/context";
+import type { Database } from "../platform/db";
+import { AppError } from "../platform/errors";
+import { hashIp, writeAudit } from "../platform/audit";
+import type { SynonymSet } from "./engine";
+import { searchEngineFor } from "./engine-factory";
+import { bumpIndexVersion } from "./indexer";
+import { publishIndexVersion } from "./index-version";
+import { routerGateway } from "./router-gateway";
+import type { SynonymBody } from "./schemas";
+
+/** Runs a synonym change and its audit row in one transaction on the primary. */
+async function audited(
+  c: Context<AppEnv>,
+  action: string,
+  id: string,
+  change: (tx: Pick<Database, "execute">) => Promise<{ before: unknown; after: unknown }>,
+): Promise<void> {
+  const ipHash = await hashIp(c.req.header("cf-connecting-ip") ?? null, c.get("config").cookieSecret);
+  await c.get("db").write((db) =>
+    db.transaction(async (tx) => {
+      const { before, after } = await change(tx);
+      await writeAudit(tx, {
+        actorId: c.get("userId"),
+        actorRole: "staff",
+        action,
+        targetType: "search_synonym",
+        targetId: id,
+        requestId: c.get("requestId"),
+        ipHash,
+        before,
+        after,
+      });
+    }),
+  );
+}
+
+async function afterChange(c: Context<AppEnv>): Promise<void> {
+  const version = await bumpIndexVersion(routerGateway(c.get("db")));
+  await publishIndexVersion(c.get("cache"), version);
+}
+
+/** Every synonym set, as the engine holds them. */
+export async function listSynonyms(c: Context<AppEnv>): Promise<SynonymSet[]> {
+  return searchEngineFor(c.get("config"), c.get("db"), { readPrimary: true }).listSynonyms();
+}
+
+/** Creates or replaces a synonym set. */
+export async function putSynonym(c: Context<AppEnv>, id: string, body: SynonymBody): Promise<SynonymSet> {
+  const set: SynonymSet = { id, root: body.root ?? null, synonyms: [...new Set(body.synonyms)] };
+  await audited(c, "search.synonym.put", id, async (tx) => {
+    const before = await tx.execute(sql`select root, synonyms from search_synonyms where id = ${id} for update`);
+    await tx.execute(sql`insert into search_synonyms (id, root, synonyms)
+      values (${id}, ${set.root}, array[${sql.join(set.synonyms.map((s) => sql`${s}`), sql`, `)}]::text[])
+      on conflict (id) do update set root = excluded.root, synonyms = excluded.synonyms, updated_at = now()`);
+    return { before: before.rows[0] ?? null, after: { root: set.root, synonyms: set.synonyms } };
+  });
+  await searchEngineFor(c.get("config"), c.get("db")).upsertSynonym(set);
+  await afterChange(c);
+  return set;
+}
+
+/** Deletes a synonym set; 404 when there is none. */
+export async function deleteSynonym(c: Context<AppEnv>, id: string): Promise<void> {
+  await audited(c, "search.synonym.delete", id, async (tx) => {
+    const gone = await tx.execute(sql`delete from search_synonyms where id = ${id} returning root, synonyms`);
+    if (gone.rows.length === 0) throw new AppError(404, "SYNONYM_NOT_FOUND", `No synonym set '${id}'`, { id });
+    return { before: gone.rows[0], after: null };
+  });
+  await searchEngineFor(c.get("config"), c.get("db")).deleteSynonym(id);
+  await afterChange(c);
+}

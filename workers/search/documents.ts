@@ -1,0 +1,56 @@
+/**
+ * Builds search documents from the catalog tables (one per active variant of an active product). The indexer
+ * and the reindex command both use it, so the queue path and a full rebuild cannot disagree.
+ */
+import { sql } from "drizzle-orm";
+import type { SqlReader as Reader } from "./sql-gateway";
+import type { SearchDocument } from "./engine";
+
+type DocumentRow = Omit<SearchDocument, "product_id" | "rating" | "product_version"> & {
+  product_id: string | number;
+  rating: string | number;
+  product_version: string | number;
+};
+
+/** The documents of these products as they are now (primary reads: the index must not lag the write). */
+export async function loadDocuments(db: Reader, productIds: number[]): Promise<SearchDocument[]> {
+  if (productIds.length === 0) return [];
+  const rows = await db.rows<DocumentRow>(sql`
+    select v.sku, p.id as product_id, p.name, p.slug,
+      nullif(regexp_replace(p.attributes ->> 'series', '\\s*[,(]?\\s*#[0-9.\\-]+\\)?\\s*$', ''), '') as series,
+      coalesce(a.names, '{}') as authors, coalesce(a.slugs, '{}') as author_slugs, b.name as publisher,
+      coalesce(cat.slugs, '{}') as category_slugs, coalesce(cat.names, '{}') as category_names, pc.path as category_path,
+      v.attributes ->> 'format' as format, p.language, coalesce(v.price_override, p.base_price) as price, p.currency,
+      (v.track_inventory = false or v.backorder_allowed or coalesce(i.on_hand - i.reserved, 0) > 0) as in_stock,
+      p.attributes || v.attributes as attributes, p.rating_avg as rating, p.ratings_count, p.sales_count, p.popularity,
+      p.featured, p.published_year,
+      case when p.gtin ~ '^97[89][0-9]{10}$' then p.gtin end as isbn13, p.attributes ->> 'isbn10' as isbn10,
+      coalesce(p.images -> 0 ->> 'thumbUrl', p.images -> 0 ->> 'url') as image_url, p.version as product_version
+    from products p
+    join variants v on v.product_id = p.id and v.status = 'active'
+    join categories pc on pc.id = p.category_id
+    left join inventory i on i.variant_id = v.id
+    left join brands b on b.id = p.brand_id
+    left join lateral (
+      select array_agg(au.name order by pa.position) as names, array_agg(au.slug order by pa.position) as slugs
+      from product_authors pa join authors au on au.id = pa.author_id where pa.product_id = p.id
+    ) a on true
+    left join lateral (
+      select array_agg(c.slug order by c.depth, c.slug) as slugs, array_agg(c.name order by c.depth, c.slug) as names
+      from product_categories x join categories c on c.id = x.category_id where x.product_id = p.id
+    ) cat on true
+    where p.id in (${sql.join(productIds.map((id) => sql`${id}`), sql`, `)}) and p.status = 'active'
+    order by p.id, v.position`);
+  return rows.map((r) => ({
+    ...r,
+    product_id: Number(r.product_id),
+    rating: Number(r.rating),
+    product_version: Number(r.product_version),
+  }));
+}
+
+/** The next `limit` product ids after `afterId` (reindex batches walk the catalog in id order). */
+export async function nextProductIds(db: Reader, afterId: number, limit: number): Promise<number[]> {
+  const rows = await db.rows<{ id: string | number }>(sql`select id from products where id > ${afterId} order by id limit ${limit}`);
+  return rows.map((r) => Number(r.id));
+}

@@ -1,0 +1,293 @@
+/**
+ * The embedded search engine: Postgres full text (a weighted tsvector per SKU, 'simple' configuration on
+ * unaccented text) for matching and ranking, pg_trgm for typo tolerance (dictionary look-up in `search_tsquery`)
+ * and title similarity, synonyms from a table, facet counts and grouping by product in one statement.
+ */
+import { sql } from "drizzle-orm";
+import type { SQL } from "drizzle-orm";
+import type { SqlReader as Reader } from "./sql-gateway";
+import type { SqlGateway } from "./sql-gateway";
+import type {
+  FacetCount,
+  FacetField,
+  SearchDocument,
+  SearchEngine,
+  SearchFilters,
+  SearchHit,
+  SearchRequest,
+  SearchResult,
+  SearchSort,
+  Suggestion,
+  SynonymSet,
+} from "./engine";
+
+/** The words of a text, unaccented, lower case, single-spaced: how queries and titles are compared. */
+const normWords = (expr: SQL): SQL =>
+  sql`array_to_string(array_remove(regexp_split_to_array(search_norm(${expr}), '[^[:alnum:]]+'), ''), ' ')`;
+
+/**
+ * A weighted tsvector of a text: split into words exactly as queries are (so "11/22/63" is three words, not a
+ * path), unaccented and lower-cased, with the 'simple' configuration (no stemming, no stop words: titles are
+ * names, and Typesense does not stem either).
+ */
+const weighted = (expr: SQL, weight: "A" | "B" | "C" | "D"): SQL => sql`setweight(to_tsvector('simple', ${normWords(expr)}), ${weight})`;
+
+const HEADLINE = "HighlightAll=true, StartSel=<mark>, StopSel=</mark>";
+
+const facetSql: Record<FacetField, SQL> = {
+  category: sql`select c as value, count(distinct product_id)::int as n from matched, unnest(category_slugs) c group by c`,
+  author: sql`select a as value, count(distinct product_id)::int as n from matched, unnest(author_slugs) a group by a`,
+  format: sql`select format as value, count(distinct product_id)::int as n from matched where format is not null group by format`,
+  language: sql`select language as value, count(distinct product_id)::int as n from matched where language is not null group by language`,
+  in_stock: sql`select in_stock::text as value, count(distinct product_id)::int as n from matched group by in_stock`,
+  publisher: sql`select publisher as value, count(distinct product_id)::int as n from matched where publisher is not null group by publisher`,
+};
+
+const orderBy: Record<SearchSort, SQL> = {
+  relevance: sql`score desc, popularity desc`,
+  price_asc: sql`min_price asc, score desc`,
+  price_desc: sql`min_price desc, score desc`,
+  rating: sql`rating desc, ratings_count desc`,
+  popularity: sql`popularity desc, score desc`,
+  newest: sql`published_year desc nulls last, score desc`,
+};
+
+function filterSql(f: SearchFilters): SQL {
+  const parts: SQL[] = [sql`true`];
+  if (f.category !== undefined) parts.push(sql`d.category_slugs @> array[${f.category}]::text[]`);
+  if (f.author !== undefined) parts.push(sql`d.author_slugs @> array[${f.author}]::text[]`);
+  if (f.format.length > 0) parts.push(sql`d.format in (${sql.join(f.format.map((v) => sql`${v}`), sql`, `)})`);
+  if (f.language.length > 0) parts.push(sql`d.language in (${sql.join(f.language.map((v) => sql`${v}`), sql`, `)})`);
+  if (f.priceMin !== undefined) parts.push(sql`d.price >= ${f.priceMin}`);
+  if (f.priceMax !== undefined) parts.push(sql`d.price <= ${f.priceMax}`);
+  if (f.inStock !== undefined) parts.push(sql`d.in_stock = ${f.inStock}`);
+  if (f.ratingMin !== undefined) parts.push(sql`d.rating >= ${f.ratingMin}`);
+  if (f.isbn13 !== undefined) parts.push(sql`d.isbn13 = ${f.isbn13}`);
+  return sql.join(parts, sql` and `);
+}
+
+interface SearchRow extends Record<string, unknown> {
+  found: number;
+  hits: (Omit<SearchHit, "highlights"> & { h_name: string | null; h_series: string | null; h_authors: string[] | null })[];
+  facets: Partial<Record<FacetField, FacetCount[]>> | null;
+  index_version: number | null;
+}
+
+const marked = (s: string | null | undefined): s is string => typeof s === "string" && s.includes("<mark>");
+
+/** Postgres implementation of the search contract. */
+export class PostgresSearchEngine implements SearchEngine {
+  readonly name = "postgres" as const;
+
+  constructor(
+    private readonly db: SqlGateway,
+    /** Search reads go to the primary (read-your-writes sessions, tests that must see a just-indexed change). */
+    private readonly readPrimary = false,
+  ) {}
+
+  async ensureReady(): Promise<void> {
+    await this.db.read((r) => r.rows(sql`select 1 from search_documents limit 1`), { primary: true });
+  }
+
+  async replaceProducts(productIds: number[], docs: SearchDocument[]): Promise<void> {
+    if (productIds.length === 0) return;
+    const ids = sql`array[${sql.join(productIds.map((id) => sql`${id}`), sql`, `)}]::bigint[]`;
+    await this.db.write((w) =>
+      w.rows(sql`
+      with input as (
+        select * from jsonb_to_recordset(${JSON.stringify(docs)}::jsonb) as x(
+          sku text, product_id bigint, name text, slug text, series text, authors text[], author_slugs text[],
+          publisher text, category_slugs text[], category_names text[], category_path text, format text,
+          language text, price int, currency text, in_stock boolean, attributes jsonb, rating real,
+          ratings_count int, sales_count int, popularity int, featured boolean, published_year int, isbn13 text,
+          isbn10 text, image_url text, product_version bigint)
+      ),
+      removed as (
+        delete from search_documents d where d.product_id = any(${ids})
+          and not exists (select 1 from input i where i.sku = d.sku)
+      ),
+      upserted as (
+        insert into search_documents (sku, product_id, slug, name, name_norm, series, authors, author_slugs, publisher,
+          category_slugs, category_names, category_path, format, language, price, currency, in_stock, attributes,
+          rating, ratings_count, sales_count, popularity, featured, published_year, isbn13, isbn10, image_url,
+          product_version, document, indexed_at)
+        select sku, product_id, slug, name, ${normWords(sql`name`)}, series, authors, author_slugs, publisher,
+          category_slugs, category_names, category_path, format, language, price, currency, in_stock, attributes,
+          rating, ratings_count, sales_count, popularity, featured, published_year, isbn13, isbn10, image_url,
+          product_version,
+          ${weighted(sql`name`, "A")}
+          || ${weighted(sql`coalesce(series, '') || ' ' || array_to_string(authors, ' ')`, "B")}
+          || ${weighted(sql`array_to_string(category_names, ' ') || ' ' || coalesce(attributes ->> 'original_title', '') || ' ' || coalesce(publisher, '')`, "C")}
+          || ${weighted(sql`coalesce(isbn13, '') || ' ' || coalesce(isbn10, '') || ' ' || sku`, "D")},
+          now()
+        from input
+        on conflict (sku) do update set
+          product_id = excluded.product_id, slug = excluded.slug, name = excluded.name, name_norm = excluded.name_norm,
+          series = excluded.series, authors = excluded.authors, author_slugs = excluded.author_slugs,
+          publisher = excluded.publisher, category_slugs = excluded.category_slugs,
+          category_names = excluded.category_names, category_path = excluded.category_path, format = excluded.format,
+          language = excluded.language, price = excluded.price, currency = excluded.currency,
+          in_stock = excluded.in_stock, attributes = excluded.attributes, rating = excluded.rating,
+          ratings_count = excluded.ratings_count, sales_count = excluded.sales_count,
+          popularity = excluded.popularity, featured = excluded.featured, published_year = excluded.published_year,
+          isbn13 = excluded.isbn13, isbn10 = excluded.isbn10, image_url = excluded.image_url,
+          product_version = excluded.product_version, document = excluded.document, indexed_at = now()
+        -- A build from an older product version (a slow, redelivered job) never overwrites a newer one.
+        where search_documents.product_version <= excluded.product_version
+        returning 1
+      ),
+      terms as (
+        insert into search_terms (word)
+        select distinct t from input,
+          unnest(regexp_split_to_array(search_norm(name || ' ' || coalesce(series, '') || ' ' || array_to_string(authors, ' ')), '[^[:alnum:]]+')) t
+        where length(t) >= 2 and length(t) <= 40
+        on conflict (word) do nothing
+      ),
+      products as (
+        select distinct on (product_id) product_id, name, slug, series, authors, author_slugs, ratings_count
+        from input order by product_id
+      ),
+      gone as (
+        delete from search_suggestions s where s.product_id = any(${ids})
+          and not exists (select 1 from products p where p.product_id = s.product_id)
+      ),
+      suggestions as (
+        select 'title:' || product_id as id, 'title' as kind, name as label, slug, product_id, ratings_count as weight from products
+        union all
+        select distinct on (a.slug) 'author:' || a.slug, 'author', a.name, a.slug, null::bigint, p.ratings_count
+        from products p, unnest(p.authors, p.author_slugs) as a(name, slug)
+        union all
+        select distinct on (search_norm(series)) 'series:' || search_norm(series), 'series', series, null, null::bigint, ratings_count
+        from products where series is not null
+      ),
+      suggested as (
+        insert into search_suggestions (id, kind, label, slug, product_id, weight, document)
+        select id, kind, label, slug, product_id, weight, to_tsvector('simple', ${normWords(sql`label`)}) from suggestions
+        on conflict (id) do update set label = excluded.label, slug = excluded.slug, document = excluded.document,
+          weight = case when search_suggestions.kind = 'title' then excluded.weight
+                        else greatest(search_suggestions.weight, excluded.weight) end
+      )
+      select (select count(*) from upserted)::int as n`),
+    );
+  }
+
+  async delete(skus: string[]): Promise<void> {
+    if (skus.length === 0) return;
+    await this.db.write((w) => w.rows(sql`delete from search_documents where sku in (${sql.join(skus.map((s) => sql`${s}`), sql`, `)})`));
+  }
+
+  async search(req: SearchRequest, opts: { fresh?: boolean } = {}): Promise<SearchResult> {
+    const { value } = await this.db.read(async (r) => {
+      const all = await this.runSearch(r, req, true);
+      // Nothing has every word: like Typesense's drop_tokens, fall back to documents with any of them.
+      if (all.found === 0 && req.q !== null && /\s/.test(req.q.trim())) return this.runSearch(r, req, false);
+      return all;
+    }, { primary: this.readPrimary || opts.fresh === true });
+    return value;
+  }
+
+  private async runSearch(r: Reader, req: SearchRequest, matchAll: boolean): Promise<SearchResult> {
+    const q = req.q ?? "";
+    const textual = req.q !== null;
+    const facets = req.facets.length === 0
+      ? sql`'{}'::json`
+      : sql`json_build_object(${sql.join(
+          req.facets.map(
+            (f) => sql`${f}::text, (select coalesce(json_agg(json_build_object('value', value, 'count', n) order by n desc, value), '[]'::json)
+                      from (${facetSql[f]} order by n desc, value limit 20) f)`,
+          ),
+          sql`, `,
+        )})`;
+    // Title coverage (query length over title length) stands in for trigram similarity, which costs twice as
+    // much as the whole text rank on broad queries; results not sorted by relevance skip scoring altogether.
+    const score = textual && req.sort !== "relevance"
+      ? sql`0`
+      : textual
+      ? sql`ts_rank('{0.05,0.2,0.5,1.0}', d.document, p.tsq, 1)
+            + case when d.name_norm = p.nq then 1.5 when starts_with(d.name_norm, p.nq) then 0.4 else 0 end
+            + 0.5 * least(length(p.nq)::float4 / greatest(length(d.name_norm), 1), 1)
+            + ln(1 + d.ratings_count) * 0.02
+            + case when d.in_stock then 0.1 else 0 end + case when d.featured then 0.05 else 0 end`
+      : sql`ln(1 + d.popularity) * 0.02 + case when d.in_stock then 0.1 else 0 end + case when d.featured then 0.05 else 0 end`;
+    const match = textual ? sql`d.document @@ p.tsq` : sql`true`;
+    const offset = (req.page - 1) * req.perPage;
+    const rows = await r.rows<SearchRow>(sql`
+      with p as materialized (
+        select search_tsquery(${q}, ${matchAll}) as tsq, ${normWords(sql`${q}::text`)} as nq
+      ),
+      matched as materialized (
+        select d.sku, d.product_id, d.price, d.in_stock, d.format, d.language, d.publisher, d.category_slugs,
+               d.author_slugs, d.featured, d.rating, d.ratings_count, d.popularity, d.published_year, ${score} as score
+        from search_documents d, p
+        where ${textual ? sql`p.tsq is not null and ` : sql``}${match} and ${filterSql(req.filters)}
+      ),
+      groups as (
+        select product_id, max(score) as score, min(price) as min_price, bool_or(in_stock) as in_stock,
+               max(rating) as rating, max(ratings_count) as ratings_count, max(popularity) as popularity,
+               max(published_year) as published_year, min(sku) as rep_sku, array_agg(sku) as skus
+        from matched group by product_id
+      ),
+      page as (
+        select g.*, row_number() over (order by ${orderBy[req.sort]}, product_id) as ord
+        from groups g order by ${orderBy[req.sort]}, product_id limit ${req.perPage} offset ${offset}
+      )
+      select (select count(*) from groups)::int as found,
+        (select coalesce(json_agg(json_build_object(
+            'product_id', d.product_id, 'slug', d.slug, 'name', d.name, 'series', d.series, 'authors', d.authors,
+            'author_slugs', d.author_slugs, 'category_path', d.category_path, 'language', d.language,
+            'published_year', d.published_year, 'isbn13', d.isbn13, 'image_url', d.image_url,
+            'price', json_build_object('amount', pg.min_price, 'currency', d.currency), 'in_stock', pg.in_stock,
+            'featured', d.featured, 'rating', json_build_object('average', round(d.rating::numeric, 2), 'count', d.ratings_count),
+            'variants', (select json_agg(json_build_object('sku', v.sku, 'format', v.format, 'price', v.price, 'in_stock', v.in_stock) order by v.price, v.sku)
+                         from search_documents v where v.sku = any(pg.skus)),
+            'h_name', ${textual ? sql`ts_headline('simple', d.name, p.tsq, ${HEADLINE})` : sql`null`},
+            'h_series', ${textual ? sql`case when d.series is not null then ts_headline('simple', d.series, p.tsq, ${HEADLINE}) end` : sql`null`},
+            'h_authors', ${textual ? sql`(select array_agg(ts_headline('simple', a, p.tsq, ${HEADLINE})) from unnest(d.authors) a)` : sql`null`}
+          ) order by pg.ord), '[]'::json)
+          from page pg join search_documents d on d.sku = pg.rep_sku, p) as hits,
+        ${facets} as facets,
+        (select version from cache_versions where scope = 'search')::int as index_version`);
+    const row = rows[0];
+    if (!row) return { found: 0, hits: [], facets: {} };
+    const hits: SearchHit[] = row.hits.map(({ h_name, h_series, h_authors, ...hit }) => {
+      const highlights: SearchHit["highlights"] = {};
+      if (marked(h_name)) highlights.name = h_name;
+      if (marked(h_series)) highlights.series = h_series;
+      if (h_authors?.some(marked)) highlights.authors = h_authors;
+      return { ...hit, product_id: Number(hit.product_id), highlights };
+    });
+    return { found: row.found, hits, facets: row.facets ?? {}, indexVersion: row.index_version ?? 0 };
+  }
+
+  async suggest(q: string, limit: number): Promise<Suggestion[]> {
+    const { value } = await this.db.read(
+      (r) =>
+        r.rows<{ kind: Suggestion["kind"]; text: string; slug: string | null; highlight: string }>(sql`
+        with p as materialized (select search_tsquery(${q}, true) as tsq, ${normWords(sql`${q}::text`)} as nq)
+        select s.kind, s.label as text, s.slug, ts_headline('simple', s.label, p.tsq, ${HEADLINE}) as highlight
+        from search_suggestions s, p
+        where p.tsq is not null and s.document @@ p.tsq
+        order by (case when starts_with(${normWords(sql`s.label`)}, p.nq) then 1 else 0 end) desc,
+                 ts_rank(s.document, p.tsq) + ln(1 + s.weight) * 0.05 desc, s.id
+        limit ${limit}`),
+      { primary: this.readPrimary },
+    );
+    return value;
+  }
+
+  async upsertSynonym(set: SynonymSet): Promise<void> {
+    await this.db.write((w) =>
+      w.rows(sql`insert into search_synonyms (id, root, synonyms) values (${set.id}, ${set.root}, array[${sql.join(set.synonyms.map((s) => sql`${s}`), sql`, `)}]::text[])
+                 on conflict (id) do update set root = excluded.root, synonyms = excluded.synonyms, updated_at = now()`),
+    );
+  }
+
+  async deleteSynonym(id: string): Promise<void> {
+    await this.db.write((w) => w.rows(sql`delete from search_synonyms where id = ${id}`));
+  }
+
+  async listSynonyms(): Promise<SynonymSet[]> {
+    const { value } = await this.db.read((r) => r.rows<SynonymSet & Record<string, unknown>>(sql`select id, root, synonyms from search_synonyms order by id`), { primary: true });
+    return value.map((s) => ({ id: s.id, root: s.root, synonyms: s.synonyms }));
+  }
+}

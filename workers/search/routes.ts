@@ -1,0 +1,25 @@
+/** Search HTTP routes: thin handlers that validate, call the service and shape nothing themselves. */
+import { Hono } from "hono";
+import type { AppEnv } from "../platform/context";
+import { publicCache } from "../platform/http-cache";
+import { validate } from "../platform/validation";
+import { requireStaff } from "../platform/staff-auth";
+import { emptyQuerySchema } from "../catalog/schemas";
+import { searchQueryCodes, searchQuerySchema, suggestQueryCodes, suggestQuerySchema, synonymBodySchema, synonymIdParamSchema } from "./schemas";
+import { searchResponse, suggestResponse } from "./service";
+import { deleteSynonym, listSynonyms, putSynonym } from "./admin-service";
+
+export const searchRoutes = new Hono<AppEnv>()
+  .get("/search", publicCache(30), validate("query", searchQuerySchema, searchQueryCodes), (c) => searchResponse(c, c.req.valid("query")))
+  .get("/search/suggest", publicCache(30), validate("query", suggestQuerySchema, suggestQueryCodes), (c) => suggestResponse(c, c.req.valid("query")));
+
+export const searchAdminRoutes = new Hono<AppEnv>()
+  .use("/search/*", requireStaff())
+  .get("/search/synonyms", validate("query", emptyQuerySchema), async (c) => c.json({ data: await listSynonyms(c) }))
+  .put("/search/synonyms/:id", validate("param", synonymIdParamSchema, { id: "INVALID_SLUG" }), validate("json", synonymBodySchema), async (c) =>
+    c.json({ data: await putSynonym(c, c.req.valid("param").id, c.req.valid("json")) }),
+  )
+  .delete("/search/synonyms/:id", validate("param", synonymIdParamSchema, { id: "INVALID_SLUG" }), async (c) => {
+    await deleteSynonym(c, c.req.valid("param").id);
+    return c.body(null, 204);
+  });

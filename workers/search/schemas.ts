@@ -1,0 +1,109 @@
+/** Input schemas of the search routes. Query strings are strict: an unknown parameter is a 400. */
+import { z } from "zod";
+import { MAX_PRICE } from "../catalog/schemas";
+import { facetFields, searchSorts } from "./engine";
+
+export const MAX_QUERY_LENGTH = 200;
+export const MAX_PER_PAGE = 50;
+export const DEFAULT_PER_PAGE = 20;
+/** Deepest result reachable by paging (Typesense answers at most 250 per page; nobody reads past 1,000). */
+export const MAX_RESULT_DEPTH = 1000;
+export const MAX_SUGGESTIONS = 10;
+
+const slug = z.string().regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, "must be a lowercase slug").max(120);
+
+const list = <T extends string>(item: z.ZodType<T, string>, max: number) =>
+  z
+    .union([z.string(), z.array(z.string())])
+    .transform((v) => (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(",")).map((s) => s.trim()).filter(Boolean))
+    .pipe(z.array(item).max(max))
+    .default([]);
+
+const intParam = (min: number, max: number, message = "must be a non-negative integer") =>
+  z.string().regex(/^\d+$/, message).transform(Number).pipe(z.number().int().min(min).max(max));
+
+const boolParam = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
+
+/** Words to search: trimmed, 1–200 characters, no control characters. */
+const queryText = z
+  .string()
+  .transform((s) => s.replace(/[\p{Cc}\p{Cf}]/gu, " ").replace(/\s+/g, " ").trim())
+  .pipe(z.string().min(1, "must not be empty").max(MAX_QUERY_LENGTH, `must be at most ${MAX_QUERY_LENGTH} characters`));
+
+export const searchQuerySchema = z
+  .strictObject({
+    q: queryText.optional(),
+    category: slug.optional(),
+    author: slug.optional(),
+    format: list(z.enum(["paperback", "hardcover", "ebook", "audiobook"]), 4),
+    language: list(z.string().regex(/^[a-z]{2,3}$/, "must be an ISO 639 code such as 'en'"), 10),
+    price_min: intParam(0, MAX_PRICE).optional(),
+    price_max: intParam(0, MAX_PRICE).optional(),
+    in_stock: boolParam.optional(),
+    rating_min: z.string().regex(/^\d(\.\d{1,2})?$/, "must be a number from 0 to 5").transform(Number).pipe(z.number().min(0).max(5)).optional(),
+    facets: list(z.enum(facetFields), facetFields.length),
+    sort: z.enum(searchSorts).optional(),
+    page: intParam(1, MAX_RESULT_DEPTH, "must be a positive integer").default(1),
+    limit: z
+      .string()
+      .regex(/^\d+$/, "must be a positive integer")
+      .transform(Number)
+      .pipe(z.number().int().min(1).max(MAX_PER_PAGE, `must be at most ${MAX_PER_PAGE}`))
+      .default(DEFAULT_PER_PAGE),
+  })
+  .refine((q) => q.price_min === undefined || q.price_max === undefined || q.price_min <= q.price_max, {
+    message: "price_min must not exceed price_max",
+    path: ["price_min"],
+  })
+  .refine((q) => q.page * q.limit <= MAX_RESULT_DEPTH, {
+    message: `page × limit must be at most ${MAX_RESULT_DEPTH}; narrow the search instead`,
+    path: ["page"],
+  });
+export type SearchQuery = z.output<typeof searchQuerySchema>;
+
+/** Error codes for search query fields (see platform/validation.ts). */
+export const searchQueryCodes = {
+  q: { too_big: "QUERY_TOO_LONG", too_small: "INVALID_QUERY" },
+  limit: { too_big: "PAGE_SIZE_TOO_LARGE" },
+  page: "PAGE_OUT_OF_RANGE",
+  sort: "INVALID_SORT",
+  facets: "INVALID_FACET",
+  price_min: "INVALID_PRICE_RANGE",
+  price_max: "INVALID_PRICE_RANGE",
+  rating_min: "INVALID_RATING",
+};
+
+export const suggestQuerySchema = z.strictObject({
+  q: queryText.pipe(z.string().max(100, "must be at most 100 characters")),
+  limit: z
+    .string()
+    .regex(/^\d+$/, "must be a positive integer")
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(MAX_SUGGESTIONS, `must be at most ${MAX_SUGGESTIONS}`))
+    .default(MAX_SUGGESTIONS),
+});
+export type SuggestQuery = z.output<typeof suggestQuerySchema>;
+
+export const suggestQueryCodes = {
+  q: { too_big: "QUERY_TOO_LONG", too_small: "INVALID_QUERY", invalid_type: "INVALID_QUERY" },
+  limit: { too_big: "PAGE_SIZE_TOO_LARGE" },
+};
+
+/** A synonym term: normalised to lower-case words of letters and digits, as the index stores them. */
+const term = z
+  .string()
+  .transform((s) => s.normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toLowerCase().replace(/[^\p{L}\p{N}]+/gu, " ").trim())
+  .pipe(z.string().min(1, "must contain a letter or digit").max(60));
+
+export const synonymIdParamSchema = z.strictObject({ id: slug });
+
+export const synonymBodySchema = z
+  .strictObject({
+    root: term.nullable().optional(),
+    synonyms: z.array(term).min(1).max(20),
+  })
+  .refine((b) => (b.root ? b.synonyms.length >= 1 : b.synonyms.length >= 2), {
+    message: "a multi-way set needs at least two synonyms",
+    path: ["synonyms"],
+  });
+export type SynonymBody = z.output<typeof synonymBodySchema>;

@@ -1,0 +1,106 @@
+/**
+ * Tables of the Postgres search engine (the embedded default when Typesense is not configured) and of the
+ * queue-fed indexer that serves both engines. The search table holds one row per variant SKU, like a Typesense
+ * document; only the indexer (queue consumer and reindex) writes it, never the catalog write path.
+ * The tsquery builder, trigram indexes and the `search_norm` function are hand-written SQL in the migration.
+ */
+import { sql } from "drizzle-orm";
+import { bigint, boolean, char, customType, index, integer, jsonb, pgTable, real, text, timestamp, uuid } from "drizzle-orm/pg-core";
+
+const tsvector = customType<{ data: string }>({ dataType: () => "tsvector" });
+
+/** One searchable variant SKU: the fields of seed 003's search document plus the weighted tsvector. */
+export const searchDocuments = pgTable(
+  "search_documents",
+  {
+    sku: text("sku").primaryKey(),
+    productId: bigint("product_id", { mode: "number" }).notNull(),
+    slug: text("slug").notNull(),
+    name: text("name").notNull(),
+    /** `search_norm(name)`: unaccented lower case, for the exact-title boost and trigram similarity. */
+    nameNorm: text("name_norm").notNull(),
+    series: text("series"),
+    authors: text("authors").array().notNull().default(sql`'{}'::text[]`),
+    authorSlugs: text("author_slugs").array().notNull().default(sql`'{}'::text[]`),
+    publisher: text("publisher"),
+    /** Every category of the product, ancestors included (a category filter matches descendants). */
+    categorySlugs: text("category_slugs").array().notNull().default(sql`'{}'::text[]`),
+    categoryNames: text("category_names").array().notNull().default(sql`'{}'::text[]`),
+    categoryPath: text("category_path").notNull(),
+    format: text("format"),
+    language: text("language"),
+    price: integer("price").notNull(),
+    currency: char("currency", { length: 3 }).notNull(),
+    inStock: boolean("in_stock").notNull(),
+    attributes: jsonb("attributes").$type<Record<string, string | number | boolean>>().notNull().default({}),
+    rating: real("rating").notNull().default(0),
+    ratingsCount: integer("ratings_count").notNull().default(0),
+    salesCount: integer("sales_count").notNull().default(0),
+    popularity: integer("popularity").notNull().default(0),
+    featured: boolean("featured").notNull().default(false),
+    publishedYear: integer("published_year"),
+    isbn13: text("isbn13"),
+    isbn10: text("isbn10"),
+    imageUrl: text("image_url"),
+    /** The product version the row was built from: an older build never overwrites a newer one. */
+    productVersion: bigint("product_version", { mode: "number" }).notNull(),
+    document: tsvector("document").notNull(),
+    indexedAt: timestamp("indexed_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+  },
+  (t) => [
+    index("search_documents_document_gin").using("gin", t.document),
+    index("search_documents_product_idx").on(t.productId),
+    index("search_documents_categories_gin").using("gin", t.categorySlugs),
+    index("search_documents_authors_gin").using("gin", t.authorSlugs),
+    index("search_documents_isbn13_idx").on(t.isbn13),
+  ],
+);
+
+/** Distinct words of titles, authors and series: the dictionary typo correction looks candidates up in. */
+export const searchTerms = pgTable("search_terms", {
+  word: text("word").primaryKey(),
+});
+
+/** Autocomplete entries: titles, authors and series, each with a tsvector and a popularity weight. */
+export const searchSuggestions = pgTable(
+  "search_suggestions",
+  {
+    /** `title:<product_id>`, `author:<slug>` or `series:<normalised name>`. */
+    id: text("id").primaryKey(),
+    kind: text("kind").$type<"title" | "author" | "series">().notNull(),
+    label: text("label").notNull(),
+    slug: text("slug"),
+    productId: bigint("product_id", { mode: "number" }),
+    weight: integer("weight").notNull().default(0),
+    document: tsvector("document").notNull(),
+  },
+  (t) => [index("search_suggestions_document_gin").using("gin", t.document), index("search_suggestions_product_idx").on(t.productId)],
+);
+
+/** Synonym sets of the Postgres engine, shaped like Typesense's: multi-way without `root`, one-way with it. */
+export const searchSynonyms = pgTable("search_synonyms", {
+  id: text("id").primaryKey(),
+  root: text("root"),
+  synonyms: text("synonyms").array().notNull(),
+  updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+});
+
+/** Index jobs already applied, by the outbox row id they came from: a redelivered message is acknowledged only. */
+export const searchIndexJobs = pgTable(
+  "search_index_jobs",
+  {
+    jobId: uuid("job_id").primaryKey(),
+    productId: bigint("product_id", { mode: "number" }),
+    processedAt: timestamp("processed_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+  },
+  (t) => [index("search_index_jobs_processed_idx").on(t.processedAt)],
+);
+
+/** Where a resumable full reindex got to (`npm run search:reindex`). */
+export const searchReindexRuns = pgTable("search_reindex_runs", {
+  engine: text("engine").primaryKey(),
+  lastProductId: bigint("last_product_id", { mode: "number" }).notNull().default(0),
+  indexed: integer("indexed").notNull().default(0),
+  startedAt: timestamp("started_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+  finishedAt: timestamp("finished_at", { withTimezone: true, mode: "date" }),
+});
