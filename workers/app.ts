@@ -18,6 +18,7 @@ import { devPaymentRoutes, orderAdminRoutes, orderRoutes } from "./orders/routes
 import { stripeWebhookRoutes } from "./payments/webhook-routes";
 import { deadLetterAdminRoutes } from "./platform/dead-letter-routes";
 import { searchAdminRoutes, searchRoutes } from "./search/routes";
+import { devStockRoutes, inventoryAdminRoutes } from "./inventory/routes";
 
 /** Builds the app; exported for tests that need a fresh instance. */
 export function createApp(): Hono<AppEnv> {
@@ -32,10 +33,12 @@ export function createApp(): Hono<AppEnv> {
   app.route("/", stripeWebhookRoutes);
   app.route("/", devPaymentRoutes);
   app.route("/", devMailboxRoutes);
+  app.route("/", devStockRoutes);
   app.route("/v1/admin", catalogAdminRoutes);
   app.route("/v1/admin", orderAdminRoutes);
   app.route("/v1/admin", searchAdminRoutes);
   app.route("/v1/admin", deadLetterAdminRoutes);
+  app.route("/v1/admin", inventoryAdminRoutes);
 
   const routeTable = app.routes
     .filter((r) => r.method !== "ALL")

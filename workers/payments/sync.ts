@@ -136,7 +136,8 @@ export async function syncOrderPayment(env: Env, config: AppConfig, db: DbRouter
       log,
       [
         { queue: "email", taskName: "email.order_confirmation", payload: { order_id: order.id } },
-        { queue: "search-index", taskName: "catalog.product.changed", payload: { product_ids: productIds, reason: "sale" } },
+        // Sales change availability and popularity in search: one index job per product.
+        ...productIds.map((id) => ({ queue: "search-index", taskName: "catalog.product.changed", payload: { product_id: id, reason: "sale" } })),
       ],
       async (tx) => {
         for (const h of plan.holds) await tx.execute(sql`update order_lines set hold_id = ${h.holdId} where order_id = ${order.id} and line_no = ${h.lineNo}`);
