@@ -12,7 +12,7 @@ import { createLogger, errorFields } from "../workers/platform/logger";
 import type { Logger } from "../workers/platform/logger";
 import type { CartFailure, CartLineView, CartResult, CartView, CheckoutOutcome, CheckoutRequest, CheckoutSuccess, VariantInfo } from "../workers/cart/types";
 import { CartStore } from "./cart-store";
-import type { StockDO } from "./stock-do";
+import type { StockSnapshot } from "./stock-do";
 import type { CartItem, CartMeta } from "./cart-store";
 import { releaseHolds, runCheckoutSaga } from "./checkout-saga";
 import type { SagaInput } from "./checkout-saga";
@@ -79,22 +79,34 @@ export class CartDO extends DurableObject<Env> {
     const meta = this.current(cartId);
     if (!meta) return notFound();
     const items = meta.status === "ordered" ? [] : this.store.items();
-    const stock = await Promise.all(
-      items.map(async (i) => {
+    const stock = await this.snapshots(items.map((i) => i.sku));
+    // Re-read after the awaits: the view must describe one version of the cart.
+    return this.viewWith(cartId, stock);
+  }
+
+  /** Live stock of `skus` from their StockDOs, side by side; null for one that cannot answer. */
+  private async snapshots(skus: string[]): Promise<Map<string, StockSnapshot | null>> {
+    const snaps = await Promise.all(
+      skus.map(async (sku) => {
         try {
-          return await this.env.STOCK_DO.getByName(`sku:${i.sku}`).snapshot(i.sku);
+          return await this.env.STOCK_DO.getByName(`sku:${sku}`).snapshot(sku);
         } catch {
           return null;
         }
       }),
     );
-    // Re-read after the awaits: the view must describe one version of the cart.
-    const fresh = this.current(cartId);
-    if (!fresh) return notFound();
-    return { ok: true, cart: this.render(fresh, items, stock) };
+    return new Map(skus.map((sku, n) => [sku, snaps[n] ?? null]));
   }
 
-  private render(meta: CartMeta, items: CartItem[], stock: ({ tracked: boolean; backorder: boolean; available: number } | null)[]): CartView {
+  /** Renders the current cart with stock already fetched (synchronous: one version of the cart). */
+  private viewWith(cartId: string, stock: Map<string, StockSnapshot | null>): CartResult {
+    const fresh = this.current(cartId);
+    if (!fresh) return notFound();
+    const items = fresh.status === "ordered" ? [] : this.store.items();
+    return { ok: true, cart: this.render(fresh, items, items.map((i) => stock.get(i.sku) ?? null)) };
+  }
+
+  private render(meta: CartMeta, items: CartItem[], stock: (StockSnapshot | null)[]): CartView {
     const lines: CartLineView[] = items.map((i, n) => {
       const s = stock[n] ?? null;
       const counted = s !== null && s.tracked && !s.backorder;
@@ -125,14 +137,9 @@ export class CartDO extends DurableObject<Env> {
     };
   }
 
-  /** Checks a quantity against stock (outside await first; the caller re-validates its own state afterwards). */
-  private async stockAllows(sku: string, qty: number): Promise<CartFailure | null> {
-    let s: Awaited<ReturnType<StockDO["snapshot"]>>;
-    try {
-      s = await this.env.STOCK_DO.getByName(`sku:${sku}`).snapshot(sku);
-    } catch {
-      return fail(503, "STOCK_UNAVAILABLE", "Stock could not be checked right now; retry shortly", { sku });
-    }
+  /** Checks a quantity against a snapshot taken just before (the caller re-validates its own state afterwards). */
+  private stockAllows(sku: string, qty: number, s: StockSnapshot | null | undefined): CartFailure | null {
+    if (!s) return fail(503, "STOCK_UNAVAILABLE", "Stock could not be checked right now; retry shortly", { sku });
     if (s.tracked && !s.backorder && qty > s.available) {
       return fail(409, "INSUFFICIENT_STOCK", `Only ${s.available} left of ${sku}`, { sku, requested: qty, available: s.available });
     }
@@ -148,7 +155,10 @@ export class CartDO extends DurableObject<Env> {
     if (lockedBefore) return lockedBefore;
     if (!variant.purchasable) return fail(409, "ITEM_UNAVAILABLE", `${variant.sku} cannot be bought`, { sku: variant.sku });
     const existingQty = before.status === "ordered" ? 0 : (this.store.item(variant.sku)?.qty ?? 0);
-    const stockProblem = await this.stockAllows(variant.sku, existingQty + qty);
+    // One round of stock reads serves both the check and the response.
+    const skus = new Set([variant.sku, ...(before.status === "ordered" ? [] : this.store.items().map((i) => i.sku))]);
+    const stock = await this.snapshots([...skus]);
+    const stockProblem = this.stockAllows(variant.sku, existingQty + qty, stock.get(variant.sku));
     if (stockProblem) return stockProblem;
     // Everything from here to the write is synchronous: re-check the state the await may have let change.
     const meta = this.current(cartId);
@@ -167,7 +177,7 @@ export class CartDO extends DurableObject<Env> {
     const now = Date.now();
     this.store.putItem(variant, total, now);
     await this.touched(now);
-    return this.view(cartId);
+    return this.viewWith(cartId, stock);
   }
 
   /** Sets a line's quantity (1…cap); the line must exist. */
@@ -179,7 +189,8 @@ export class CartDO extends DurableObject<Env> {
     if (lockedBefore) return lockedBefore;
     if (before.status === "ordered" || !this.store.item(sku)) return fail(404, "CART_ITEM_NOT_FOUND", `${sku} is not in the cart`, { sku });
     if (!Number.isInteger(qty) || qty < 1 || qty > caps.maxLineQty) return fail(422, "QUANTITY_LIMIT", `Quantity must be 1 to ${caps.maxLineQty}`, { sku, max: caps.maxLineQty });
-    const stockProblem = await this.stockAllows(sku, qty);
+    const stock = await this.snapshots(this.store.items().map((i) => i.sku));
+    const stockProblem = this.stockAllows(sku, qty, stock.get(sku));
     if (stockProblem) return stockProblem;
     const meta = this.current(cartId);
     if (!meta) return notFound();
@@ -188,7 +199,7 @@ export class CartDO extends DurableObject<Env> {
     if (meta.status === "ordered" || !this.store.item(sku)) return fail(404, "CART_ITEM_NOT_FOUND", `${sku} is not in the cart`, { sku });
     this.store.setQty(sku, qty);
     await this.touched(Date.now());
-    return this.view(cartId);
+    return this.viewWith(cartId, stock);
   }
 
   /** Removes a line. */

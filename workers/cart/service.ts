@@ -53,6 +53,22 @@ export const getCart = (c: Context<AppEnv>): Promise<CartView> => onCart(c, (s, 
  * primary, so a stale snapshot can never be charged.
  */
 async function variantInfo(c: Context<AppEnv>, sku: string): Promise<VariantInfo> {
+  const local = recentVariants.get(sku);
+  if (local && local.until > Date.now()) return local.info;
+  const info = await sharedVariantInfo(c, sku);
+  if (recentVariants.size > 5000) recentVariants.clear();
+  recentVariants.set(sku, { info, until: Date.now() + LOCAL_VARIANT_TTL_MS });
+  return info;
+}
+
+/**
+ * The isolate's own 10-second memo in front of Redis: a shopper adding several units in a row, or a hot SKU in a
+ * sale, costs no round trip at all. Staleness is bounded and display-only (checkout re-prices from the primary).
+ */
+const recentVariants = new Map<string, { info: VariantInfo; until: number }>();
+const LOCAL_VARIANT_TTL_MS = 10_000;
+
+async function sharedVariantInfo(c: Context<AppEnv>, sku: string): Promise<VariantInfo> {
   const cache = c.get("cache");
   const key = cache.key(`variant:${sku}`);
   const hit = await cache.get(key);
