@@ -4,7 +4,7 @@
  * and is re-driven. Stripe is the local fake (dev/stripe-fake.ts, following Stripe's API); its events are delivered
  * here, signed as Stripe signs them.
  */
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { ADMIN_TOKEN, call, json, sql } from "./helpers";
 import type { ErrorBody } from "./helpers";
@@ -46,6 +46,12 @@ function shuffle<T>(xs: T[]): T[] {
   }
   return a;
 }
+
+// Paid orders really consume stock, and the test database outlives a run: restock what this file sells before any
+// StockDO of this run loads it from Postgres.
+beforeAll(async () => {
+  for (const sku of ["BK00040-PB", "BK00041-PB", "BK00042-PB", "BK00043-PB", "BK00044-PB", "BK00045-PB", "BK00047-PB"]) await setStock(sku, 50);
+});
 
 describe("webhooks", () => {
   it("rejects a bad or stale signature and changes nothing", async () => {
