@@ -1,8 +1,8 @@
 import { defineConfig } from "vitest/config";
 
-/** Two projects: Node-side tests of the local stack's tools, and tests inside workerd. */
+/** Three projects: Node-side tests of the local stack's tools, tests inside workerd, and HTTP tests against a dev server. */
 export default defineConfig({
   test: {
-    projects: ["test/node/vitest.config.ts", "test/worker/vitest.config.ts"],
+    projects: ["test/node/vitest.config.ts", "test/worker/vitest.config.ts", "test/http/vitest.config.ts"],
   },
 });

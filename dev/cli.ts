@@ -196,6 +196,7 @@ async function test(cfg: StackConfig, extra: string[]): Promise<number> {
     // The two projects run one after the other: both pause WAL replay on the shared replica.
     ["node tests", bin("vitest"), ["run", "--project", "node", ...extra]],
     ["worker tests", bin("vitest"), ["run", "--project", "worker", ...extra]],
+    ["http tests", bin("vitest"), ["run", "--project", "http", ...extra]],
   ];
   for (const [name, cmd, args] of steps) {
     log(`${name}…`);

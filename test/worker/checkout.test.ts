@@ -167,8 +167,8 @@ function sagaCheckout(cart: Cart, key: string): Promise<CheckoutOutcome> {
 }
 
 describe("no oversell", () => {
-  // The issue's 1,000 buyers for 100 units runs over HTTP against `wrangler dev` in bench/checkout.ts: inside the
-  // test runtime every Durable Object shares one thread and creating a thousand carts alone outlasts the suite budget.
+  // The issue's 1,000 buyers for 100 units runs over HTTP against a wrangler dev server in test/http/flash-sale.test.ts:
+  // inside this runtime every Durable Object shares one thread and a thousand carts alone outlast the suite budget.
   it(`hot SKU: stock ${HOT_STOCK}, ${HOT_BUYERS} concurrent checkouts → ${HOT_STOCK} orders paid, the rest clean 409s, on_hand 0, ledger −${HOT_STOCK}`, async () => {
     const sku = "BK00030-PB";
     await setStock(sku, HOT_STOCK);

@@ -1,0 +1,126 @@
+/**
+ * The flash sale the checkout issue asks for, at full size, over HTTP: stock 100, 1,000 buyers with a cart each,
+ * 1,000 checkouts at once → exactly 100 orders, 900 clean 409s; the 100 are paid through signed webhooks and the
+ * Postgres ledger sums to −100. It runs against a real wrangler dev server (workerd, Durable Objects and queues)
+ * started here on the test database, because inside the vitest workers pool every object and request shares one
+ * thread (see test/worker/checkout.test.ts). Stripe is the local fake (dev/stripe-fake.ts).
+ */
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import pg from "pg";
+import Stripe from "stripe";
+import { Pool } from "undici";
+import { unstable_startWorker } from "wrangler";
+import { LOCAL_STRIPE_SECRET_KEY, LOCAL_STRIPE_WEBHOOK_SECRET, loadStackConfig, pgUrl, projectRoot } from "../../dev/config";
+import { LOCAL_ADMIN_TOKEN, localWorkerVars } from "../../dev/worker-env";
+
+const cfg = loadStackConfig();
+const SKU = "BK00060-PB";
+const STOCK = 100;
+const BUYERS = 1000;
+const ADDRESS = { name: "Flash Buyer", line1: "1 Main St", city: "Springfield", region: "CA", postal_code: "90001", country: "US" };
+
+let worker: Awaited<ReturnType<typeof unstable_startWorker>>;
+let origin = "";
+const db = new pg.Client({ connectionString: pgUrl(cfg.pgPrimaryPort, cfg.testDatabase) });
+const stripe = new Stripe(LOCAL_STRIPE_SECRET_KEY, { host: "127.0.0.1", port: cfg.stripeFakePort, protocol: "http" });
+
+beforeAll(async () => {
+  await db.connect();
+  // Fresh Durable Object storage (persist: false) loads this stock from Postgres on first use.
+  await db.query("update inventory set on_hand = $2 where sku = $1", [SKU, STOCK]);
+  await db.query("delete from inventory_movements where sku = $1 and reason = 'sale'", [SKU]);
+  const vars = { ...localWorkerVars(cfg, cfg.testDatabase, "test"), API_RATE_LIMIT_PER_MINUTE: "100000", LOG_LEVEL: "error" };
+  const envFile = path.join(mkdtempSync(path.join(tmpdir(), "nb-flash-")), ".dev.vars");
+  writeFileSync(envFile, Object.entries(vars).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join("\n"));
+  worker = await unstable_startWorker({
+    config: path.join(projectRoot, "wrangler.toml"),
+    envFiles: [envFile],
+    dev: { inspector: false, persist: false, watch: false, logLevel: "error", server: { hostname: "127.0.0.1", port: 0 } },
+  });
+  await worker.ready;
+  origin = String(await worker.url).replace(/\/$/, "");
+}, 120_000);
+
+afterAll(async () => {
+  await worker?.dispose();
+  await db.end();
+});
+
+async function json<T>(res: Response): Promise<T> {
+  return (await res.json()) as T;
+}
+
+it(`stock ${STOCK}, ${BUYERS} concurrent checkouts → ${STOCK} orders paid, ${BUYERS - STOCK} clean 409s, on_hand 0, ledger −${STOCK}`, async () => {
+  const tokens: string[] = [];
+  for (let i = 0; i < BUYERS; i += 100) {
+    tokens.push(
+      ...(await Promise.all(
+        Array.from({ length: 100 }, async () => {
+          const created = await json<{ data: { cart_token: string } }>(await fetch(`${origin}/v1/carts`, { method: "POST" }));
+          const token = created.data.cart_token;
+          const added = await fetch(`${origin}/v1/cart/items`, { method: "POST", headers: { "content-type": "application/json", "x-cart-token": token }, body: JSON.stringify({ sku: SKU, quantity: 1 }) });
+          expect(added.status).toBe(200);
+          return token;
+        }),
+      )),
+    );
+  }
+
+  const pool = new Pool(origin, { connections: 100 });
+  const t0 = Date.now();
+  const answers = await Promise.all(
+    tokens.map(async (token, i) => {
+      const res = await pool.request({
+        path: "/v1/checkout",
+        method: "POST",
+        headers: { "content-type": "application/json", "x-cart-token": token, "idempotency-key": `flash-${Date.now()}-${i}` },
+        body: JSON.stringify({ email: `flash${i}@example.com`, shipping_address: ADDRESS }),
+      });
+      return { status: res.statusCode, body: (await res.body.json()) as { data?: { order: { id: string }; payment: { payment_intent_id: string } }; error?: { code: string } } };
+    }),
+  );
+  const ms = Date.now() - t0;
+  await pool.close();
+  console.log(`flash sale: ${BUYERS} checkouts in ${ms} ms (${Math.round(BUYERS / (ms / 1000))}/s)`);
+  const won = answers.filter((a) => a.status === 201);
+  expect(won).toHaveLength(STOCK);
+  expect(answers.filter((a) => a.status === 409 && a.body.error?.code === "OUT_OF_STOCK")).toHaveLength(BUYERS - STOCK);
+
+  // Pay every order at the fake, then deliver its payment_intent.succeeded event signed as Stripe signs it.
+  const intents = new Set(won.map((w) => w.body.data?.payment.payment_intent_id ?? ""));
+  for (const id of intents) await stripe.paymentIntents.confirm(id, { payment_method: "pm_card_visa", return_url: "https://shop.example/return" });
+  const events: Stripe.Event[] = [];
+  for await (const e of stripe.events.list({ type: "payment_intent.succeeded", limit: 100 })) {
+    if (intents.has((e.data.object as { id: string }).id)) events.push(e);
+    if (events.length === intents.size) break;
+  }
+  expect(events).toHaveLength(STOCK);
+  await Promise.all(
+    events.map(async (e) => {
+      const payload = JSON.stringify(e);
+      const header = stripe.webhooks.generateTestHeaderString({ payload, secret: LOCAL_STRIPE_WEBHOOK_SECRET });
+      const res = await fetch(`${origin}/webhooks/stripe`, { method: "POST", headers: { "content-type": "application/json", "stripe-signature": header }, body: payload });
+      expect(res.status).toBe(200);
+    }),
+  );
+
+  const ids = won.map((w) => w.body.data?.order.id ?? "");
+  const deadline = Date.now() + 60_000;
+  let paid = 0;
+  let ledger = 0;
+  let onHand = -1;
+  while (Date.now() < deadline) {
+    paid = Number((await db.query<{ n: string }>("select count(*) as n from orders where id = any($1::uuid[]) and status = 'paid'", [ids])).rows[0]?.n);
+    const row = (await db.query<{ sum: string | null; on_hand: number }>("select (select sum(delta) from inventory_movements where sku = $1 and reason = 'sale') as sum, (select on_hand from inventory where sku = $1) as on_hand", [SKU])).rows[0];
+    ledger = Number(row?.sum ?? 0);
+    onHand = row?.on_hand ?? -1;
+    if (paid === STOCK && ledger === -STOCK) break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  expect({ paid, ledger, onHand }).toEqual({ paid: STOCK, ledger: -STOCK, onHand: 0 });
+  const stock = await json<{ data: { onHand: number; held: number; available: number } }>(await fetch(`${origin}/v1/admin/inventory/${SKU}`, { headers: { authorization: `Bearer ${LOCAL_ADMIN_TOKEN}` } }));
+  expect(stock.data).toMatchObject({ onHand: 0, held: 0, available: 0 });
+}, 240_000);
