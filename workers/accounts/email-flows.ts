@@ -10,7 +10,7 @@ import type { Database } from "../platform/db";
 import { AppError } from "../platform/errors";
 import { writeAudit } from "../platform/audit";
 import { enqueueOutbox } from "../platform/outbox";
-import { dispatchOutbox } from "../platform/outbox-dispatch";
+import { dispatchAfterCommit } from "../platform/outbox-dispatch";
 import { enforceLimit } from "../platform/rate-limit";
 import { checkPasswordPolicy, hashPassword } from "./password";
 import { hashToken } from "./session";
@@ -20,18 +20,6 @@ import { raiseUserEpoch } from "./revocation";
 /** Queues an email job for `userId` inside the caller's transaction; returns the job id. */
 export async function queueAccountEmail(c: Context<AppEnv>, tx: Pick<Database, "execute">, task: "email.verify_email" | "email.password_reset", userId: string): Promise<string[]> {
   return enqueueOutbox(tx, [{ queue: "email", taskName: task, payload: { user_id: userId }, traceId: c.get("traceId") }]);
-}
-
-/** Sends freshly committed outbox rows to their queue after the response (waitUntil). */
-export function dispatchAfterCommit(c: Context<AppEnv>, ids: string[]): void {
-  if (ids.length === 0) return;
-  const db = c.get("db");
-  // Tracked by the router so the request's pools stay open until the dispatch is done.
-  c.executionCtx.waitUntil(
-    db
-      .track(db.write((primary) => dispatchOutbox(c.env, primary, c.get("log"), { ids })))
-      .then(() => undefined, (err: unknown) => c.get("log").warn("outbox_dispatch_deferred", { error_message: String(err) })),
-  );
 }
 
 /** Sends (again) the verification email to the signed-in user. */

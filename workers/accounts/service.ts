@@ -14,7 +14,8 @@ import { ACCESS_TOKEN_TTL_SECONDS, MFA_TOKEN_TTL_SECONDS, signAccessToken, signM
 import type { Role } from "./tables";
 import { REFRESH_TTL_SECONDS, clearSessionCookies, hashToken, newOpaqueToken, refreshTokenFromRequest, setSessionCookies } from "./session";
 import { markFamilyRevoked, raiseUserEpoch } from "./revocation";
-import { dispatchAfterCommit, queueAccountEmail } from "./email-flows";
+import { queueAccountEmail } from "./email-flows";
+import { dispatchAfterCommit } from "../platform/outbox-dispatch";
 import { assertNotBackingOff, clearLoginFailures, recordLoginFailure } from "./login-backoff";
 
 export interface UserRow extends Record<string, unknown> {

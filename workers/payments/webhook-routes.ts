@@ -8,7 +8,7 @@ import { sql } from "drizzle-orm";
 import type { AppEnv } from "../platform/context";
 import { AppError } from "../platform/errors";
 import { enqueueOutbox } from "../platform/outbox";
-import { dispatchOutbox } from "../platform/outbox-dispatch";
+import { dispatchAfterCommit } from "../platform/outbox-dispatch";
 import { verifyStripeWebhook } from "./stripe";
 
 /** Event types the shop acts on; others are acknowledged and dropped. */
@@ -31,6 +31,6 @@ export const stripeWebhookRoutes = new Hono<AppEnv>().post("/webhooks/stripe", a
       return enqueueOutbox(tx, [{ queue: "payment-webhooks", taskName: "payment.stripe_event", payload: { event_id: event.id }, traceId: c.get("traceId") }]);
     }),
   );
-  if (ids.length > 0) await db.write((primary) => dispatchOutbox(c.env, primary, c.get("log"), { ids }));
+  dispatchAfterCommit(c, ids);
   return c.json({ received: true, handled: true, duplicate: ids.length === 0 });
 });
