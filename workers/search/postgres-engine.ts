@@ -1,6 +1,6 @@
 /**
  * The embedded search engine: Postgres full text (a weighted tsvector per SKU, 'simple' configuration on
- * unaccented text) for matching and ranking, pg_trgm for typo tolerance (dictionary look-up in `search_tsquery`)
+ * unaccented text) for matching and ranking, a symmetric-delete dictionary for typo tolerance (in `search_tsquery`)
  * and title similarity, synonyms from a table, facet counts and grouping by product in one statement.
  */
 import { sql } from "drizzle-orm";
@@ -136,12 +136,20 @@ export class PostgresSearchEngine implements SearchEngine {
         where search_documents.product_version <= excluded.product_version
         returning 1
       ),
-      terms as (
-        insert into search_terms (word)
-        select distinct t from input,
+      words as (
+        select t as word, max(ratings_count) as weight from input,
           unnest(regexp_split_to_array(search_norm(name || ' ' || coalesce(series, '') || ' ' || array_to_string(authors, ' ')), '[^[:alnum:]]+')) t
         where length(t) >= 2 and length(t) <= 40
-        on conflict (word) do nothing
+        group by t
+      ),
+      terms as (
+        insert into search_terms (word, weight) select word, weight from words
+        on conflict (word) do update set weight = excluded.weight where search_terms.weight < excluded.weight
+      ),
+      term_variants as (
+        insert into search_term_variants (variant, word)
+        select v, words.word from words, search_word_variants(words.word) v
+        on conflict do nothing
       ),
       products as (
         select distinct on (product_id) product_id, name, slug, series, authors, author_slugs, ratings_count

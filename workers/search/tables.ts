@@ -5,7 +5,7 @@
  * The tsquery builder, trigram indexes and the `search_norm` function are hand-written SQL in the migration.
  */
 import { sql } from "drizzle-orm";
-import { bigint, boolean, char, customType, index, integer, jsonb, pgTable, real, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { bigint, boolean, char, customType, index, integer, jsonb, pgTable, primaryKey, real, text, timestamp, uuid } from "drizzle-orm/pg-core";
 
 const tsvector = customType<{ data: string }>({ dataType: () => "tsvector" });
 
@@ -59,7 +59,27 @@ export const searchDocuments = pgTable(
 /** Distinct words of titles, authors and series: the dictionary typo correction looks candidates up in. */
 export const searchTerms = pgTable("search_terms", {
   word: text("word").primaryKey(),
+  /**
+   * The largest ratings count of a book carrying the word: ranks equally close corrections ("hrose" → horse over
+   * house). Only ever raised, like a suggestion's weight: a prior for typo correction, not a statistic.
+   */
+  weight: integer("weight").notNull().default(0),
 });
+
+/**
+ * Symmetric-delete typo index: every dictionary word under itself and under each of its one-letter deletions
+ * (`horse` under horse, orse, hrse, hose, hore, hors). A query word's own deletions then find, through this
+ * primary key alone, every word one insertion, deletion, substitution or adjacent swap away ("hrose" shares hrse
+ * and hose with horse), which trigram similarity ranks poorly and pays a scan of the dictionary for.
+ */
+export const searchTermVariants = pgTable(
+  "search_term_variants",
+  {
+    variant: text("variant").notNull(),
+    word: text("word").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.variant, t.word] })],
+);
 
 /** Autocomplete entries: titles, authors and series, each with a tsvector and a popularity weight. */
 export const searchSuggestions = pgTable(
