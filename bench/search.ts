@@ -1,6 +1,6 @@
 /**
  * Search benchmark against the running dev stack (`npm run dev`, 10k seed, Postgres engine).
- * A mix of queries (exact titles, typos, prefixes, author queries with facets, filtered browsing) at 10
+ * A mix of distinct queries (exact titles, typos, prefixes, author queries with facets, filtered browsing) at 10
  * connections, uncached (every request a distinct cache key) and cached (a warmed set of 200 queries), next to
  * /healthz; then the freshness of the index: time from a committed price change (staff API) to the new price
  * in search results, through outbox → search-index queue → consumer.
@@ -131,7 +131,8 @@ async function main(): Promise<void> {
        where p.status = 'active' order by p.id`,
     )
   ).rows;
-  const mix = queryMix(books);
+  // Distinct queries only: a repeated one (many titles start with "The") would be a cache hit in the uncached run.
+  const mix = [...new Set(queryMix(books))];
   const hot = mix.slice(0, 200);
 
   const rows: (LoadResult & { scenario: string })[] = [];
@@ -139,7 +140,8 @@ async function main(): Promise<void> {
   await clearSearchCache();
   // Uncached: every request is a query not asked before in this run (distinct key), over the whole catalog.
   rows.push({ scenario: "search, uncached", ...(await runLoad({ origin, connections, durationMs, path: (i) => `/v1/search?${mix[i % mix.length]}&limit=${10 + (Math.floor(i / mix.length) % 10)}`, maxRequests: mix.length * 10 })) });
-  for (const q of hot) await getJson(`/v1/search?${q}`);
+  // A query is cached on its second sight in an isolate (workers/search/doorkeeper.ts): warm each hot one twice.
+  for (const q of hot) for (let n = 0; n < 2; n++) await getJson(`/v1/search?${q}`);
   rows.push({ scenario: "search, cached (200 hot queries)", ...(await runLoad({ origin, connections, durationMs, path: (i) => `/v1/search?${hot[i % hot.length]}` })) });
   await clearSearchCache();
   rows.push({ scenario: "suggest, uncached", ...(await runLoad({ origin, connections, durationMs, path: (i) => `/v1/search/suggest?q=${encodeURIComponent((books[i % books.length]?.name ?? "a").slice(0, 3 + (i % 5)))}`, maxRequests: books.length })) });

@@ -34,13 +34,19 @@ const weighted = (expr: SQL, weight: "A" | "B" | "C" | "D"): SQL => sql`setweigh
 
 const HEADLINE = "HighlightAll=true, StartSel=<mark>, StopSel=</mark>";
 
+/**
+ * Facet counts are products, not SKUs. Fields that belong to the product (categories, authors, publisher) are
+ * counted on one row per product (its representative SKU), so unnesting arrays never multiplies by formats and
+ * no distinct count is needed; format, language and stock vary by SKU and count distinct products.
+ */
+const perProduct = sql`matched m join groups g on g.rep_sku = m.sku`;
 const facetSql: Record<FacetField, SQL> = {
-  category: sql`select c as value, count(distinct product_id)::int as n from matched, unnest(category_slugs) c group by c`,
-  author: sql`select a as value, count(distinct product_id)::int as n from matched, unnest(author_slugs) a group by a`,
+  category: sql`select c as value, count(*)::int as n from ${perProduct}, unnest(m.category_slugs) c group by c`,
+  author: sql`select a as value, count(*)::int as n from ${perProduct}, unnest(m.author_slugs) a group by a`,
+  publisher: sql`select m.publisher as value, count(*)::int as n from ${perProduct} where m.publisher is not null group by m.publisher`,
   format: sql`select format as value, count(distinct product_id)::int as n from matched where format is not null group by format`,
   language: sql`select language as value, count(distinct product_id)::int as n from matched where language is not null group by language`,
   in_stock: sql`select in_stock::text as value, count(distinct product_id)::int as n from matched group by in_stock`,
-  publisher: sql`select publisher as value, count(distinct product_id)::int as n from matched where publisher is not null group by publisher`,
 };
 
 const orderBy: Record<SearchSort, SQL> = {
@@ -52,19 +58,44 @@ const orderBy: Record<SearchSort, SQL> = {
   newest: sql`published_year desc nulls last, score desc`,
 };
 
-function filterSql(f: SearchFilters): SQL {
+/** The filters as a condition on the search_documents row `d` (the matched set) or `v` (a hit's variants). */
+function filterSql(f: SearchFilters, alias: "d" | "v" = "d"): SQL {
+  const col = (name: string): SQL => sql.raw(`${alias}.${name}`);
   const parts: SQL[] = [sql`true`];
-  if (f.category !== undefined) parts.push(sql`d.category_slugs @> array[${f.category}]::text[]`);
-  if (f.author !== undefined) parts.push(sql`d.author_slugs @> array[${f.author}]::text[]`);
-  if (f.format.length > 0) parts.push(sql`d.format in (${sql.join(f.format.map((v) => sql`${v}`), sql`, `)})`);
-  if (f.language.length > 0) parts.push(sql`d.language in (${sql.join(f.language.map((v) => sql`${v}`), sql`, `)})`);
-  if (f.priceMin !== undefined) parts.push(sql`d.price >= ${f.priceMin}`);
-  if (f.priceMax !== undefined) parts.push(sql`d.price <= ${f.priceMax}`);
-  if (f.inStock !== undefined) parts.push(sql`d.in_stock = ${f.inStock}`);
-  if (f.ratingMin !== undefined) parts.push(sql`d.rating >= ${f.ratingMin}`);
-  if (f.isbn13 !== undefined) parts.push(sql`d.isbn13 = ${f.isbn13}`);
+  if (f.category !== undefined) parts.push(sql`${col("category_slugs")} @> array[${f.category}]::text[]`);
+  if (f.author !== undefined) parts.push(sql`${col("author_slugs")} @> array[${f.author}]::text[]`);
+  if (f.format.length > 0) parts.push(sql`${col("format")} in (${sql.join(f.format.map((v) => sql`${v}`), sql`, `)})`);
+  if (f.language.length > 0) parts.push(sql`${col("language")} in (${sql.join(f.language.map((v) => sql`${v}`), sql`, `)})`);
+  if (f.priceMin !== undefined) parts.push(sql`${col("price")} >= ${f.priceMin}`);
+  if (f.priceMax !== undefined) parts.push(sql`${col("price")} <= ${f.priceMax}`);
+  if (f.inStock !== undefined) parts.push(sql`${col("in_stock")} = ${f.inStock}`);
+  if (f.ratingMin !== undefined) parts.push(sql`${col("rating")} >= ${f.ratingMin}`);
+  if (f.isbn13 !== undefined) parts.push(sql`${col("isbn13")} = ${f.isbn13}`);
   return sql.join(parts, sql` and `);
 }
+
+/** Columns of the matched set that a facet counts over. */
+const facetColumns: Record<FacetField, string> = {
+  category: "category_slugs",
+  author: "author_slugs",
+  format: "format",
+  language: "language",
+  in_stock: "in_stock",
+  publisher: "publisher",
+};
+
+/**
+ * Product-level sort keys each sort needs from the matched rows (the same on every variant of a product, so
+ * grouping takes any): carrying only these keeps broad queries (thousands of matches) cheap to group.
+ */
+const sortColumns: Record<SearchSort, string[]> = {
+  relevance: ["popularity"],
+  price_asc: [],
+  price_desc: [],
+  rating: ["rating", "ratings_count"],
+  popularity: ["popularity"],
+  newest: ["published_year"],
+};
 
 interface SearchRow extends Record<string, unknown> {
   found: number;
@@ -219,20 +250,24 @@ export class PostgresSearchEngine implements SearchEngine {
       : sql`ln(1 + d.popularity) * 0.02 + case when d.in_stock then 0.1 else 0 end + case when d.featured then 0.05 else 0 end`;
     const match = textual ? sql`d.document @@ p.tsq` : sql`true`;
     const offset = (req.page - 1) * req.perPage;
+    // Only the columns this request's facets and sort read: a broad query groups thousands of rows.
+    const extraCols = [...new Set([...req.facets.map((f) => facetColumns[f]), ...sortColumns[req.sort]])].filter((c) => c !== "in_stock");
+    const extra = sql.raw(extraCols.map((c) => `d.${c},`).join(" "));
+    const sortKeys = sql.raw(sortColumns[req.sort].map((c) => `max(${c}) as ${c},`).join(" "));
+    // A hit lists its variants that pass the filters and match the words (an ISBN or SKU word matches one).
+    const variantMatch = textual ? sql`v.document @@ p.tsq` : sql`true`;
     const rows = await r.rows<SearchRow>(sql`
       with p as materialized (
         select search_tsquery(${q}, ${matchAll}) as tsq, ${normWords(sql`${q}::text`)} as nq
       ),
       matched as materialized (
-        select d.sku, d.product_id, d.price, d.in_stock, d.format, d.language, d.publisher, d.category_slugs,
-               d.author_slugs, d.featured, d.rating, d.ratings_count, d.popularity, d.published_year, ${score} as score
+        select d.sku, d.product_id, d.price, d.in_stock, ${extra} ${score} as score
         from search_documents d, p
         where ${textual ? sql`p.tsq is not null and ` : sql``}${match} and ${filterSql(req.filters)}
       ),
       groups as (
         select product_id, max(score) as score, min(price) as min_price, bool_or(in_stock) as in_stock,
-               max(rating) as rating, max(ratings_count) as ratings_count, max(popularity) as popularity,
-               max(published_year) as published_year, min(sku) as rep_sku, array_agg(sku) as skus
+               ${sortKeys} min(sku) as rep_sku
         from matched group by product_id
       ),
       page as (
@@ -247,7 +282,7 @@ export class PostgresSearchEngine implements SearchEngine {
             'price', json_build_object('amount', pg.min_price, 'currency', d.currency), 'in_stock', pg.in_stock,
             'featured', d.featured, 'rating', json_build_object('average', round(d.rating::numeric, 2), 'count', d.ratings_count),
             'variants', (select json_agg(json_build_object('sku', v.sku, 'format', v.format, 'price', v.price, 'in_stock', v.in_stock) order by v.price, v.sku)
-                         from search_documents v where v.sku = any(pg.skus)),
+                         from search_documents v where v.product_id = pg.product_id and ${variantMatch} and ${filterSql(req.filters, "v")}),
             'h_name', ${textual ? sql`ts_headline('simple', d.name, p.tsq, ${HEADLINE})` : sql`null`},
             'h_series', ${textual ? sql`case when d.series is not null then ts_headline('simple', d.series, p.tsq, ${HEADLINE}) end` : sql`null`},
             'h_authors', ${textual ? sql`(select array_agg(ts_headline('simple', a, p.tsq, ${HEADLINE})) from unnest(d.authors) a)` : sql`null`}

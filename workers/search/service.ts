@@ -1,7 +1,7 @@
 /**
  * Search and autocomplete: turns validated query parameters into an engine request (an ISBN goes straight to
- * its book), serves popular queries from Redis while the index version they were computed at is current, and
- * maps an unreachable engine to 503 with a retry hint.
+ * its book), serves popular queries (asked twice in an isolate) from Redis while the index version they were
+ * computed at is current, and maps an unreachable engine to 503 with a retry hint.
  */
 import type { Context } from "hono";
 import type { AppEnv } from "../platform/context";
@@ -11,6 +11,7 @@ import type { SearchEngine, SearchRequest, SearchResult } from "./engine";
 import { SearchUnavailableError } from "./engine";
 import { searchEngineFor } from "./engine-factory";
 import { keys, TTL } from "./cache-keys";
+import { lastKnownIndexVersion, noteIndexVersion, seenBefore } from "./doorkeeper";
 import type { SearchQuery, SuggestQuery } from "./schemas";
 import { isbnQuery, toSearchRequest } from "./request";
 
@@ -33,7 +34,8 @@ async function guarded<T>(c: Context<AppEnv>, fn: () => Promise<T>): Promise<T> 
 
 /**
  * The cached read path for search bodies: an entry is served while it is at least as new as `ver:search` (the
- * consumer raises it after each indexed batch); read-your-writes sessions skip the cache and read fresh.
+ * consumer raises it after each indexed batch); read-your-writes sessions skip the cache and read fresh. A key
+ * this isolate has not seen recently skips Redis both ways (doorkeeper.ts): one-off queries are most queries.
  */
 async function cachedSearch(
   c: Context<AppEnv>,
@@ -43,9 +45,11 @@ async function cachedSearch(
 ): Promise<Response> {
   const cache = c.get("cache");
   const ryw = c.get("readYourWrites");
-  let known: number | null = null;
-  if (!ryw) {
+  const admitted = !ryw && seenBefore(key);
+  let known: number | null = ryw ? null : lastKnownIndexVersion();
+  if (admitted) {
     const { entry, version } = await cache.getVersioned(key, keys.searchVersion);
+    noteIndexVersion(version);
     if (entry && (version === null || entry.v >= version)) {
       c.set("servedBy", "cache");
       return send(c, entry);
@@ -55,7 +59,7 @@ async function cachedSearch(
   const engine = searchEngineFor(c.get("config"), c.get("db"));
   const { body, version } = await guarded(c, () => run(engine, ryw, known));
   const entry: CacheEntry = { v: Math.max(version, known ?? 0), etag: `W/"${await sha1(body)}"`, body };
-  if (!ryw) c.executionCtx.waitUntil(cache.put(key, entry, ttl, keys.searchVersion));
+  if (admitted) c.executionCtx.waitUntil(cache.put(key, entry, ttl, keys.searchVersion));
   return send(c, entry);
 }
 
