@@ -200,9 +200,9 @@ export class PostgresSearchEngine implements SearchEngine {
         from products where series is not null
       ),
       suggested as (
-        insert into search_suggestions (id, kind, label, slug, product_id, weight, document)
-        select id, kind, label, slug, product_id, weight, to_tsvector('simple', ${normWords(sql`label`)}) from suggestions
-        on conflict (id) do update set label = excluded.label, slug = excluded.slug, document = excluded.document,
+        insert into search_suggestions (id, kind, label, slug, product_id, weight, label_norm, document)
+        select id, kind, label, slug, product_id, weight, ${normWords(sql`label`)}, to_tsvector('simple', ${normWords(sql`label`)}) from suggestions
+        on conflict (id) do update set label = excluded.label, slug = excluded.slug, label_norm = excluded.label_norm, document = excluded.document,
           weight = case when search_suggestions.kind = 'title' then excluded.weight
                         else greatest(search_suggestions.weight, excluded.weight) end
       )
@@ -310,7 +310,7 @@ export class PostgresSearchEngine implements SearchEngine {
         select s.kind, s.label as text, s.slug, ts_headline('simple', s.label, p.tsq, ${HEADLINE}) as highlight
         from search_suggestions s, p
         where p.tsq is not null and s.document @@ p.tsq
-        order by (case when starts_with(${normWords(sql`s.label`)}, p.nq) then 1 else 0 end) desc,
+        order by (case when starts_with(s.label_norm, p.nq) then 1 else 0 end) desc,
                  ts_rank(s.document, p.tsq) + ln(1 + s.weight) * 0.05 desc, s.id
         limit ${limit}`),
       { primary: this.readPrimary },

@@ -92,6 +92,8 @@ export const searchSuggestions = pgTable(
     slug: text("slug"),
     productId: bigint("product_id", { mode: "number" }),
     weight: integer("weight").notNull().default(0),
+    /** The label's words as queries are normalised: "starts with what was typed" ranks first without re-parsing. */
+    labelNorm: text("label_norm").notNull().default(""),
     document: tsvector("document").notNull(),
   },
   (t) => [index("search_suggestions_document_gin").using("gin", t.document), index("search_suggestions_product_idx").on(t.productId)],
