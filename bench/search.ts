@@ -137,6 +137,8 @@ async function main(): Promise<void> {
 
   const rows: (LoadResult & { scenario: string })[] = [];
   rows.push({ scenario: "healthz (trivial)", ...(await runLoad({ origin, connections, durationMs, path: () => "/healthz" })) });
+  // The floor under any uncached read: one `select 1` on the replica over the same SQL-over-HTTP path.
+  rows.push({ scenario: "one replica round trip (select 1; /dev/db/ping)", ...(await runLoad({ origin, connections, durationMs, path: () => "/dev/db/ping" })) });
   await clearSearchCache();
   // Uncached: every request is a query not asked before in this run (distinct key), over the whole catalog.
   rows.push({ scenario: "search, uncached", ...(await runLoad({ origin, connections, durationMs, path: (i) => `/v1/search?${mix[i % mix.length]}&limit=${10 + (Math.floor(i / mix.length) % 10)}`, maxRequests: mix.length * 10 })) });

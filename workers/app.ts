@@ -19,6 +19,7 @@ import { stripeWebhookRoutes } from "./payments/webhook-routes";
 import { deadLetterAdminRoutes } from "./platform/dead-letter-routes";
 import { searchAdminRoutes, searchRoutes } from "./search/routes";
 import { devStockRoutes, inventoryAdminRoutes } from "./inventory/routes";
+import { devDbRoutes } from "./health/dev-routes";
 
 /** Builds the app; exported for tests that need a fresh instance. */
 export function createApp(): Hono<AppEnv> {
@@ -34,6 +35,7 @@ export function createApp(): Hono<AppEnv> {
   app.route("/", devPaymentRoutes);
   app.route("/", devMailboxRoutes);
   app.route("/", devStockRoutes);
+  app.route("/", devDbRoutes);
   app.route("/v1/admin", catalogAdminRoutes);
   app.route("/v1/admin", orderAdminRoutes);
   app.route("/v1/admin", searchAdminRoutes);

@@ -22,6 +22,15 @@ describe("platform", () => {
     expect(replaced.headers.get("x-request-id")).not.toBe("bad id with spaces");
   });
 
+  it("offers the bench's database round trip outside production, and nothing else on it", async () => {
+    const res = await call("/dev/db/ping");
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ one: 1, source: "replica" });
+    const extra = await call("/dev/db/ping?q=select");
+    expect(extra.status).toBe(400);
+    expect((await json<ErrorBody>(extra)).error.code).toBe("UNKNOWN_PARAMETER");
+  });
+
   it("answers unknown routes with 404 ROUTE_NOT_FOUND in the envelope", async () => {
     const res = await call("/nope");
     expect(res.status).toBe(404);
