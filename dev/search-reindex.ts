@@ -9,6 +9,7 @@
  */
 import path from "node:path";
 import pg from "pg";
+import { Redis } from "@upstash/redis";
 import type { SQL } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/node-postgres";
 import type { SqlReader as Reader } from "../workers/search/sql-gateway";
@@ -18,6 +19,8 @@ import { PostgresSearchEngine } from "../workers/search/postgres-engine";
 import { TypesenseSearchEngine } from "../workers/search/typesense-engine";
 import { nextProductIds } from "../workers/search/documents";
 import { bumpIndexVersion, reindexProducts } from "../workers/search/indexer";
+import { keys as searchKeys, TTL } from "../workers/search/cache-keys";
+import { raiseVersion } from "../workers/platform/version-counter";
 import { loadStackConfig, pgUrl, projectRoot } from "./config";
 
 /** A gateway over one `pg` pool: reads and writes both go to the given (primary) database. */
@@ -53,6 +56,27 @@ export interface ReindexOptions {
   ifEmpty?: boolean;
   log?: (m: string) => void;
   env?: NodeJS.ProcessEnv;
+  /**
+   * The Worker's Redis (Upstash REST) and cache namespace: the new index version is raised there too, so cached
+   * result pages stop being served at once instead of living out their TTL. Without it the reindex says so.
+   */
+  redis?: RedisTarget | null;
+}
+
+export interface RedisTarget {
+  url: string;
+  token: string;
+  namespace: string;
+}
+
+/** Where `npm run search:reindex` raises the version: UPSTASH_REDIS_REST_* and CACHE_NAMESPACE, else the local stack. */
+export function redisTargetFromEnv(env: NodeJS.ProcessEnv = process.env): RedisTarget | null {
+  if (env.UPSTASH_REDIS_REST_URL && env.UPSTASH_REDIS_REST_TOKEN && env.CACHE_NAMESPACE) {
+    return { url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN, namespace: env.CACHE_NAMESPACE };
+  }
+  if (env.DATABASE_URL) return null;
+  const cfg = loadStackConfig();
+  return { url: `http://127.0.0.1:${cfg.upstashProxyPort}`, token: cfg.upstashToken, namespace: `dev${cfg.cacheNamespaceSuffix}` };
 }
 
 /** Reindexes the whole catalog of `databaseUrl`; returns the number of documents written. */
@@ -103,7 +127,18 @@ export async function reindexAll(databaseUrl: string, opts: ReindexOptions = {})
       log(`[search] ${engine.name}: ${done}/${total} products (${Math.round((done / Math.max(total, 1)) * 100)}%), ${documents} documents, ${Math.round((done - doneBefore) / Math.max(secs, 0.001))} products/s`);
     }
     await pool.query("update search_reindex_runs set finished_at = now() where engine = $1", [engine.name]);
-    await bumpIndexVersion(gateway);
+    const version = await bumpIndexVersion(gateway);
+    if (opts.redis) {
+      try {
+        const redis = new Redis({ url: opts.redis.url, token: opts.redis.token, retry: false, enableTelemetry: false });
+        await raiseVersion(redis, opts.redis.namespace, searchKeys.searchVersion, version);
+        log(`[search] index version ${version} raised in Redis (${opts.redis.namespace}): cached search pages are retired`);
+      } catch (err) {
+        log(`[search] WARNING: could not raise the index version in Redis (${err instanceof Error ? err.message : String(err)}); cached search pages may be served for up to ${TTL.results} s`);
+      }
+    } else if (!opts.ifEmpty) {
+      log(`[search] no Redis configured (UPSTASH_REDIS_REST_URL/TOKEN, CACHE_NAMESPACE): cached search pages may be served for up to ${TTL.results} s`);
+    }
     if (engine.name === "postgres") await pool.query("analyze search_documents; analyze search_terms; analyze search_suggestions");
     const ms = Date.now() - started;
     log(`[search] reindex done: ${done} products, ${documents} documents in ${ms} ms (${engine.name})`);
@@ -122,7 +157,7 @@ if (isMain) {
   const args = process.argv.slice(2);
   const batchIdx = args.indexOf("--batch");
   const url = process.env.DATABASE_URL ?? pgUrl(loadStackConfig().pgPrimaryPort, loadStackConfig().devDatabase);
-  reindexAll(url, { restart: args.includes("--restart"), batch: batchIdx >= 0 ? Number(args[batchIdx + 1]) : 500 }).then(
+  reindexAll(url, { restart: args.includes("--restart"), batch: batchIdx >= 0 ? Number(args[batchIdx + 1]) : 500, redis: redisTargetFromEnv() }).then(
     () => process.exit(0),
     (err: unknown) => {
       console.error(err);

@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { call, json, patchVariant } from "./helpers";
+import { env } from "cloudflare:test";
+import { call, json, patchVariant, sql } from "./helpers";
+import { DbRouter } from "../../workers/platform/db";
+import { getConfig } from "../../workers/platform/config";
+import { createLogger } from "../../workers/platform/logger";
+import { pruneExpired } from "../../workers/platform/retention";
 import type { ErrorBody } from "./helpers";
 
 describe("platform", () => {
@@ -100,5 +105,36 @@ describe("platform", () => {
     expect(body.error.code).toBe("CONFIG_INVALID");
     expect(body.error.message).toContain("DATABASE_URL is missing");
     expect(body.error.message).toContain("COOKIE_SECRET");
+  });
+
+  it("prunes dispatched outbox rows and applied search jobs after 7 days, and nothing else", async () => {
+    const tag = `retention-${crypto.randomUUID()}`;
+    const rows = await sql<{ id: string; kind: string }>(
+      "primary",
+      `insert into outbox (queue, task_name, payload, created_at, dispatched_at) values
+         ($1, 'old-dispatched', '{}', now() - interval '9 days', now() - interval '8 days'),
+         ($1, 'old-pending', '{}', now() - interval '9 days', null),
+         ($1, 'recent-dispatched', '{}', now() - interval '2 days', now() - interval '2 days')
+       returning id::text, task_name as kind`,
+      [tag],
+    );
+    const jobs = [crypto.randomUUID(), crypto.randomUUID()];
+    await sql("primary", `insert into search_index_jobs (job_id, product_id, processed_at) values ($1, null, now() - interval '8 days'), ($2, null, now() - interval '1 day')`, jobs);
+    const config = getConfig(env);
+    const db = new DbRouter(config, createLogger("warn", {}));
+    try {
+      const pruned = await db.write((primary) => pruneExpired(primary));
+      expect(pruned.outbox).toBeGreaterThanOrEqual(1);
+      expect(pruned.search_index_jobs).toBeGreaterThanOrEqual(1);
+    } finally {
+      await db.end();
+    }
+    const left = await sql<{ kind: string }>("primary", "select task_name as kind from outbox where queue = $1 order by task_name", [tag]);
+    expect(left.map((r) => r.kind)).toEqual(["old-pending", "recent-dispatched"]);
+    const leftJobs = await sql<{ job_id: string }>("primary", "select job_id::text from search_index_jobs where job_id = any($1::uuid[])", [jobs]);
+    expect(leftJobs.map((r) => r.job_id)).toEqual([jobs[1]]);
+    expect(rows).toHaveLength(3);
+    // The never-dispatched row is the sweep's to send, not ours to delete; clean it up so no sweep sends it.
+    await sql("primary", "delete from outbox where queue = $1", [tag]);
   });
 });

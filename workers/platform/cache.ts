@@ -7,6 +7,7 @@ import { Redis } from "@upstash/redis/cloudflare";
 import type { AppConfig } from "./config";
 import type { Logger } from "./logger";
 import { errorFields } from "./logger";
+import { RAISE_SCRIPT } from "./version-counter";
 
 /**
  * A cached HTTP body with the version of the data it was rendered from and its ETag. Stored as one raw string
@@ -72,10 +73,6 @@ function clientFor(config: AppConfig): Redis {
  * Raises a version counter to at least `version`, never lowering it, so writers that commit out of order
  * cannot move it backwards.
  */
-const RAISE_SCRIPT = `local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
-local v = tonumber(ARGV[1])
-if v > cur then redis.call('SET', KEYS[1], ARGV[1]) return v end
-return cur`;
 
 /** The cache of one request: namespaced keys, fail-open reads and writes. */
 export class Cache {
