@@ -137,6 +137,14 @@ describe.each(["postgres", "typesense"])("SearchEngine contract: %s", (name) => 
     const res = await engine().search(request("quasarbeetle"));
     expect(res.hits.map((h) => h.slug).sort()).toEqual(["quasarbeetle-0", "quasarbeetle-1"]);
     expect(res.hits.find((h) => h.slug === "quasarbeetle-0")?.variants.map((v) => v.format)).toEqual(["paperback"]);
+    if (name === "postgres") {
+      // The product's display row goes with its last SKU, and delete() drops it the same way.
+      const left = await pool.query<{ product_id: string }>("select product_id::text from search_products where product_id = any($1::bigint[]) order by 1", [ids]);
+      expect(left.rows.map((r) => Number(r.product_id))).toEqual([BASE, BASE + 1]);
+      await engine().delete([doc(0, "paperback").sku]);
+      const after = await pool.query<{ n: number }>("select count(*)::int as n from search_products where product_id = $1", [BASE]);
+      expect(after.rows[0]?.n).toBe(0);
+    }
     await engine().replaceProducts(ids, docs);
   });
 });

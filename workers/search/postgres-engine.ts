@@ -138,34 +138,65 @@ export class PostgresSearchEngine implements SearchEngine {
           and not exists (select 1 from input i where i.sku = d.sku)
       ),
       upserted as (
-        insert into search_documents (sku, product_id, slug, name, name_norm, series, authors, author_slugs, publisher,
-          category_slugs, category_names, category_path, format, language, price, currency, in_stock, attributes,
-          rating, ratings_count, sales_count, popularity, featured, published_year, isbn13, isbn10, image_url,
-          product_version, document, indexed_at)
-        select sku, product_id, slug, name, ${normWords(sql`name`)}, series, authors, author_slugs, publisher,
-          category_slugs, category_names, category_path, format, language, price, currency, in_stock, attributes,
-          rating, ratings_count, sales_count, popularity, featured, published_year, isbn13, isbn10, image_url,
-          product_version,
+        insert into search_documents (sku, product_id, in_stock, price, rating, ratings_count, popularity, featured,
+          published_year, document, format, language, name_norm, publisher, isbn13, category_slugs, author_slugs,
+          product_version, indexed_at)
+        select sku, product_id, in_stock, price, rating, ratings_count, popularity, featured, published_year,
           ${weighted(sql`name`, "A")}
           || ${weighted(sql`coalesce(series, '') || ' ' || array_to_string(authors, ' ')`, "B")}
           || ${weighted(sql`array_to_string(category_names, ' ') || ' ' || coalesce(attributes ->> 'original_title', '') || ' ' || coalesce(publisher, '')`, "C")}
           || ${weighted(sql`coalesce(isbn13, '') || ' ' || coalesce(isbn10, '') || ' ' || sku`, "D")},
-          now()
+          format, language, ${normWords(sql`name`)}, publisher, isbn13, category_slugs, author_slugs, product_version, now()
         from input
         on conflict (sku) do update set
-          product_id = excluded.product_id, slug = excluded.slug, name = excluded.name, name_norm = excluded.name_norm,
-          series = excluded.series, authors = excluded.authors, author_slugs = excluded.author_slugs,
-          publisher = excluded.publisher, category_slugs = excluded.category_slugs,
-          category_names = excluded.category_names, category_path = excluded.category_path, format = excluded.format,
-          language = excluded.language, price = excluded.price, currency = excluded.currency,
-          in_stock = excluded.in_stock, attributes = excluded.attributes, rating = excluded.rating,
-          ratings_count = excluded.ratings_count, sales_count = excluded.sales_count,
-          popularity = excluded.popularity, featured = excluded.featured, published_year = excluded.published_year,
-          isbn13 = excluded.isbn13, isbn10 = excluded.isbn10, image_url = excluded.image_url,
-          product_version = excluded.product_version, document = excluded.document, indexed_at = now()
-        -- A build from an older product version (a slow, redelivered job) never overwrites a newer one.
+          product_id = excluded.product_id, in_stock = excluded.in_stock, price = excluded.price, rating = excluded.rating,
+          ratings_count = excluded.ratings_count, popularity = excluded.popularity, featured = excluded.featured,
+          published_year = excluded.published_year, document = excluded.document, format = excluded.format,
+          language = excluded.language, name_norm = excluded.name_norm, publisher = excluded.publisher,
+          isbn13 = excluded.isbn13, category_slugs = excluded.category_slugs, author_slugs = excluded.author_slugs,
+          product_version = excluded.product_version, indexed_at = now()
+        -- A build from an older product version (a slow, redelivered job) never overwrites a newer one, and a build
+        -- that changes nothing (a full reindex, a sibling SKU's change) writes no new row version.
         where search_documents.product_version <= excluded.product_version
+          and (search_documents.product_id, search_documents.in_stock, search_documents.price, search_documents.rating,
+               search_documents.ratings_count, search_documents.popularity, search_documents.featured,
+               search_documents.published_year, search_documents.document, search_documents.format,
+               search_documents.language, search_documents.name_norm, search_documents.publisher, search_documents.isbn13,
+               search_documents.category_slugs, search_documents.author_slugs, search_documents.product_version)
+          is distinct from
+              (excluded.product_id, excluded.in_stock, excluded.price, excluded.rating, excluded.ratings_count,
+               excluded.popularity, excluded.featured, excluded.published_year, excluded.document, excluded.format,
+               excluded.language, excluded.name_norm, excluded.publisher, excluded.isbn13, excluded.category_slugs,
+               excluded.author_slugs, excluded.product_version)
         returning 1
+      ),
+      products as (
+        select distinct on (product_id) product_id, slug, name, series, authors, author_slugs, category_names, category_path,
+          language, published_year, isbn13, isbn10, image_url, currency, featured, rating, ratings_count, sales_count,
+          attributes, product_version
+        from input order by product_id, sku
+      ),
+      product_rows as (
+        insert into search_products (product_id, slug, name, series, authors, author_slugs, category_names, category_path,
+          language, published_year, isbn13, isbn10, image_url, currency, featured, rating, ratings_count, sales_count,
+          attributes, product_version, indexed_at)
+        select product_id, slug, name, series, authors, author_slugs, category_names, category_path, language,
+          published_year, isbn13, isbn10, image_url, currency, featured, rating, ratings_count, sales_count, attributes,
+          product_version, now()
+        from products
+        on conflict (product_id) do update set
+          slug = excluded.slug, name = excluded.name, series = excluded.series, authors = excluded.authors,
+          author_slugs = excluded.author_slugs, category_names = excluded.category_names,
+          category_path = excluded.category_path, language = excluded.language,
+          published_year = excluded.published_year, isbn13 = excluded.isbn13, isbn10 = excluded.isbn10,
+          image_url = excluded.image_url, currency = excluded.currency, featured = excluded.featured,
+          rating = excluded.rating, ratings_count = excluded.ratings_count, sales_count = excluded.sales_count,
+          attributes = excluded.attributes, product_version = excluded.product_version, indexed_at = now()
+        where search_products.product_version <= excluded.product_version
+      ),
+      products_gone as (
+        delete from search_products sp where sp.product_id = any(${ids})
+          and not exists (select 1 from products p where p.product_id = sp.product_id)
       ),
       words as (
         select t as word, max(ratings_count) as weight from input,
@@ -181,10 +212,6 @@ export class PostgresSearchEngine implements SearchEngine {
         insert into search_term_variants (variant, word)
         select v, words.word from words, search_word_variants(words.word) v
         on conflict do nothing
-      ),
-      products as (
-        select distinct on (product_id) product_id, name, slug, series, authors, author_slugs, ratings_count
-        from input order by product_id
       ),
       gone as (
         delete from search_suggestions s where s.product_id = any(${ids})
@@ -212,7 +239,14 @@ export class PostgresSearchEngine implements SearchEngine {
 
   async delete(skus: string[]): Promise<void> {
     if (skus.length === 0) return;
-    await this.db.write((w) => w.rows(sql`delete from search_documents where sku in (${sql.join(skus.map((s) => sql`${s}`), sql`, `)})`));
+    const list = sql.join(skus.map((s) => sql`${s}`), sql`, `);
+    // The statement's snapshot does not see its own CTE's deletes, hence the sku filter on what is left.
+    await this.db.write((w) =>
+      w.rows(sql`
+      with gone as (delete from search_documents where sku in (${list}) returning product_id)
+      delete from search_products sp where sp.product_id in (select product_id from gone)
+        and not exists (select 1 from search_documents d where d.product_id = sp.product_id and d.sku not in (${list}))`),
+    );
   }
 
   async search(req: SearchRequest, opts: { fresh?: boolean } = {}): Promise<SearchResult> {
@@ -287,7 +321,7 @@ export class PostgresSearchEngine implements SearchEngine {
             'h_series', ${textual ? sql`case when d.series is not null then ts_headline('simple', d.series, p.tsq, ${HEADLINE}) end` : sql`null`},
             'h_authors', ${textual ? sql`(select array_agg(ts_headline('simple', a, p.tsq, ${HEADLINE})) from unnest(d.authors) a)` : sql`null`}
           ) order by pg.ord), '[]'::json)
-          from page pg join search_documents d on d.sku = pg.rep_sku, p) as hits,
+          from page pg join search_products d on d.product_id = pg.product_id, p) as hits,
         ${facets} as facets,
         (select version from cache_versions where scope = 'search')::int as index_version`);
     const row = rows[0];

@@ -9,42 +9,36 @@ import { bigint, boolean, char, customType, index, integer, jsonb, pgTable, prim
 
 const tsvector = customType<{ data: string }>({ dataType: () => "tsvector" });
 
-/** One searchable variant SKU: the fields of seed 003's search document plus the weighted tsvector. */
+/**
+ * One searchable variant SKU: what matching, filtering, sorting and facet counting read, and nothing else. Columns
+ * are ordered hot first (the tsvector right after the fixed-width ones) and display fields live per product in
+ * `search_products`: a broad query ("the") checks thousands of rows, and measured on the 10k seed, the same scan
+ * over the wide row took 13 ms against 3 ms over this one.
+ */
 export const searchDocuments = pgTable(
   "search_documents",
   {
     sku: text("sku").primaryKey(),
     productId: bigint("product_id", { mode: "number" }).notNull(),
-    slug: text("slug").notNull(),
-    name: text("name").notNull(),
-    /** `search_norm(name)`: unaccented lower case, for the exact-title boost and trigram similarity. */
-    nameNorm: text("name_norm").notNull(),
-    series: text("series"),
-    authors: text("authors").array().notNull().default(sql`'{}'::text[]`),
-    authorSlugs: text("author_slugs").array().notNull().default(sql`'{}'::text[]`),
-    publisher: text("publisher"),
-    /** Every category of the product, ancestors included (a category filter matches descendants). */
-    categorySlugs: text("category_slugs").array().notNull().default(sql`'{}'::text[]`),
-    categoryNames: text("category_names").array().notNull().default(sql`'{}'::text[]`),
-    categoryPath: text("category_path").notNull(),
-    format: text("format"),
-    language: text("language"),
-    price: integer("price").notNull(),
-    currency: char("currency", { length: 3 }).notNull(),
     inStock: boolean("in_stock").notNull(),
-    attributes: jsonb("attributes").$type<Record<string, string | number | boolean>>().notNull().default({}),
+    price: integer("price").notNull(),
     rating: real("rating").notNull().default(0),
     ratingsCount: integer("ratings_count").notNull().default(0),
-    salesCount: integer("sales_count").notNull().default(0),
     popularity: integer("popularity").notNull().default(0),
     featured: boolean("featured").notNull().default(false),
     publishedYear: integer("published_year"),
+    document: tsvector("document").notNull(),
+    format: text("format"),
+    language: text("language"),
+    /** `search_norm(name)`: unaccented lower case, for the exact-title boost and title coverage. */
+    nameNorm: text("name_norm").notNull(),
+    publisher: text("publisher"),
     isbn13: text("isbn13"),
-    isbn10: text("isbn10"),
-    imageUrl: text("image_url"),
+    /** Every category of the product, ancestors included (a category filter matches descendants). */
+    categorySlugs: text("category_slugs").array().notNull().default(sql`'{}'::text[]`),
+    authorSlugs: text("author_slugs").array().notNull().default(sql`'{}'::text[]`),
     /** The product version the row was built from: an older build never overwrites a newer one. */
     productVersion: bigint("product_version", { mode: "number" }).notNull(),
-    document: tsvector("document").notNull(),
     indexedAt: timestamp("indexed_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
   },
   (t) => [
@@ -55,6 +49,31 @@ export const searchDocuments = pgTable(
     index("search_documents_isbn13_idx").on(t.isbn13),
   ],
 );
+
+/** What a hit shows of its product (read for one page of results, by product id), kept beside its SKUs' rows. */
+export const searchProducts = pgTable("search_products", {
+  productId: bigint("product_id", { mode: "number" }).primaryKey(),
+  slug: text("slug").notNull(),
+  name: text("name").notNull(),
+  series: text("series"),
+  authors: text("authors").array().notNull().default(sql`'{}'::text[]`),
+  authorSlugs: text("author_slugs").array().notNull().default(sql`'{}'::text[]`),
+  categoryNames: text("category_names").array().notNull().default(sql`'{}'::text[]`),
+  categoryPath: text("category_path").notNull(),
+  language: text("language"),
+  publishedYear: integer("published_year"),
+  isbn13: text("isbn13"),
+  isbn10: text("isbn10"),
+  imageUrl: text("image_url"),
+  currency: char("currency", { length: 3 }).notNull(),
+  featured: boolean("featured").notNull().default(false),
+  rating: real("rating").notNull().default(0),
+  ratingsCount: integer("ratings_count").notNull().default(0),
+  salesCount: integer("sales_count").notNull().default(0),
+  attributes: jsonb("attributes").$type<Record<string, string | number | boolean>>().notNull().default({}),
+  productVersion: bigint("product_version", { mode: "number" }).notNull(),
+  indexedAt: timestamp("indexed_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+});
 
 /** Distinct words of titles, authors and series: the dictionary typo correction looks candidates up in. */
 export const searchTerms = pgTable("search_terms", {
