@@ -39,6 +39,16 @@ export interface SearchDocument {
 export const facetFields = ["category", "author", "format", "language", "in_stock", "publisher"] as const;
 export type FacetField = (typeof facetFields)[number];
 
+/** The SearchDocument field each facet counts (the same name in the Postgres table and the Typesense schema). */
+export const facetDocumentField: Record<FacetField, keyof SearchDocument> = {
+  category: "category_slugs",
+  author: "author_slugs",
+  format: "format",
+  language: "language",
+  in_stock: "in_stock",
+  publisher: "publisher",
+};
+
 export const searchSorts = ["relevance", "price_asc", "price_desc", "rating", "popularity", "newest"] as const;
 export type SearchSort = (typeof searchSorts)[number];
 

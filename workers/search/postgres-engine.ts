@@ -20,6 +20,7 @@ import type {
   Suggestion,
   SynonymSet,
 } from "./engine";
+import { facetDocumentField } from "./engine";
 
 /** The words of a text, unaccented, lower case, single-spaced: how queries and titles are compared. */
 const normWords = (expr: SQL): SQL =>
@@ -73,16 +74,6 @@ function filterSql(f: SearchFilters, alias: "d" | "v" = "d"): SQL {
   if (f.isbn13 !== undefined) parts.push(sql`${col("isbn13")} = ${f.isbn13}`);
   return sql.join(parts, sql` and `);
 }
-
-/** Columns of the matched set that a facet counts over. */
-const facetColumns: Record<FacetField, string> = {
-  category: "category_slugs",
-  author: "author_slugs",
-  format: "format",
-  language: "language",
-  in_stock: "in_stock",
-  publisher: "publisher",
-};
 
 /**
  * Product-level sort keys each sort needs from the matched rows (the same on every variant of a product, so
@@ -285,7 +276,7 @@ export class PostgresSearchEngine implements SearchEngine {
     const match = textual ? sql`d.document @@ p.tsq` : sql`true`;
     const offset = (req.page - 1) * req.perPage;
     // Only the columns this request's facets and sort read: a broad query groups thousands of rows.
-    const extraCols = [...new Set([...req.facets.map((f) => facetColumns[f]), ...sortColumns[req.sort]])].filter((c) => c !== "in_stock");
+    const extraCols = [...new Set([...req.facets.map((f) => facetDocumentField[f]), ...sortColumns[req.sort]])].filter((c) => c !== "in_stock");
     const extra = sql.raw(extraCols.map((c) => `d.${c},`).join(" "));
     const sortKeys = sql.raw(sortColumns[req.sort].map((c) => `max(${c}) as ${c},`).join(" "));
     // A hit lists its variants that pass the filters and match the words (an ISBN or SKU word matches one).

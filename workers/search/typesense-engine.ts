@@ -20,7 +20,7 @@ import type {
   Suggestion,
   SynonymSet,
 } from "./engine";
-import { SearchUnavailableError } from "./engine";
+import { facetDocumentField, SearchUnavailableError } from "./engine";
 
 /** Where the cluster is and which collection this environment uses (platform/config.ts fills it). */
 export interface TypesenseSettings {
@@ -71,15 +71,6 @@ export function collectionSchema(name: string): CollectionCreateSchema {
     ],
   };
 }
-
-const facetFieldName: Record<FacetField, string> = {
-  category: "category_slugs",
-  author: "author_slugs",
-  format: "format",
-  language: "language",
-  in_stock: "in_stock",
-  publisher: "publisher",
-};
 
 const BOOSTS = "_eval([ (in_stock:true):3, (featured:true):1 ]):desc";
 const sortBy: Record<SearchSort, string> = {
@@ -232,13 +223,13 @@ export class TypesenseSearchEngine implements SearchEngine {
       page: req.page,
       per_page: req.perPage,
       ...(filter ? { filter_by: filter } : {}),
-      ...(req.facets.length > 0 ? { facet_by: req.facets.map((f) => facetFieldName[f]).join(","), max_facet_values: 20 } : {}),
+      ...(req.facets.length > 0 ? { facet_by: req.facets.map((f) => facetDocumentField[f]).join(","), max_facet_values: 20 } : {}),
     };
     const res: SearchResponse<TypesenseDoc> = await this.call("search", () => this.docs.search(params, { cacheSearchResultsForSeconds: 0 }));
     const hits = (res.grouped_hits ?? []).map((g) => toHit(g.hits)).filter((h): h is SearchHit => h !== null);
     const facets: Partial<Record<FacetField, FacetCount[]>> = {};
     for (const f of req.facets) {
-      const counts = res.facet_counts?.find((fc) => fc.field_name === facetFieldName[f])?.counts ?? [];
+      const counts = res.facet_counts?.find((fc) => fc.field_name === facetDocumentField[f])?.counts ?? [];
       facets[f] = counts.map((c) => ({ value: String(c.value), count: c.count }));
     }
     return { found: res.found, hits, facets };
