@@ -54,9 +54,22 @@ export class CartDO extends DurableObject<Env> {
     this.store.setStatus("open", null);
   }
 
+  /**
+   * When the pending alarm fires: undefined until read once, null when none is set. An alarm that fires before the
+   * cart's idle time is up only reschedules itself (see alarm()), so a change needs a new alarm only when none is
+   * pending; an add no longer pays for an alarm write every time.
+   */
+  private alarmAt: number | null | undefined = undefined;
+
+  private async scheduleAlarm(at: number): Promise<void> {
+    await this.ctx.storage.setAlarm(at);
+    this.alarmAt = at;
+  }
+
   private async touched(now: number): Promise<void> {
     this.store.touch(now);
-    await this.ctx.storage.setAlarm(now + this.config.cart.idleSeconds * 1000);
+    if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
+    if (this.alarmAt === null) await this.scheduleAlarm(now + this.config.cart.idleSeconds * 1000);
   }
 
   private locked(meta: CartMeta): CartFailure | null {
@@ -69,7 +82,7 @@ export class CartDO extends DurableObject<Env> {
     if (!this.store.meta()) {
       const now = Date.now();
       this.store.create(cartId, owner, now);
-      await this.ctx.storage.setAlarm(now + this.config.cart.idleSeconds * 1000);
+      await this.scheduleAlarm(now + this.config.cart.idleSeconds * 1000);
     }
     return this.view(cartId);
   }
@@ -254,7 +267,7 @@ export class CartDO extends DurableObject<Env> {
     this.store.clearItems();
     this.store.setStatus("merged", null);
     this.logger(cartId).info("cart_merged", { into: intoCartId });
-    await this.ctx.storage.setAlarm(Date.now() + 60_000);
+    await this.scheduleAlarm(Date.now() + 60_000);
   }
 
   /**
@@ -387,11 +400,13 @@ export class CartDO extends DurableObject<Env> {
 
   /** Idle expiry: a cart untouched for the idle period gives back any holds and is deleted. */
   override async alarm(): Promise<void> {
+    // The alarm that fired is no longer pending.
+    this.alarmAt = null;
     const meta = this.store.meta();
     if (!meta) return;
     const due = meta.touchedAt + this.config.cart.idleSeconds * 1000;
     if (meta.status !== "merged" && Date.now() < due) {
-      await this.ctx.storage.setAlarm(due);
+      await this.scheduleAlarm(due);
       return;
     }
     const active = this.store.activeCheckout();
@@ -402,6 +417,7 @@ export class CartDO extends DurableObject<Env> {
     this.logger(meta.id).info("cart_expired", { status: meta.status, released_checkout: active?.orderId ?? null });
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
+    this.alarmAt = null;
     // deleteAll drops the tables too; this instance may serve a new cart under the same name.
     this.store.init();
   }

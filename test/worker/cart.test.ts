@@ -151,4 +151,22 @@ describe("idle expiry", () => {
     expect((await cartCall(cart, "/v1/cart")).status).toBe(404);
     expect((await env.STOCK_DO.getByName("sku:BK00007-PB").snapshot("BK00007-PB")).held).toBe(before.held);
   });
+
+  it("keeps one alarm across changes; one that fires early moves to the last change plus the idle period", async () => {
+    const cart = await guestCart();
+    const id = (cart.token ?? "").split(".")[0] ?? "";
+    const stub = env.CART_DO.getByName(`cart:${id}`);
+    const created = await runInDurableObject(stub, (_i, state) => state.storage.getAlarm());
+    expect(created).not.toBeNull();
+    // A change made later does not rewrite the alarm (no storage write per add)…
+    await new Promise((done) => setTimeout(done, 20));
+    await add(cart, "BK00009-PB", 1);
+    expect(await runInDurableObject(stub, (_i, state) => state.storage.getAlarm())).toBe(created);
+    const touchedAt = await runInDurableObject(stub, (_i, state) => Number(state.storage.sql.exec<{ value: string }>("select value from meta where key = 'touched_at'").one().value));
+    expect(touchedAt).toBeGreaterThan((created ?? 0) - 604_800_000);
+    // …so the alarm fires early, keeps the cart and reschedules itself to touched_at + idle period.
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect((await cartCall(cart, "/v1/cart")).status).toBe(200);
+    expect(await runInDurableObject(stub, (_i, state) => state.storage.getAlarm())).toBe(touchedAt + 604_800_000);
+  });
 });
