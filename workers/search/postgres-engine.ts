@@ -1,7 +1,8 @@
 /**
  * The embedded search engine: Postgres full text (a weighted tsvector per SKU, 'simple' configuration on
- * unaccented text) for matching and ranking, a symmetric-delete dictionary for typo tolerance (in `search_tsquery`)
- * and title similarity, synonyms from a table, facet counts and grouping by product in one statement.
+ * unaccented text) for matching and ranking; typo tolerance from a symmetric-delete dictionary and synonyms from
+ * a table, both inside `search_tsquery`; facet counts and grouping by product in one statement. Matching reads the
+ * narrow per-SKU `search_documents`; a page of hits reads its display fields from `search_products`.
  */
 import { sql } from "drizzle-orm";
 import type { SQL } from "drizzle-orm";
