@@ -1,5 +1,7 @@
 /**
- * A local stand-in for the Typesense HTTP API (v29 reference): the Typesense server cannot run on these machines,
+ * A local stand-in for the Typesense HTTP API (the v29 reference, or v30 with `version: "30.0"`: synonyms move from
+ * `/collections/{c}/synonyms`, which 30 removed, to `/synonym_sets` linked by the collection schema's
+ * `synonym_sets` or the `synonym_sets` search parameter). The Typesense server cannot run on these machines,
  * so the Typesense engine is tested against this fake. It checks each request against the API reference —
  * paths and methods, the API key header, collection schema field types, `query_by` fields being indexed
  * strings, `facet_by`/`group_by` fields declared `facet: true`, `sort_by` fields numeric (at most three, with
@@ -13,7 +15,8 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 
 type Field = { name: string; type: string; facet?: boolean; optional?: boolean; index?: boolean; sort?: boolean };
-type Collection = { name: string; fields: Field[]; default_sorting_field?: string; docs: Map<string, Record<string, unknown>>; synonyms: Map<string, { id: string; root?: string; synonyms: string[] }> };
+type SynonymItem = { id: string; root?: string; synonyms: string[] };
+type Collection = { name: string; fields: Field[]; default_sorting_field?: string; docs: Map<string, Record<string, unknown>>; synonyms: Map<string, SynonymItem>; synonymSets: string[] };
 type Doc = Record<string, unknown>;
 
 const FIELD_TYPES = new Set(["string", "string[]", "int32", "int32[]", "int64", "int64[]", "float", "float[]", "bool", "bool[]", "object", "object[]", "auto", "string*"]);
@@ -125,9 +128,29 @@ function validateDoc(c: Collection, d: Doc): string | null {
 }
 
 /** Starts the fake; resolves when it listens. */
-export async function startTypesenseFake(opts: { port?: number; apiKey: string }): Promise<{ port: number; close: () => Promise<void>; requests: string[] }> {
+export async function startTypesenseFake(opts: { port?: number; apiKey: string; version?: "29.0" | "30.0" }): Promise<{ port: number; close: () => Promise<void>; requests: string[] }> {
+  const version = opts.version ?? "29.0";
+  const v30 = version === "30.0";
   const collections = new Map<string, Collection>();
+  const synonymSets = new Map<string, Map<string, SynonymItem>>();
   const requests: string[] = [];
+
+  function synonymItem(id: string, s: Record<string, unknown>): SynonymItem {
+    if (!Array.isArray(s.synonyms) || !s.synonyms.every((x) => typeof x === "string")) throw new ApiError(400, "Could not find an array of `synonyms`");
+    if (s.root !== undefined && typeof s.root !== "string") throw new ApiError(400, "Key `root` should be a string.");
+    return { id, synonyms: s.synonyms, ...(typeof s.root === "string" ? { root: s.root } : {}) };
+  }
+
+  /** The synonyms a search on `c` applies: the collection's own before 30; from 30, its linked and named sets. */
+  function synonymsFor(c: Collection, named: string[]): SynonymItem[] {
+    if (!v30) return [...c.synonyms.values()];
+    const names = [...new Set([...c.synonymSets, ...named])];
+    return names.flatMap((n) => {
+      const set = synonymSets.get(n);
+      if (!set) throw new ApiError(404, `Could not find a synonym set named \`${n}\`.`);
+      return [...set.values()];
+    });
+  }
 
   function collection(name: string): Collection {
     const c = collections.get(name);
@@ -136,7 +159,8 @@ export async function startTypesenseFake(opts: { port?: number; apiKey: string }
   }
 
   function search(c: Collection, p: URLSearchParams): unknown {
-    for (const k of p.keys()) if (!SEARCH_PARAMS.has(k)) throw new ApiError(400, `Unknown search parameter \`${k}\`.`);
+    for (const k of p.keys()) if (!SEARCH_PARAMS.has(k) && !(v30 && k === "synonym_sets")) throw new ApiError(400, `Unknown search parameter \`${k}\`.`);
+    const synonyms = synonymsFor(c, (p.get("synonym_sets") ?? "").split(",").map((x) => x.trim()).filter(Boolean));
     const q = p.get("q");
     const queryBy = (p.get("query_by") ?? "").split(",").map((s) => s.trim()).filter(Boolean);
     if (q === null || queryBy.length === 0) throw new ApiError(400, "Parameter `q` and `query_by` are required.");
@@ -201,7 +225,7 @@ export async function startTypesenseFake(opts: { port?: number; apiKey: string }
     const synonymAlternatives = (words: string[]): string[][][] =>
       words.map((w) => {
         const alts: string[][] = [[w]];
-        for (const s of c.synonyms.values()) {
+        for (const s of synonyms) {
           const norm = s.synonyms.map((x) => tokens(x));
           if ((s.root === undefined && norm.some((x) => x.length === 1 && x[0] === w)) || (s.root !== undefined && tokens(s.root).join(" ") === w)) {
             for (const x of norm) alts.push(x);
@@ -337,6 +361,8 @@ export async function startTypesenseFake(opts: { port?: number; apiKey: string }
       }
     };
     if (m === "GET" && url.pathname === "/health") return { status: 200, body: { ok: true } };
+    if (m === "GET" && url.pathname === "/debug") return { status: 200, body: { state: 1, version } };
+    if (parts[0] === "synonym_sets" && v30) return synonymSetRoute(m, parts, json);
     if (parts[0] !== "collections") throw new ApiError(404, "Not Found");
     if (parts.length === 1 && m === "POST") {
       const s = json();
@@ -350,11 +376,20 @@ export async function startTypesenseFake(opts: { port?: number; apiKey: string }
         if (!f || !NUMERIC.has(f.type) || f.optional) throw new ApiError(400, `Default sorting field \`${dsf}\` must be a single valued numerical field that is not optional.`);
       }
       if (fields.some((f) => f.type.startsWith("object")) && s.enable_nested_fields !== true) throw new ApiError(400, "Type `object` or `object[]` can be used only when nested fields are enabled by setting `enable_nested_fields` to true.");
-      collections.set(s.name, { name: s.name, fields, default_sorting_field: dsf, docs: new Map(), synonyms: new Map() });
+      let linked: string[] = [];
+      if (s.synonym_sets !== undefined) {
+        if (!v30) throw new ApiError(400, "Unknown collection parameter `synonym_sets`.");
+        if (!Array.isArray(s.synonym_sets) || !s.synonym_sets.every((x) => typeof x === "string")) throw new ApiError(400, "`synonym_sets` should be an array of strings.");
+        for (const n of s.synonym_sets) if (!synonymSets.has(n)) throw new ApiError(404, `Could not find a synonym set named \`${n}\`.`);
+        linked = s.synonym_sets;
+      }
+      collections.set(s.name, { name: s.name, fields, default_sorting_field: dsf, docs: new Map(), synonyms: new Map(), synonymSets: linked });
       return { status: 201, body: { ...s, num_documents: 0, created_at: Math.floor(Date.now() / 1000) } };
     }
     const c = collection(parts[1] ?? "");
-    if (parts.length === 2 && m === "GET") return { status: 200, body: { name: c.name, fields: c.fields, default_sorting_field: c.default_sorting_field, num_documents: c.docs.size } };
+    if (parts.length === 2 && m === "GET") {
+      return { status: 200, body: { name: c.name, fields: c.fields, default_sorting_field: c.default_sorting_field, num_documents: c.docs.size, ...(v30 ? { synonym_sets: c.synonymSets } : {}) } };
+    }
     if (parts.length === 2 && m === "DELETE") {
       collections.delete(c.name);
       return { status: 200, body: { name: c.name } };
@@ -390,14 +425,11 @@ export async function startTypesenseFake(opts: { port?: number; apiKey: string }
         return { status: 200, body: { num_deleted: n } };
       }
     }
-    if (parts[2] === "synonyms") {
+    if (parts[2] === "synonyms" && !v30) {
       if (parts.length === 3 && m === "GET") return { status: 200, body: { synonyms: [...c.synonyms.values()] } };
       const id = parts[3] ?? "";
       if (m === "PUT") {
-        const s = json();
-        if (!Array.isArray(s.synonyms) || !s.synonyms.every((x) => typeof x === "string")) throw new ApiError(400, "Could not find an array of `synonyms`");
-        if (s.root !== undefined && typeof s.root !== "string") throw new ApiError(400, "Key `root` should be a string.");
-        const set = { id, synonyms: s.synonyms, ...(typeof s.root === "string" ? { root: s.root } : {}) };
+        const set = synonymItem(id, json());
         c.synonyms.set(id, set);
         return { status: 200, body: set };
       }
@@ -405,6 +437,47 @@ export async function startTypesenseFake(opts: { port?: number; apiKey: string }
         if (!c.synonyms.delete(id)) throw new ApiError(404, "Could not find that `id`.");
         return { status: 200, body: { id } };
       }
+    }
+    throw new ApiError(404, "Not Found");
+  }
+
+  /** Typesense 30's `/synonym_sets`: sets of items, upserted whole or item by item. */
+  function synonymSetRoute(m: string, parts: string[], json: () => Record<string, unknown>): { status: number; body: unknown } {
+    const view = (name: string, set: Map<string, SynonymItem>): unknown => ({ name, items: [...set.values()] });
+    if (parts.length === 1 && m === "GET") return { status: 200, body: [...synonymSets].map(([n, set]) => view(n, set)) };
+    const name = parts[1] ?? "";
+    if (parts.length === 2 && m === "PUT") {
+      const body = json();
+      if (!Array.isArray(body.items)) throw new ApiError(400, "Parameter `items` is required.");
+      const set = new Map<string, SynonymItem>();
+      for (const raw of body.items as Record<string, unknown>[]) {
+        if (typeof raw.id !== "string") throw new ApiError(400, "Each synonym item needs an `id`.");
+        set.set(raw.id, synonymItem(raw.id, raw));
+      }
+      synonymSets.set(name, set);
+      return { status: 200, body: view(name, set) };
+    }
+    const set = synonymSets.get(name);
+    if (!set) throw new ApiError(404, `Could not find a synonym set named \`${name}\`.`);
+    if (parts.length === 2 && m === "GET") return { status: 200, body: view(name, set) };
+    if (parts.length === 2 && m === "DELETE") {
+      synonymSets.delete(name);
+      return { status: 200, body: { name } };
+    }
+    if (parts[2] !== "items") throw new ApiError(404, "Not Found");
+    if (parts.length === 3 && m === "GET") return { status: 200, body: [...set.values()] };
+    const id = parts[3] ?? "";
+    if (parts.length === 4 && m === "PUT") {
+      const item = synonymItem(id, json());
+      set.set(id, item);
+      return { status: 200, body: item };
+    }
+    const item = set.get(id);
+    if (!item) throw new ApiError(404, "Could not find that `id`.");
+    if (parts.length === 4 && m === "GET") return { status: 200, body: item };
+    if (parts.length === 4 && m === "DELETE") {
+      set.delete(id);
+      return { status: 200, body: { id } };
     }
     throw new ApiError(404, "Not Found");
   }

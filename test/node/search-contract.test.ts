@@ -59,6 +59,7 @@ const request = (q: string | null, over: Partial<SearchRequest> = {}): SearchReq
 
 let pool: pg.Pool;
 let fake: Awaited<ReturnType<typeof startTypesenseFake>>;
+let fake30: Awaited<ReturnType<typeof startTypesenseFake>>;
 const engines: Record<string, SearchEngine> = {};
 
 beforeAll(async () => {
@@ -67,6 +68,9 @@ beforeAll(async () => {
   engines.postgres = pgSide.engine;
   fake = await startTypesenseFake({ apiKey: "contract-key" });
   engines.typesense = new TypesenseSearchEngine({ host: "127.0.0.1", port: fake.port, protocol: "http", apiKey: "contract-key", collection: "books_contract" });
+  // Typesense 30 moved synonyms to synonym sets: the engine reads the version and uses whichever API the server has.
+  fake30 = await startTypesenseFake({ apiKey: "contract-key", version: "30.0" });
+  engines["typesense v30"] = new TypesenseSearchEngine({ host: "127.0.0.1", port: fake30.port, protocol: "http", apiKey: "contract-key", collection: "books_contract" });
   for (const e of Object.values(engines)) {
     await e.ensureReady();
     await e.replaceProducts(ids, docs);
@@ -80,9 +84,10 @@ afterAll(async () => {
   await pool.query("delete from search_term_variants where word in ('quasarbeetle','vexcombe','ottoline')");
   await pool.end();
   await fake.close();
+  await fake30.close();
 });
 
-describe.each(["postgres", "typesense"])("SearchEngine contract: %s", (name) => {
+describe.each(["postgres", "typesense", "typesense v30"])("SearchEngine contract: %s", (name) => {
   const engine = (): SearchEngine => engines[name] as SearchEngine;
 
   it("finds documents by title words, one hit per product with its variants", async () => {
@@ -159,5 +164,19 @@ describe("the Typesense fake checks requests against the API reference", () => {
     expect((await fetch(`${base}?q=x&query_by=nonexistent`, { headers: h })).status).toBe(404);
     expect((await fetch(`${base}?q=x&query_by=name&per_page=500`, { headers: h })).status).toBe(422);
     expect(fake.requests.some((r) => r.includes("group_by=product_id"))).toBe(true);
+  });
+
+  it("as Typesense 30: the collection synonyms API is gone, and the engine kept its synonyms in a linked set", async () => {
+    const h = { "x-typesense-api-key": "contract-key" };
+    const v30 = `http://127.0.0.1:${fake30.port}`;
+    expect((await fetch(`${v30}/collections/books_contract/synonyms`, { headers: h })).status).toBe(404);
+    const collection = (await (await fetch(`${v30}/collections/books_contract`, { headers: h })).json()) as { synonym_sets?: string[] };
+    expect(collection.synonym_sets).toEqual(["books_contract_synonyms"]);
+    expect(fake30.requests).toContain("GET /debug");
+    expect(fake30.requests.some((r) => r.startsWith("PUT /synonym_sets/books_contract_synonyms/items/"))).toBe(true);
+    expect(fake30.requests.some((r) => r.includes("synonym_sets=books_contract_synonyms"))).toBe(true);
+    // The engine sends the v30 parameter only to a v30 server; the v29 fake refuses it.
+    expect(fake.requests.some((r) => r.includes("synonym_sets"))).toBe(false);
+    expect((await fetch(`http://127.0.0.1:${fake.port}/collections/books_contract/documents/search?q=x&query_by=name&synonym_sets=s`, { headers: h })).status).toBe(400);
   });
 });

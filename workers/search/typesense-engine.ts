@@ -1,6 +1,7 @@
 /**
  * The production search engine: a Typesense collection per environment, one document per variant SKU, results
- * grouped by product (`group_by=product_id`), typo tolerance, prefix search, synonyms (collection synonyms API),
+ * grouped by product (`group_by=product_id`), typo tolerance, prefix search, synonyms (the collection's synonyms
+ * before Typesense 30, a synonym set from 30 on: the server version is read once from `GET /debug`),
  * facets, sorting, and in-stock / featured boosts through `_eval` in `sort_by`. Requests go through the official
  * `typesense` client with its fetch adapter (Workers have no Node HTTP stack).
  */
@@ -34,9 +35,10 @@ export interface TypesenseSettings {
 type TypesenseDoc = SearchDocument & { id: string } & Record<string, unknown>;
 
 /** The collection schema (fields of seed 003's search document). */
-export function collectionSchema(name: string): CollectionCreateSchema {
+export function collectionSchema(name: string, synonymSet: string | null = null): CollectionCreateSchema {
   return {
     name,
+    ...(synonymSet === null ? {} : { synonym_sets: [synonymSet] }),
     enable_nested_fields: true,
     default_sorting_field: "popularity",
     token_separators: ["-", "'"],
@@ -147,11 +149,25 @@ function toHit(hits: SearchResponseHit<TypesenseDoc>[]): SearchHit | null {
   };
 }
 
+/**
+ * Where synonyms live: Typesense 30 moved them from the collection (`/collections/{c}/synonyms`, gone in 30) to
+ * named synonym sets (`/synonym_sets/{name}`) that collections and searches refer to.
+ */
+type SynonymApi = { kind: "collection" } | { kind: "sets"; set: string };
+
+/** The synonym API of a server version string from `GET /debug` ("29.0", "30.1", …). */
+export function synonymApiFor(version: string, collection: string): SynonymApi {
+  const major = Number(/^v?(\d+)/.exec(version.trim())?.[1] ?? "0");
+  return major >= 30 ? { kind: "sets", set: `${collection}_synonyms` } : { kind: "collection" };
+}
+
 /** Typesense implementation of the search contract. */
 export class TypesenseSearchEngine implements SearchEngine {
   readonly name = "typesense" as const;
   private readonly client: Client;
   private readonly collection: string;
+  /** Detected once per engine (engines are kept per isolate); a failed detection is tried again. */
+  private detected: SynonymApi | null = null;
 
   constructor(ts: TypesenseSettings) {
     this.collection = ts.collection;
@@ -181,12 +197,31 @@ export class TypesenseSearchEngine implements SearchEngine {
     return this.client.collections<TypesenseDoc>(this.collection).documents();
   }
 
+  private async synonymApi(): Promise<SynonymApi> {
+    if (this.detected) return this.detected;
+    const debug = await this.call("version", () => this.client.debug.retrieve());
+    this.detected = synonymApiFor(debug.version, this.collection);
+    return this.detected;
+  }
+
   async ensureReady(): Promise<void> {
+    const api = await this.synonymApi();
+    if (api.kind === "sets") {
+      // Created empty when missing; an existing set keeps its items (an upsert of the set would replace them).
+      try {
+        await this.call("retrieve synonym set", () => this.client.synonymSets(api.set).retrieve());
+      } catch (err) {
+        if (!(err instanceof Errors.ObjectNotFound)) throw err;
+        await this.call("create synonym set", () => this.client.synonymSets(api.set).upsert({ items: [] }));
+      }
+    }
     try {
       await this.call("retrieve collection", () => this.client.collections(this.collection).retrieve());
     } catch (err) {
       if (!(err instanceof Errors.ObjectNotFound)) throw err;
-      await this.call("create collection", () => this.client.collections().create(collectionSchema(this.collection)));
+      await this.call("create collection", () =>
+        this.client.collections().create(collectionSchema(this.collection, api.kind === "sets" ? api.set : null)),
+      );
     }
   }
 
@@ -208,7 +243,10 @@ export class TypesenseSearchEngine implements SearchEngine {
 
   async search(req: SearchRequest): Promise<SearchResult> {
     const filter = filterBy(req.filters);
+    const api = await this.synonymApi();
     const params: SearchParams<TypesenseDoc> = {
+      // Named on every search too: a collection created before the server moved to 30 is not linked to the set.
+      ...(api.kind === "sets" ? { synonym_sets: api.set } : {}),
       q: req.q === null ? "*" : plainQuery(req.q),
       query_by: "name,series,authors,category_names,isbn13",
       query_by_weights: "8,5,5,2,1",
@@ -285,20 +323,31 @@ export class TypesenseSearchEngine implements SearchEngine {
   }
 
   async upsertSynonym(set: SynonymSet): Promise<void> {
-    await this.call("synonym upsert", () =>
-      this.client.collections(this.collection).synonyms().upsert(set.id, set.root ? { root: set.root, synonyms: set.synonyms } : { synonyms: set.synonyms }),
-    );
+    const body = set.root ? { root: set.root, synonyms: set.synonyms } : { synonyms: set.synonyms };
+    const api = await this.synonymApi();
+    if (api.kind === "sets") {
+      await this.call("synonym upsert", () => this.client.synonymSets(api.set).items().upsert(set.id, body));
+      return;
+    }
+    await this.call("synonym upsert", () => this.client.collections(this.collection).synonyms().upsert(set.id, body));
   }
 
   async deleteSynonym(id: string): Promise<void> {
+    const api = await this.synonymApi();
     try {
-      await this.call("synonym delete", () => this.client.collections(this.collection).synonyms(id).delete());
+      if (api.kind === "sets") await this.call("synonym delete", () => this.client.synonymSets(api.set).items(id).delete());
+      else await this.call("synonym delete", () => this.client.collections(this.collection).synonyms(id).delete());
     } catch (err) {
       if (!(err instanceof Errors.ObjectNotFound)) throw err;
     }
   }
 
   async listSynonyms(): Promise<SynonymSet[]> {
+    const api = await this.synonymApi();
+    if (api.kind === "sets") {
+      const items = await this.call("synonym list", () => this.client.synonymSets(api.set).items().retrieve());
+      return items.map((s) => ({ id: s.id, root: s.root ?? null, synonyms: s.synonyms }));
+    }
     const res = await this.call("synonym list", () => this.client.collections(this.collection).synonyms().retrieve());
     return res.synonyms.map((s) => ({ id: s.id, root: s.root ?? null, synonyms: s.synonyms }));
   }
