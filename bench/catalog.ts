@@ -10,6 +10,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import pg from "pg";
 import { loadStackConfig, pgUrl, projectRoot } from "../dev/config";
+import { deleteKeys } from "../dev/redis-rest";
 import { runLoad } from "./lib/load";
 import type { LoadResult } from "./lib/load";
 
@@ -30,18 +31,9 @@ interface Row extends LoadResult {
   ratio: number | null;
 }
 
-async function redisCommand(command: (string | number)[]): Promise<unknown> {
-  const res = await fetch(`http://127.0.0.1:${cfg.upstashProxyPort}/`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${cfg.upstashToken}` },
-    body: JSON.stringify(command),
-  });
-  return ((await res.json()) as { result: unknown }).result;
-}
-
 /** Empties the dev namespace of the cache so the next run starts cold. */
 async function clearCache(): Promise<void> {
-  await redisCommand(["EVAL", "local n = 0 for _, k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) n = n + 1 end return n", 0, "dev:*"]);
+  await deleteKeys("dev:*");
 }
 
 async function get(p: string): Promise<void> {

@@ -12,6 +12,7 @@ import path from "node:path";
 import pg from "pg";
 import { loadStackConfig, pgUrl, projectRoot } from "../dev/config";
 import { LOCAL_ADMIN_TOKEN } from "../dev/worker-env";
+import { deleteKeys } from "../dev/redis-rest";
 import { percentile, runLoad } from "./lib/load";
 import type { LoadResult } from "./lib/load";
 
@@ -63,18 +64,9 @@ function queryMix(books: { name: string; author: string; isbn: string | null }[]
   return out;
 }
 
-async function redisCommand(command: (string | number)[]): Promise<unknown> {
-  const res = await fetch(`http://127.0.0.1:${cfg.upstashProxyPort}/`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${cfg.upstashToken}` },
-    body: JSON.stringify(command),
-  });
-  return ((await res.json()) as { result: unknown }).result;
-}
-
 async function clearSearchCache(): Promise<void> {
   const ns = `dev${cfg.cacheNamespaceSuffix}`;
-  await redisCommand(["EVAL", "local n = 0 for _, k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) n = n + 1 end return n", 0, `${ns}:search*`]);
+  await deleteKeys(`${ns}:search*`);
 }
 
 async function getJson<T>(p: string): Promise<T> {

@@ -6,15 +6,13 @@ import { describe, expect, it } from "vitest";
 import pg from "pg";
 import { loadStackConfig } from "../../dev/config";
 import { reindexAll } from "../../dev/search-reindex";
+import { redisCommand } from "../../dev/redis-rest";
 import { testDatabaseUrl } from "./search-support";
 
 const cfg = loadStackConfig();
 const url = `http://127.0.0.1:${cfg.upstashProxyPort}`;
 
-async function redis(...command: (string | number)[]): Promise<unknown> {
-  const res = await fetch(url, { method: "POST", headers: { authorization: `Bearer ${cfg.upstashToken}` }, body: JSON.stringify(command) });
-  return ((await res.json()) as { result: unknown }).result;
-}
+const redis = (...command: (string | number)[]): Promise<unknown> => redisCommand(command);
 
 async function postgresVersion(): Promise<number> {
   const client = new pg.Client({ connectionString: testDatabaseUrl });
