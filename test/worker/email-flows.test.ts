@@ -158,7 +158,7 @@ describe("password reset", () => {
   });
 
   it("hides the dev mailbox outside development and test", async () => {
-    const res = await call("/dev/mailbox", {}, { ENVIRONMENT: "staging" });
+    const res = await call("/dev/mailbox", {}, deployedEnv("staging"));
     expect(res.status).toBe(404);
   });
 });
