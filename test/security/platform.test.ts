@@ -43,7 +43,7 @@ describe("API8 Security Misconfiguration", () => {
       expect(() => getConfig(clean)).not.toThrow();
       for (const name of names) {
         // The test bindings hold exactly the local example values.
-        const copied = { ...clean, [name]: (env as unknown as Record<string, string>)[name] } as Env;
+        const copied = { ...clean, [name]: (env as unknown as Record<string, string>)[name] };
         let problems: string[] = [];
         try {
           getConfig(copied);
@@ -53,7 +53,7 @@ describe("API8 Security Misconfiguration", () => {
         expect(problems.join(" "), `${environment} ${name}`).toContain(name);
       }
       // An example key hidden among real ones in a rotation list is still refused.
-      const rotated = { ...clean, JWT_KEYS: `${(clean as unknown as Record<string, string>).JWT_KEYS},${env.JWT_KEYS}` } as Env;
+      const rotated = { ...clean, JWT_KEYS: `${(clean as unknown as Record<string, string>).JWT_KEYS},${env.JWT_KEYS}` };
       expect(() => getConfig(rotated)).toThrow(/JWT_KEYS/);
     }
     // The local stack itself keeps working with them.

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { env, createExecutionContext, createMessageBatch, createScheduledController, getQueueResult, waitOnExecutionContext } from "cloudflare:test";
 import worker from "../../workers/index";
-import { call, json, postJson, sql } from "./helpers";
+import { call, deployedEnv, json, postJson, sql } from "./helpers";
 import type { ErrorBody } from "./helpers";
 
 const run = crypto.randomUUID().slice(0, 8);
