@@ -21,10 +21,23 @@ import { searchAdminRoutes, searchRoutes } from "./search/routes";
 import { devStockRoutes, inventoryAdminRoutes } from "./inventory/routes";
 import { devDbRoutes } from "./health/dev-routes";
 
-/** Builds the app; exported for tests that need a fresh instance. */
-export function createApp(): Hono<AppEnv> {
+/** Environments that get the /dev routes (simulators, the mailbox, bench probes). */
+const DEV_ENVIRONMENTS = new Set(["development", "test"]);
+
+/**
+ * Builds the app; exported for tests that need a fresh instance. `devRoutes` adds the /dev routes: this is the one
+ * place they are mounted, so in staging and production they do not exist (404 before any validation, absent from the
+ * 405 table).
+ */
+export function createApp(options: { devRoutes: boolean } = { devRoutes: false }): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use(requestContext(), securityHeaders(), corsAllowlist(), bodySizeLimit(), services(), authenticate());
+  if (options.devRoutes) {
+    app.route("/", devPaymentRoutes);
+    app.route("/", devMailboxRoutes);
+    app.route("/", devStockRoutes);
+    app.route("/", devDbRoutes);
+  }
   app.route("/", healthRoutes);
   app.route("/v1", catalogRoutes);
   app.route("/v1", authRoutes);
@@ -32,10 +45,6 @@ export function createApp(): Hono<AppEnv> {
   app.route("/v1", orderRoutes);
   app.route("/v1", searchRoutes);
   app.route("/", stripeWebhookRoutes);
-  app.route("/", devPaymentRoutes);
-  app.route("/", devMailboxRoutes);
-  app.route("/", devStockRoutes);
-  app.route("/", devDbRoutes);
   app.route("/v1/admin", catalogAdminRoutes);
   app.route("/v1/admin", orderAdminRoutes);
   app.route("/v1/admin", searchAdminRoutes);
@@ -67,8 +76,12 @@ export function createApp(): Hono<AppEnv> {
       return errorResponse(c, err.status, err.code, err.message, err.details, err.headers);
     }
     if (err instanceof ConfigError) {
-      console.error(JSON.stringify({ level: "error", msg: "config_invalid", problems: err.problems }));
-      return errorResponse(c, 500, "CONFIG_INVALID", err.message, { problems: err.problems });
+      console.error(JSON.stringify({ level: "error", msg: "config_invalid", request_id: c.get("requestId") ?? null, problems: err.problems }));
+      // The raw variable, not the parsed config (which is what failed): only a developer's own stack sees the names.
+      if (DEV_ENVIRONMENTS.has(String((c.env as { ENVIRONMENT?: unknown } | undefined)?.ENVIRONMENT))) {
+        return errorResponse(c, 500, "CONFIG_INVALID", err.message, { problems: err.problems });
+      }
+      return errorResponse(c, 500, "CONFIG_INVALID", "The service is misconfigured; the request id identifies the problem in our logs");
     }
     if (err instanceof HTTPException) {
       const status = err.status;
@@ -82,5 +95,11 @@ export function createApp(): Hono<AppEnv> {
   return app;
 }
 
-/** The app every invocation uses (routes are compiled once per isolate). */
-export const app = createApp();
+/** The app of deployed environments (no /dev routes); routes are compiled once per isolate. */
+export const app = createApp({ devRoutes: false });
+/** The app of development and test, with the /dev routes. */
+export const devApp = createApp({ devRoutes: true });
+
+/** The Worker's fetch handler: the deployed app, or the dev app where ENVIRONMENT is development or test. */
+export const fetchHandler: typeof app.fetch = (request, env, ctx) =>
+  (DEV_ENVIRONMENTS.has(String((env as { ENVIRONMENT?: unknown })?.ENVIRONMENT)) ? devApp : app).fetch(request, env, ctx);

@@ -1,10 +1,10 @@
 /** Entry point: wiring only. */
-import { app } from "./app";
+import { fetchHandler } from "./app";
 import { handleQueue } from "../queues/dispatcher";
 import { handleScheduled } from "./scheduled";
 
 export default {
-  fetch: app.fetch,
+  fetch: fetchHandler,
   queue: handleQueue,
   scheduled: handleScheduled,
 } satisfies ExportedHandler<Env>;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { env, createExecutionContext, createMessageBatch, createScheduledController, getQueueResult, waitOnExecutionContext } from "cloudflare:test";
 import worker from "../../workers/index";
-import { call, json, postJson, sql } from "./helpers";
+import { call, deployedEnv, json, postJson, sql } from "./helpers";
 import type { ErrorBody } from "./helpers";
 
 const run = crypto.randomUUID().slice(0, 8);
@@ -158,7 +158,7 @@ describe("password reset", () => {
   });
 
   it("hides the dev mailbox outside development and test", async () => {
-    const res = await call("/dev/mailbox", {}, { ENVIRONMENT: "staging" });
+    const res = await call("/dev/mailbox", {}, deployedEnv("staging"));
     expect(res.status).toBe(404);
   });
 });

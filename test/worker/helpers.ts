@@ -134,3 +134,24 @@ export function postJson(
     opts.overrides ?? {},
   );
 }
+
+const randomB64url = (bytes: number): string =>
+  btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(bytes)))).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+
+/**
+ * Overrides that make the test bindings a deployed environment (staging/production refuse the local example secrets):
+ * fresh secrets, so only what needs no Stripe or existing tokens works under them.
+ */
+export function deployedEnv(environment: "staging" | "production"): Partial<Record<keyof Env, string>> {
+  return {
+    ENVIRONMENT: environment,
+    ADMIN_API_TOKEN: randomB64url(32),
+    COOKIE_SECRET: randomB64url(32),
+    JWT_KEYS: `k9:${randomB64url(32)}`,
+    PII_KEYS: `p9:${randomB64url(32)}`,
+    STRIPE_SECRET_KEY: `sk_test_${randomB64url(18).replace(/[-_]/g, "x")}`,
+    STRIPE_WEBHOOK_SECRET: `whsec_${randomB64url(24).replace(/[-_]/g, "x")}`,
+    UPSTASH_REDIS_REST_TOKEN: randomB64url(24),
+    ...(environment === "production" ? { STRIPE_API_BASE: "", NEON_LOCAL_PROXY: "" } : {}),
+  };
+}

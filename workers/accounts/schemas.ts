@@ -1,57 +1,64 @@
 /** Input schemas of the accounts routes: strict (unknown fields such as `role` are rejected), bounded. */
 import { z } from "zod";
+import { safeText } from "../platform/validation";
+import { isIsoCountry, regionProblem } from "../platform/iso-3166";
 
-const email = z.email("must be an email address").max(254);
+const email = safeText().pipe(z.email("must be an email address").max(254));
 
 export const signupSchema = z.strictObject({
   email,
   // Length is enforced by the policy check with its own codes; this only bounds the input.
   password: z.string().min(1).max(1024),
-  name: z.string().trim().min(1).max(120).optional(),
+  name: safeText().trim().min(1).max(120).optional(),
 });
 
 export const loginSchema = z.strictObject({
-  email: z.string().trim().min(1).max(254),
+  email: safeText().trim().min(1).max(254),
   password: z.string().min(1).max(1024),
 });
 
 export const emptyBodySchema = z.strictObject({});
 
-const phone = z.string().trim().regex(/^\+[1-9][0-9]{6,14}$/, "must be E.164, e.g. +14155550123");
+const phone = safeText().trim().regex(/^\+[1-9][0-9]{6,14}$/, "must be E.164, e.g. +14155550123");
 
 export const profilePatchSchema = z
-  .strictObject({ name: z.string().trim().min(1).max(120).optional(), phone: phone.nullable().optional() })
+  .strictObject({ name: safeText().trim().min(1).max(120).optional(), phone: phone.nullable().optional() })
   .refine((p) => p.name !== undefined || p.phone !== undefined, { message: "nothing to change" });
 export type ProfilePatch = z.output<typeof profilePatchSchema>;
 
-const line = (max: number) => z.string().trim().min(1).max(max);
+const line = (max: number) => safeText().trim().min(1).max(max);
 
-export const addressSchema = z.strictObject({
-  label: z.string().trim().min(1).max(40).optional(),
+const addressFields = z.strictObject({
+  label: safeText().trim().min(1).max(40).optional(),
   name: line(120),
   line1: line(200),
-  line2: z.string().trim().max(200).optional(),
+  line2: safeText().trim().max(200).optional(),
   city: line(100),
-  region: z.string().trim().max(100).optional(),
-  postal_code: z.string().trim().min(1).max(20).regex(/^[A-Za-z0-9 -]+$/, "letters, digits, spaces and hyphens only"),
-  country: z.string().regex(/^[A-Z]{2}$/, "must be an ISO 3166-1 alpha-2 code such as 'US'"),
+  region: safeText().trim().max(100).optional(),
+  postal_code: safeText().trim().min(1).max(20).regex(/^[A-Za-z0-9 -]+$/, "letters, digits, spaces and hyphens only"),
+  country: z.string().regex(/^[A-Z]{2}$/, "must be an ISO 3166-1 alpha-2 code such as 'US'").refine(isIsoCountry, "must be an ISO 3166-1 alpha-2 country code such as 'US'"),
   phone: phone.optional(),
   default_shipping: z.boolean().optional(),
   default_billing: z.boolean().optional(),
 });
+
+export const addressSchema = addressFields.superRefine((a, ctx) => {
+  const problem = regionProblem(a.country, a.region);
+  if (problem) ctx.addIssue({ code: "custom", path: ["region"], message: problem });
+});
 export type AddressInput = z.output<typeof addressSchema>;
 
-export const addressPatchSchema = addressSchema.partial().refine((p) => Object.keys(p).length > 0, { message: "nothing to change" });
+export const addressPatchSchema = addressFields.partial().refine((p) => Object.keys(p).length > 0, { message: "nothing to change" });
 export type AddressPatch = z.output<typeof addressPatchSchema>;
 
 export const addressIdSchema = z.strictObject({ id: z.uuid("must be an address id") });
 
-export const mfaCodeSchema = z.strictObject({ code: z.string().trim().min(6).max(32) });
-export const mfaDisableSchema = z.strictObject({ password: z.string().min(1).max(1024), code: z.string().trim().min(6).max(32) });
-export const mfaLoginSchema = z.strictObject({ mfa_token: z.string().min(10).max(2048), code: z.string().trim().min(6).max(32) });
+export const mfaCodeSchema = z.strictObject({ code: safeText().trim().min(6).max(32) });
+export const mfaDisableSchema = z.strictObject({ password: z.string().min(1).max(1024), code: safeText().trim().min(6).max(32) });
+export const mfaLoginSchema = z.strictObject({ mfa_token: safeText().min(10).max(2048), code: safeText().trim().min(6).max(32) });
 
 export const tokenSchema = z.strictObject({ token: z.string().regex(/^[A-Za-z0-9_-]{20,100}$/, "must be the token from the email") });
-export const resetRequestSchema = z.strictObject({ email: z.string().trim().min(3).max(254) });
+export const resetRequestSchema = z.strictObject({ email: safeText().trim().min(3).max(254) });
 export const resetSchema = z.strictObject({
   token: z.string().regex(/^[A-Za-z0-9_-]{20,100}$/, "must be the token from the email"),
   password: z.string().min(1).max(1024),

@@ -1,5 +1,6 @@
 /** Input schemas of the catalog routes. Query strings are strict: an unknown parameter is a 400. */
 import { z } from "zod";
+import { safeText } from "../platform/validation";
 
 export const MAX_PAGE_SIZE = 50;
 export const DEFAULT_PAGE_SIZE = 24;
@@ -42,7 +43,7 @@ const listQueryBase = z.strictObject({
     .transform(Number)
     .pipe(z.number().int().min(1).max(MAX_PAGE_SIZE, `must be at most ${MAX_PAGE_SIZE}`))
     .default(DEFAULT_PAGE_SIZE),
-  cursor: z.string().max(200).optional(),
+  cursor: safeText().max(200).optional(),
 });
 
 const priceRangeOk = (q: { price_min?: number | undefined; price_max?: number | undefined }): boolean =>
@@ -66,7 +67,7 @@ export const listQueryCodes = {
 
 export const slugParamSchema = z.strictObject({ slug });
 export const categoryParamSchema = z.strictObject({ slug });
-export const isbnParamSchema = z.strictObject({ isbn: z.string().max(32) });
+export const isbnParamSchema = z.strictObject({ isbn: safeText().max(32) });
 export const emptyQuerySchema = z.strictObject({});
 
 export const variantPatchSchema = z

@@ -1,16 +1,13 @@
-/** GET /dev/mailbox: the local stand-in for an inbox. Exists only in development and test; elsewhere it is a 404. */
+/** GET /dev/mailbox: the local stand-in for an inbox. Mounted only in development and test (workers/app.ts); elsewhere it does not exist. */
 import { Hono } from "hono";
 import { sql } from "drizzle-orm";
 import { z } from "zod";
 import type { AppEnv } from "../platform/context";
-import { validate } from "../platform/validation";
-import { AppError } from "../platform/errors";
+import { safeText, validate } from "../platform/validation";
 
-const querySchema = z.strictObject({ to: z.string().trim().max(254).optional() });
+const querySchema = z.strictObject({ to: safeText().trim().max(254).optional() });
 
 export const devMailboxRoutes = new Hono<AppEnv>().get("/dev/mailbox", validate("query", querySchema), async (c) => {
-  const env = c.get("config").environment;
-  if (env !== "development" && env !== "test") throw new AppError(404, "ROUTE_NOT_FOUND", `No route for GET ${c.req.path}`);
   const to = c.req.valid("query").to?.toLowerCase() ?? null;
   const { value } = await c.get("db").read(
     (db) =>

@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../platform/context";
 import { AppError } from "../platform/errors";
-import { validate } from "../platform/validation";
+import { safeText, validate } from "../platform/validation";
 import { requireStaff } from "../platform/staff-auth";
 import { requireAuth } from "../accounts/middleware";
 import { cancelOrder, listOrders, orderDetail, simulatePayment, staffRefund, staffTransition } from "./service";
@@ -28,7 +28,7 @@ export const orderAdminRoutes = new Hono<AppEnv>()
   .post(
     "/orders/:id/status",
     validate("param", idParam),
-    validate("json", z.strictObject({ status: z.enum(["fulfilled", "shipped", "delivered"]), note: z.string().trim().max(500).optional() })),
+    validate("json", z.strictObject({ status: z.enum(["fulfilled", "shipped", "delivered"]), note: safeText({ multiline: true }).trim().max(500).optional() })),
     async (c) => {
       const body = c.req.valid("json");
       return c.json({ data: await staffTransition(c, c.req.valid("param").id, body.status, body.note ?? null) }, 200, noStore);

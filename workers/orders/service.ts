@@ -12,6 +12,8 @@ import { hashIp, writeAudit } from "../platform/audit";
 import { currentClaims } from "../accounts/middleware";
 import { stripeClient } from "../payments/stripe";
 import { syncOrderPayment } from "../payments/sync";
+import { isUnexpectedState, stripeRefusal } from "../payments/stripe-errors";
+import { clientIpOrNull } from "../platform/client-ip";
 import { orderNumber } from "../checkout/order-writer";
 import { transitionOrder } from "./state-machine";
 import type { OrderStatus } from "./tables";
@@ -108,9 +110,16 @@ export async function cancelOrder(c: Context<AppEnv>, orderId: string): Promise<
   }
   const config = c.get("config");
   if (o.payment_intent_id) {
-    const pi = await stripeClient(config).paymentIntents.retrieve(o.payment_intent_id);
-    if (pi.status !== "canceled" && pi.status !== "succeeded") {
+    try {
       await stripeClient(config).paymentIntents.cancel(o.payment_intent_id, { cancellation_reason: "requested_by_customer" }, { idempotencyKey: `cancel:${o.id}` });
+    } catch (err) {
+      // Stripe refuses when the payment moved on first (paid, processing, already cancelled): record what happened,
+      // then answer with it. A payment that won the race is a 409, not a cancelled order and not a 500.
+      if (!isUnexpectedState(err)) throw stripeRefusal(err);
+      await syncOrderPayment(c.env, config, c.get("db"), c.get("log"), o.id, "customer_cancel");
+      const now = await loadOrder(c, orderId);
+      if (now?.status === "cancelled") return present(c, now);
+      throw new AppError(409, "ORDER_NOT_CANCELLABLE", "The payment went through before the cancellation; the order can no longer be cancelled", { status: now?.status ?? o.status });
     }
   }
   await syncOrderPayment(c.env, config, c.get("db"), c.get("log"), o.id, "customer_cancel");
@@ -123,7 +132,7 @@ const STAFF_MOVES: OrderStatus[] = ["fulfilled", "shipped", "delivered"];
 export async function staffTransition(c: Context<AppEnv>, orderId: string, to: OrderStatus, note: string | null): Promise<Record<string, unknown>> {
   if (!STAFF_MOVES.includes(to)) throw new AppError(422, "INVALID_TRANSITION", `Staff can move orders to ${STAFF_MOVES.join(", ")}`);
   const claims = currentClaims(c.req.raw);
-  const ipHash = await hashIp(c.req.header("cf-connecting-ip") ?? null, c.get("config").cookieSecret);
+  const ipHash = await hashIp(clientIpOrNull(c), c.get("config").cookieSecret);
   const result = await c.get("db").write((db) =>
     db.transaction(async (tx) => {
       const t = await transitionOrder(tx, orderId, { to, reason: "staff", actor: claims ? `user:${claims.sub}` : "staff-token", details: note ? { note } : null });
@@ -140,22 +149,39 @@ export async function staffTransition(c: Context<AppEnv>, orderId: string, to: O
   return present(c, o);
 }
 
-/** POST /admin/orders/:id/refund: a full or partial refund at Stripe; the charge.refunded webhook updates the order. */
+/**
+ * POST /admin/orders/:id/refund: a full or partial refund at Stripe; the charge.refunded webhook updates the order.
+ * Refunds of one order are serialised (a transaction-scoped advisory lock on the primary, held across the Stripe
+ * call), so concurrent requests reach Stripe one at a time and each sees the previous one's effect; Stripe's refusals
+ * (already refunded, too large) become 409/422.
+ */
 export async function staffRefund(c: Context<AppEnv>, orderId: string, amount: number | undefined, requestKey: string): Promise<{ refund_id: string; amount: number; status: string | null }> {
-  const o = await loadOrder(c, orderId);
-  if (!o) throw notFound();
-  if (!o.payment_intent_id || o.amount_paid === 0) throw new AppError(409, "ORDER_NOT_PAID", "Only a paid order can be refunded");
-  const remaining = o.amount_paid - o.amount_refunded;
-  if (amount !== undefined && amount > remaining) throw new AppError(422, "REFUND_TOO_LARGE", `At most ${remaining} can still be refunded`, { remaining });
-  const refund = await stripeClient(c.get("config")).refunds.create(
-    { payment_intent: o.payment_intent_id, ...(amount !== undefined ? { amount } : {}), metadata: { order_id: o.id } },
-    { idempotencyKey: `refund:${o.id}:${requestKey}` },
-  );
   const claims = currentClaims(c.req.raw);
-  await c.get("db").write((db) =>
-    writeAudit(db, { actorId: claims?.sub ?? null, actorRole: claims?.role ?? "staff-token", action: "order.refund", targetType: "order", targetId: o.id, requestId: c.get("requestId"), ipHash: null, after: { refund_id: refund.id, amount: refund.amount } }),
+  const config = c.get("config");
+  return c.get("db").write((db) =>
+    db.transaction(async (tx) => {
+      await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`refund:${orderId}`}, 0))`);
+      const { rows } = await tx.execute<{ id: string; payment_intent_id: string | null; amount_paid: number; amount_refunded: number }>(
+        sql`select id, payment_intent_id, amount_paid, amount_refunded from orders where id = ${orderId}`,
+      );
+      const o = rows[0];
+      if (!o) throw notFound();
+      if (!o.payment_intent_id || Number(o.amount_paid) === 0) throw new AppError(409, "ORDER_NOT_PAID", "Only a paid order can be refunded");
+      const remaining = Number(o.amount_paid) - Number(o.amount_refunded);
+      if (amount !== undefined && amount > remaining) throw new AppError(422, "REFUND_TOO_LARGE", `At most ${remaining} can still be refunded`, { remaining });
+      let refund;
+      try {
+        refund = await stripeClient(config).refunds.create(
+          { payment_intent: o.payment_intent_id, ...(amount !== undefined ? { amount } : {}), metadata: { order_id: o.id } },
+          { idempotencyKey: `refund:${o.id}:${requestKey}` },
+        );
+      } catch (err) {
+        throw stripeRefusal(err);
+      }
+      await writeAudit(tx, { actorId: claims?.sub ?? null, actorRole: claims?.role ?? "staff-token", action: "order.refund", targetType: "order", targetId: o.id, requestId: c.get("requestId"), ipHash: null, after: { refund_id: refund.id, amount: refund.amount } });
+      return { refund_id: refund.id, amount: refund.amount, status: refund.status };
+    }),
   );
-  return { refund_id: refund.id, amount: refund.amount, status: refund.status };
 }
 
 /**
@@ -164,7 +190,6 @@ export async function staffRefund(c: Context<AppEnv>, orderId: string, amount: n
  */
 export async function simulatePayment(c: Context<AppEnv>, orderId: string, outcome: "succeeded" | "declined"): Promise<{ payment_intent: string; status: string }> {
   const config = c.get("config");
-  if (config.environment !== "development" && config.environment !== "test") throw new AppError(404, "ROUTE_NOT_FOUND", `No route for POST ${c.req.path}`);
   const o = await loadOrder(c, orderId);
   if (!o || !(await mayRead(c, o.id, o.user_id))) throw notFound();
   if (!o.payment_intent_id) throw new AppError(409, "NO_PAYMENT_INTENT", "This order has no PaymentIntent yet");

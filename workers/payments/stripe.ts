@@ -24,11 +24,28 @@ export function stripeClient(config: AppConfig): Stripe {
   return client;
 }
 
-/** Verifies a webhook's Stripe-Signature (HMAC-SHA256, 300 s tolerance) and returns the event, or null. */
-export async function verifyStripeWebhook(config: AppConfig, payload: string, signature: string | undefined): Promise<Stripe.Event | null> {
+/** Signatures older than this, or dated further ahead than this, are refused (replay window, both directions). */
+export const WEBHOOK_TOLERANCE_SECONDS = 300;
+
+/** The `t=` timestamp of a Stripe-Signature header, or null when there is none (or more than one). */
+function signatureTimestamp(header: string): number | null {
+  const ts = header.split(",").map((p) => p.trim()).filter((p) => p.startsWith("t="));
+  if (ts.length !== 1) return null;
+  const t = (ts[0] ?? "").slice(2);
+  return /^\d{1,12}$/.test(t) ? Number(t) : null;
+}
+
+/**
+ * Verifies a webhook's Stripe-Signature (HMAC-SHA256, 300 s tolerance) and returns the event, or null. The SDK only
+ * bounds a signature's age; one dated more than the tolerance into the future is refused here, so a signature leaked
+ * or minted ahead of time cannot be replayed later.
+ */
+export async function verifyStripeWebhook(config: AppConfig, payload: string, signature: string | undefined, nowMs = Date.now()): Promise<Stripe.Event | null> {
   if (!signature) return null;
+  const t = signatureTimestamp(signature);
+  if (t === null || t > Math.floor(nowMs / 1000) + WEBHOOK_TOLERANCE_SECONDS) return null;
   try {
-    return await stripeClient(config).webhooks.constructEventAsync(payload, signature, config.stripe.webhookSecret, 300, Stripe.createSubtleCryptoProvider());
+    return await stripeClient(config).webhooks.constructEventAsync(payload, signature, config.stripe.webhookSecret, WEBHOOK_TOLERANCE_SECONDS, Stripe.createSubtleCryptoProvider());
   } catch {
     return null;
   }

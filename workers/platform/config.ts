@@ -4,6 +4,7 @@
  * `undefined` deep inside a driver.
  */
 import { z } from "zod";
+import { exampleValuesIn } from "./example-secrets";
 
 const csv = (s: string): string[] =>
   s
@@ -69,6 +70,13 @@ const configSchema = z.object({
   TYPESENSE_PROTOCOL: z.enum(["http", "https", ""]).default(""),
   TYPESENSE_API_KEY: z.string().trim().default(""),
   TYPESENSE_COLLECTION: z.string().trim().default("").refine((s) => s === "" || /^[a-z0-9_-]{1,64}$/.test(s), "must be 1-64 of a-z 0-9 _ -"),
+  // Where the client's IP comes from: a header name, or "none" (every client shares one per-IP identity).
+  CLIENT_IP_HEADER: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .default("cf-connecting-ip")
+    .refine((s) => s === "none" || /^[a-z0-9-]{1,64}$/.test(s), "must be a header name such as cf-connecting-ip, or none"),
   PII_KEYS: z.string().regex(/^[a-z0-9]{1,16}:[A-Za-z0-9+/_=-]{43,}(,[a-z0-9]{1,16}:[A-Za-z0-9+/_=-]{43,})*$/, "must be kid:base64key[,kid:key]"),
 });
 
@@ -109,6 +117,8 @@ export interface AppConfig {
   /** The HTTP email API (Resend-compatible); null sends to the dev mailbox outside production. */
   emailApi: { url: string; key: string } | null;
   emailFrom: string;
+  /** The request header that carries the client's IP (lower case), or null when none can be trusted. */
+  clientIpHeader: string | null;
 }
 
 /** Thrown when the environment does not satisfy the schema; the message lists every offending name. */
@@ -173,7 +183,12 @@ export function getConfig(env: Env): AppConfig {
     queueBackoffBaseSeconds: e.QUEUE_BACKOFF_BASE_SECONDS,
     emailApi: e.EMAIL_API_URL === "" ? null : { url: e.EMAIL_API_URL, key: e.EMAIL_API_KEY },
     emailFrom: e.EMAIL_FROM,
+    clientIpHeader: e.CLIENT_IP_HEADER === "none" ? null : e.CLIENT_IP_HEADER,
   };
+  if (config.environment !== "development" && config.environment !== "test") {
+    const examples = exampleValuesIn(env as unknown as Record<string, unknown>);
+    if (examples.length > 0) throw new ConfigError(examples.map((n) => `${n} holds a published example value; set a real secret (wrangler secret put ${n})`));
+  }
   if (config.environment === "production" && config.stripe.apiBase) {
     throw new ConfigError(["STRIPE_API_BASE must be empty in production"]);
   }

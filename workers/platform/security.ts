@@ -22,18 +22,43 @@ export function securityHeaders(): MiddlewareHandler<AppEnv> {
 
 const corsByOrigins = new Map<string, MiddlewareHandler<AppEnv>>();
 
-/** CORS for the origins in CORS_ORIGINS only; other origins get no CORS headers (the browser blocks them). */
+/** Request headers the API reads: browsers must be allowed to send them cross-origin. */
+export const CORS_ALLOW_HEADERS = [
+  "Content-Type",
+  "Authorization",
+  "Idempotency-Key",
+  "If-None-Match",
+  "X-Request-Id",
+  "traceparent",
+  "X-Cart-Token",
+  "X-CSRF-Token",
+  "X-Order-Token",
+];
+/** Response headers a cross-origin script may read. */
+export const CORS_EXPOSE_HEADERS = ["X-Request-Id", "X-Trace-Id", "ETag", "Retry-After", "Idempotent-Replayed", "Allow", "X-Served-By"];
+
+/**
+ * CORS for the origins in CORS_ORIGINS only. Any other origin (or none) gets no CORS header at all, in particular no
+ * Access-Control-Allow-Credentials: credentials are only ever offered together with an allowed origin.
+ */
 export function corsAllowlist(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const allowed = c.get("config").corsOrigins;
+    const origin = c.req.header("origin");
+    if (origin === undefined || !allowed.includes(origin)) {
+      c.header("Vary", "Origin", { append: true });
+      // A preflight from a foreign origin is answered without CORS headers, so the browser refuses the real request.
+      if (c.req.method === "OPTIONS" && c.req.header("access-control-request-method")) return c.body(null, 204);
+      return next();
+    }
     const key = allowed.join(",");
     let mw = corsByOrigins.get(key);
     if (!mw) {
       mw = cors({
-        origin: (origin) => (allowed.includes(origin) ? origin : null),
+        origin: (o) => (allowed.includes(o) ? o : null),
         allowMethods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-        allowHeaders: ["Content-Type", "Authorization", "Idempotency-Key", "X-Request-Id", "If-None-Match"],
-        exposeHeaders: ["X-Request-Id", "X-Trace-Id", "ETag", "Retry-After"],
+        allowHeaders: CORS_ALLOW_HEADERS,
+        exposeHeaders: CORS_EXPOSE_HEADERS,
         credentials: true,
         maxAge: 600,
       });

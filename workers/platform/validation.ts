@@ -2,10 +2,12 @@
  * zValidator with the project's error envelope: a failed check answers 400 with a precise code
  * (UNKNOWN_PARAMETER for keys a strict schema does not know, or a code the route maps to a field) and the zod
  * issues as details. Nothing after the validator runs on bad input.
+ *
+ * Also the one rule for free text: no control characters (Postgres refuses NUL, logs and emails mangle the rest).
  */
 import { zValidator } from "@hono/zod-validator";
 import type { ValidationTargets } from "hono";
-import type { z } from "zod";
+import { z } from "zod";
 import { AppError } from "./errors";
 
 /** Maps a top-level field to an error code, either for any issue or per zod issue code. */
@@ -17,29 +19,65 @@ export interface IssueDetail {
   message: string;
 }
 
-/** Converts zod issues to envelope details and picks the most specific error code. */
+/** At most this many issues are described; a request with thousands of bad keys gets a bounded answer. */
+export const MAX_ISSUE_DETAILS = 20;
+/** Issues named in the human message (the details carry the rest). */
+const MAX_MESSAGE_ISSUES = 5;
+/** A client-chosen key or path is echoed at most this long. */
+const MAX_PATH_CHARS = 100;
+
+// Single-line text: no C0/C1 controls at all (tab and newline included) and no lone surrogates.
+const SINGLE_LINE = /^[^\p{Cc}\p{Cs}]*$/u;
+// Multi-line text (notes): tab and line feed are allowed, every other control is not.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const MULTI_LINE = /^[^\p{Cs}\u0000-\u0008\u000B-\u001F\u007F-\u009F]*$/u;
+export const CONTROL_CHARACTER_MESSAGE = "must not contain control characters";
+
+/**
+ * A string that rejects control characters (NUL, ESC, DEL, C1 …) and lone surrogates, checked before anything else.
+ * `multiline` allows `\n` and `\t` for fields where line breaks are legitimate. Chain `.trim()`, `.max()` … after it.
+ */
+export function safeText(opts: { multiline?: boolean } = {}): z.ZodString {
+  return z.string().regex(opts.multiline ? MULTI_LINE : SINGLE_LINE, CONTROL_CHARACTER_MESSAGE);
+}
+
+const clip = (s: string): string => (s.length > MAX_PATH_CHARS ? `${s.slice(0, MAX_PATH_CHARS)}…` : s);
+
+/** Converts zod issues to envelope details (at most MAX_ISSUE_DETAILS) and picks the most specific error code. */
 export function describeIssues(
   issues: readonly z.core.$ZodIssue[],
   target: keyof ValidationTargets,
   fieldCodes: FieldCodes = {},
-): { code: string; details: IssueDetail[] } {
+): { code: string; details: IssueDetail[]; omitted: number } {
   const details: IssueDetail[] = [];
+  let omitted = 0;
   let code: string | null = null;
+  const push = (d: IssueDetail): void => {
+    if (details.length < MAX_ISSUE_DETAILS) details.push(d);
+    else omitted++;
+  };
   for (const issue of issues) {
     if (issue.code === "unrecognized_keys") {
       for (const key of issue.keys) {
-        details.push({ path: [...issue.path, key].join("."), code: "unrecognized_key", message: `Unknown ${target === "query" ? "query parameter" : "field"} '${key}'` });
+        push({ path: clip([...issue.path, key].join(".")), code: "unrecognized_key", message: `Unknown ${target === "query" ? "query parameter" : "field"} '${clip(key)}'` });
       }
       code ??= target === "query" ? "UNKNOWN_PARAMETER" : "UNKNOWN_FIELD";
       continue;
     }
     const field = String(issue.path[0] ?? "");
-    details.push({ path: issue.path.join("."), code: issue.code, message: issue.message });
+    push({ path: clip(issue.path.join(".")), code: issue.code, message: issue.message });
     const mapped = fieldCodes[field];
     const specific = typeof mapped === "string" ? mapped : mapped?.[issue.code];
     if (specific) code ??= specific;
   }
-  return { code: code ?? "VALIDATION_FAILED", details };
+  return { code: code ?? "VALIDATION_FAILED", details, omitted };
+}
+
+/** The human summary of a failed validation: the first few issues and how many more the details hold. */
+function summarise(what: string, details: IssueDetail[], omitted: number): string {
+  const shown = details.slice(0, MAX_MESSAGE_ISSUES).map((d) => (d.path ? `${d.path}: ${d.message}` : d.message));
+  const more = details.length - shown.length + omitted;
+  return `Invalid ${what}: ${shown.join("; ")}${more > 0 ? ` (and ${more} more)` : ""}`;
 }
 
 /** A zValidator whose failures become AppErrors in the envelope. */
@@ -50,9 +88,10 @@ export function validate<T extends z.ZodType, Target extends keyof ValidationTar
 ) {
   return zValidator(target, schema, (result) => {
     if (!result.success) {
-      const { code, details } = describeIssues(result.error.issues, target, fieldCodes);
+      const { code, details, omitted } = describeIssues(result.error.issues, target, fieldCodes);
       const what = target === "query" ? "query parameters" : target === "param" ? "path" : "request body";
-      throw new AppError(400, code, `Invalid ${what}: ${details.map((d) => (d.path ? `${d.path}: ${d.message}` : d.message)).join("; ")}`, details);
+      if (omitted > 0) details.push({ path: "", code: "truncated", message: `${omitted} more issues not shown` });
+      throw new AppError(400, code, summarise(what, details.filter((d) => d.code !== "truncated"), omitted), details);
     }
   });
 }
