@@ -11,6 +11,8 @@ export interface LoadOptions {
   /** Path of the i-th request (lets a run rotate through many keys, or make every request unique). */
   path: (i: number) => string;
   headers?: Record<string, string>;
+  /** Extra headers of the i-th request (e.g. a client address per simulated shopper, for per-IP limits). */
+  headersFor?: (i: number) => Record<string, string>;
   /** Stop early after this many requests (cold runs must not repeat a key). */
   maxRequests?: number;
 }
@@ -66,7 +68,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       if (opts.maxRequests !== undefined && i >= opts.maxRequests) return;
       const t0 = performance.now();
       try {
-        const res = await pool.request({ path: opts.path(i), method: "GET", headers: opts.headers ?? {} });
+        const res = await pool.request({ path: opts.path(i), method: "GET", headers: { ...(opts.headers ?? {}), ...(opts.headersFor?.(i) ?? {}) } });
         await res.body.dump();
         latencies.push(performance.now() - t0);
         statuses[String(res.statusCode)] = (statuses[String(res.statusCode)] ?? 0) + 1;

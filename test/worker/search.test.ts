@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { env, createExecutionContext, createMessageBatch, getQueueResult, waitOnExecutionContext } from "cloudflare:test";
 import worker from "../../workers/index";
-import { ADMIN_TOKEN, DEAD_PORT, call, json, patchVariant, replicaCaughtUp, sql } from "./helpers";
+import { ADMIN_TOKEN, DEAD_PORT, call as rawCall, json, nextIp, patchVariant, replicaCaughtUp, sql } from "./helpers";
 import type { ErrorBody } from "./helpers";
 
 interface Hit {
@@ -26,6 +26,11 @@ interface SearchBody {
 interface QueueResult {
   explicitAcks: string[];
   retryMessages: { msgId: string }[];
+}
+
+/** Each request from its own client address: the per-IP search limit (test/security/search.test.ts) stays out of the way. */
+function call(path: string, init: RequestInit = {}, overrides: Partial<Record<keyof Env, string>> = {}): Promise<Response> {
+  return rawCall(path, { ...init, headers: { "cf-connecting-ip": nextIp(), ...((init.headers ?? {}) as Record<string, string>) } }, overrides);
 }
 
 async function search(qs: string, init: RequestInit = {}, overrides: Partial<Record<keyof Env, string>> = {}): Promise<SearchBody> {
@@ -266,5 +271,27 @@ describe("synonyms (staff)", () => {
   it("rejects malformed synonym sets", async () => {
     const res = await call("/v1/admin/search/synonyms/x", { method: "PUT", headers: admin, body: JSON.stringify({ synonyms: ["only-one"] }) });
     expect(res.status).toBe(400);
+  });
+});
+
+describe("bounded queries", () => {
+  it("searches at most 10 words of at most 32 characters, and says so in query.q", async () => {
+    const words = Array.from({ length: 14 }, (_, i) => `w${i}`);
+    const body = await search(`q=${encodeURIComponent(`${"z".repeat(40)} ${words.join(" ")}`)}`);
+    expect(body.query.q).toBe(`${"z".repeat(32)} ${words.slice(0, 9).join(" ")}`);
+  });
+
+  it("answers 503 SEARCH_TIMEOUT with Retry-After when a statement exceeds SEARCH_STATEMENT_TIMEOUT_MS, never a 500", async () => {
+    const tight = { SEARCH_STATEMENT_TIMEOUT_MS: "1" } as Partial<Record<keyof Env, string>>;
+    for (const path of [`/v1/search?q=the%20${crypto.randomUUID().slice(0, 4)}&facets=category,author,format`, `/v1/search/suggest?q=th${crypto.randomUUID().slice(0, 4)}`]) {
+      const res = await call(path, {}, tight);
+      expect(res.status, await res.clone().text()).toBe(503);
+      expect(res.headers.get("retry-after")).toBe("2");
+      const body = await json<ErrorBody>(res);
+      expect(body.error.code).toBe("SEARCH_TIMEOUT");
+      expect(body.error.request_id).toBeTruthy();
+    }
+    // The timeout is local to the search's own transaction: the next search on the same pooled connection is unbounded.
+    expect((await call("/v1/search?q=the&facets=category")).status).toBe(200);
   });
 });

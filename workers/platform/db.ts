@@ -9,6 +9,7 @@ import { Pool, neon, neonConfig } from "@neondatabase/serverless";
 import { drizzle } from "drizzle-orm/neon-serverless";
 import { drizzle as drizzleHttp } from "drizzle-orm/neon-http";
 import type { NeonDatabase } from "drizzle-orm/neon-serverless";
+import { sql } from "drizzle-orm";
 import type { SQL } from "drizzle-orm";
 import type { AppConfig } from "./config";
 import type { Logger } from "./logger";
@@ -21,6 +22,12 @@ export type Database = NeonDatabase<Record<string, never>>;
 /** What read paths need: run one statement, get its rows. Implemented over the Pool or Neon's HTTP endpoint. */
 export interface Reader {
   rows<T extends Record<string, unknown>>(query: SQL): Promise<T[]>;
+}
+
+/** Read options: force the primary; bound each statement (Postgres cancels it with SQLSTATE 57014 past the limit). */
+export interface ReadOptions {
+  primary?: boolean;
+  statementTimeoutMs?: number;
 }
 export type DbSource = "primary" | "replica";
 
@@ -82,12 +89,26 @@ export class DbRouter {
     return this.primaryDb;
   }
 
-  private reader(url: string): Reader {
-    let r = this.readers.get(url);
+  private reader(url: string, statementTimeoutMs?: number): Reader {
+    const key = `${url}|${statementTimeoutMs ?? ""}`;
+    let r = this.readers.get(key);
     if (!r) {
       const db = drizzleHttp({ client: neon(url, { fetchOptions: { signal: AbortSignal.timeout(READ_TIMEOUT_MS) } }) });
-      r = { rows: async <T extends Record<string, unknown>>(q: SQL) => (await db.execute<T>(q)).rows };
-      this.readers.set(url, r);
+      r =
+        statementTimeoutMs === undefined
+          ? { rows: async <T extends Record<string, unknown>>(q: SQL) => (await db.execute<T>(q)).rows }
+          : {
+              // One HTTP request, one transaction: the timeout is set locally, so it ends with the transaction and
+              // never leaks to the pooled connection.
+              rows: async <T extends Record<string, unknown>>(q: SQL) => {
+                const [, result] = await db.batch([
+                  db.execute(sql`select set_config('statement_timeout', ${String(Math.max(1, Math.round(statementTimeoutMs)))}, true)`),
+                  db.execute<T>(q),
+                ]);
+                return result.rows;
+              },
+            };
+      this.readers.set(key, r);
     }
     return r;
   }
@@ -106,7 +127,7 @@ export class DbRouter {
    * failure on one side is retried once on the other, so a replica outage degrades to primary reads and a primary
    * outage still serves reads from the replica.
    */
-  async read<T>(fn: (db: Reader) => Promise<T>, opts: { primary?: boolean } = {}): Promise<{ value: T; source: DbSource }> {
+  async read<T>(fn: (db: Reader) => Promise<T>, opts: ReadOptions = {}): Promise<{ value: T; source: DbSource }> {
     const replica = this.replica();
     const targets: [DbSource, string][] = [["primary", this.config.databaseUrl]];
     if (replica) {
@@ -117,7 +138,7 @@ export class DbRouter {
     if (targets.length > 1 && !isHealthy((targets[0] as [DbSource, string])[1])) targets.reverse();
     for (const [source, url] of targets) {
       try {
-        return { value: await fn(this.reader(url)), source };
+        return { value: await fn(this.reader(url, opts.statementTimeoutMs)), source };
       } catch (err) {
         if (!isConnectionError(err)) throw err;
         unhealthyUntil.set(url, Date.now() + CIRCUIT_MS);

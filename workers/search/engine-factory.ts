@@ -10,9 +10,9 @@ import { TypesenseSearchEngine } from "./typesense-engine";
 const typesenseEngines = new Map<string, TypesenseSearchEngine>();
 
 /** The search engine for this configuration; the Postgres engine reads through the request's router. */
-export function searchEngineFor(config: AppConfig, db: DbRouter, opts: { readPrimary?: boolean } = {}): SearchEngine {
+export function searchEngineFor(config: AppConfig, db: DbRouter, opts: { readPrimary?: boolean; statementTimeoutMs?: number } = {}): SearchEngine {
   const ts = config.typesense;
-  if (!ts) return new PostgresSearchEngine(routerGateway(db), opts.readPrimary ?? false);
+  if (!ts) return new PostgresSearchEngine(routerGateway(db), opts.readPrimary ?? false, opts.statementTimeoutMs);
   const key = `${ts.protocol}://${ts.host}:${ts.port}/${ts.collection}|${ts.apiKey}`;
   let engine = typesenseEngines.get(key);
   if (!engine) {

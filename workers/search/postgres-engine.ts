@@ -22,6 +22,7 @@ import type {
   SynonymSet,
 } from "./engine";
 import { facetDocumentField } from "./engine";
+import { escapeHtml, hasMatch, MARK_END, MARK_START, MARKERS, renderHighlight } from "./highlight";
 
 /** The words of a text, unaccented, lower case, single-spaced: how queries and titles are compared. */
 const normWords = (expr: SQL): SQL =>
@@ -34,7 +35,10 @@ const normWords = (expr: SQL): SQL =>
  */
 const weighted = (expr: SQL, weight: "A" | "B" | "C" | "D"): SQL => sql`setweight(to_tsvector('simple', ${normWords(expr)}), ${weight})`;
 
-const HEADLINE = "HighlightAll=true, StartSel=<mark>, StopSel=</mark>";
+// Matches are marked with private-use characters, and the text is escaped in TS before they become <mark> (highlight.ts).
+const HEADLINE = `HighlightAll=true, StartSel="${MARK_START}", StopSel="${MARK_END}"`;
+/** A text column without the markers, as ts_headline's input. */
+const unmarked = (expr: SQL): SQL => sql`translate(${expr}, ${MARKERS}, '')`;
 
 /**
  * Facet counts are products, not SKUs. Fields that belong to the product (categories, authors, publisher) are
@@ -96,8 +100,6 @@ interface SearchRow extends Record<string, unknown> {
   index_version: number | null;
 }
 
-const marked = (s: string | null | undefined): s is string => typeof s === "string" && s.includes("<mark>");
-
 /** Postgres implementation of the search contract. */
 export class PostgresSearchEngine implements SearchEngine {
   readonly name = "postgres" as const;
@@ -106,7 +108,13 @@ export class PostgresSearchEngine implements SearchEngine {
     private readonly db: SqlGateway,
     /** Search reads go to the primary (read-your-writes sessions, tests that must see a just-indexed change). */
     private readonly readPrimary = false,
+    /** Bound on each search and suggest statement (unbounded when undefined: the Node tools). */
+    private readonly statementTimeoutMs?: number,
   ) {}
+
+  private readOpts(primary: boolean): { primary: boolean; statementTimeoutMs?: number } {
+    return this.statementTimeoutMs === undefined ? { primary } : { primary, statementTimeoutMs: this.statementTimeoutMs };
+  }
 
   async ensureReady(): Promise<void> {
     await this.db.read((r) => r.rows(sql`select 1 from search_documents limit 1`), { primary: true });
@@ -247,7 +255,7 @@ export class PostgresSearchEngine implements SearchEngine {
       // Nothing has every word: like Typesense's drop_tokens, fall back to documents with any of them.
       if (all.found === 0 && req.q !== null && /\s/.test(req.q.trim())) return this.runSearch(r, req, false);
       return all;
-    }, { primary: this.readPrimary || opts.fresh === true });
+    }, this.readOpts(this.readPrimary || opts.fresh === true));
     return value;
   }
 
@@ -309,9 +317,9 @@ export class PostgresSearchEngine implements SearchEngine {
             'featured', d.featured, 'rating', json_build_object('average', round(d.rating::numeric, 2), 'count', d.ratings_count),
             'variants', (select json_agg(json_build_object('sku', v.sku, 'format', v.format, 'price', v.price, 'in_stock', v.in_stock) order by v.price, v.sku)
                          from search_documents v where v.product_id = pg.product_id and ${variantMatch} and ${filterSql(req.filters, "v")}),
-            'h_name', ${textual ? sql`ts_headline('simple', d.name, p.tsq, ${HEADLINE})` : sql`null`},
-            'h_series', ${textual ? sql`case when d.series is not null then ts_headline('simple', d.series, p.tsq, ${HEADLINE}) end` : sql`null`},
-            'h_authors', ${textual ? sql`(select array_agg(ts_headline('simple', a, p.tsq, ${HEADLINE})) from unnest(d.authors) a)` : sql`null`}
+            'h_name', ${textual ? sql`ts_headline('simple', ${unmarked(sql`d.name`)}, p.tsq, ${HEADLINE})` : sql`null`},
+            'h_series', ${textual ? sql`case when d.series is not null then ts_headline('simple', ${unmarked(sql`d.series`)}, p.tsq, ${HEADLINE}) end` : sql`null`},
+            'h_authors', ${textual ? sql`(select array_agg(ts_headline('simple', ${unmarked(sql`a`)}, p.tsq, ${HEADLINE}) order by o) from unnest(d.authors) with ordinality as x(a, o))` : sql`null`}
           ) order by pg.ord), '[]'::json)
           from page pg join search_products d on d.product_id = pg.product_id, p) as hits,
         ${facets} as facets,
@@ -320,9 +328,9 @@ export class PostgresSearchEngine implements SearchEngine {
     if (!row) return { found: 0, hits: [], facets: {} };
     const hits: SearchHit[] = row.hits.map(({ h_name, h_series, h_authors, ...hit }) => {
       const highlights: SearchHit["highlights"] = {};
-      if (marked(h_name)) highlights.name = h_name;
-      if (marked(h_series)) highlights.series = h_series;
-      if (h_authors?.some(marked)) highlights.authors = h_authors;
+      if (hasMatch(h_name)) highlights.name = renderHighlight(h_name);
+      if (hasMatch(h_series)) highlights.series = renderHighlight(h_series);
+      if (h_authors?.some(hasMatch)) highlights.authors = h_authors.map(renderHighlight);
       return { ...hit, product_id: Number(hit.product_id), highlights };
     });
     return { found: row.found, hits, facets: row.facets ?? {}, indexVersion: row.index_version ?? 0 };
@@ -333,15 +341,15 @@ export class PostgresSearchEngine implements SearchEngine {
       (r) =>
         r.rows<{ kind: Suggestion["kind"]; text: string; slug: string | null; highlight: string }>(sql`
         with p as materialized (select search_tsquery(${q}, true) as tsq, ${normWords(sql`${q}::text`)} as nq)
-        select s.kind, s.label as text, s.slug, ts_headline('simple', s.label, p.tsq, ${HEADLINE}) as highlight
+        select s.kind, s.label as text, s.slug, ts_headline('simple', ${unmarked(sql`s.label`)}, p.tsq, ${HEADLINE}) as highlight
         from search_suggestions s, p
         where p.tsq is not null and s.document @@ p.tsq
         order by (case when starts_with(s.label_norm, p.nq) then 1 else 0 end) desc,
                  ts_rank(s.document, p.tsq) + ln(1 + s.weight) * 0.05 desc, s.id
         limit ${limit}`),
-      { primary: this.readPrimary },
+      this.readOpts(this.readPrimary),
     );
-    return value;
+    return value.map((s) => ({ ...s, highlight: hasMatch(s.highlight) ? renderHighlight(s.highlight) : escapeHtml(s.highlight) }));
   }
 
   async upsertSynonym(set: SynonymSet): Promise<void> {

@@ -8,10 +8,11 @@ import { emptyQuerySchema } from "../catalog/schemas";
 import { searchQueryCodes, searchQuerySchema, suggestQueryCodes, suggestQuerySchema, synonymBodySchema, synonymIdParamSchema } from "./schemas";
 import { searchResponse, suggestResponse } from "./service";
 import { deleteSynonym, listSynonyms, putSynonym } from "./admin-service";
+import { searchRateLimit } from "./rate-limit";
 
 export const searchRoutes = new Hono<AppEnv>()
-  .get("/search", publicCache(30), validate("query", searchQuerySchema, searchQueryCodes), (c) => searchResponse(c, c.req.valid("query")))
-  .get("/search/suggest", publicCache(30), validate("query", suggestQuerySchema, suggestQueryCodes), (c) => suggestResponse(c, c.req.valid("query")));
+  .get("/search", searchRateLimit("SEARCH_RATE_LIMITER"), publicCache(30), validate("query", searchQuerySchema, searchQueryCodes), (c) => searchResponse(c, c.req.valid("query")))
+  .get("/search/suggest", searchRateLimit("SUGGEST_RATE_LIMITER"), publicCache(30), validate("query", suggestQuerySchema, suggestQueryCodes), (c) => suggestResponse(c, c.req.valid("query")));
 
 export const searchAdminRoutes = new Hono<AppEnv>()
   .use("/search/*", requireStaff())

@@ -24,11 +24,26 @@ const intParam = (min: number, max: number, message = "must be a non-negative in
 
 const boolParam = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
 
-/** Words to search: trimmed, 1–200 characters, no control characters. */
+/** Words of a query the engines consider; the rest is dropped (the response's `query.q` shows what was searched). */
+export const MAX_QUERY_WORDS = 10;
+/** Characters of a word the engines consider (the longest dictionary words are shorter). */
+export const MAX_WORD_LENGTH = 32;
+
+/** The first MAX_QUERY_WORDS words, each cut to MAX_WORD_LENGTH characters: bounded work in either engine. */
+export function boundQueryWords(q: string): string {
+  return q
+    .split(" ")
+    .slice(0, MAX_QUERY_WORDS)
+    .map((w) => Array.from(w).slice(0, MAX_WORD_LENGTH).join(""))
+    .join(" ");
+}
+
+/** Words to search: trimmed, 1–200 characters, no control characters, at most 10 words of at most 32 characters. */
 const queryText = z
   .string()
   .transform((s) => s.replace(/[\p{Cc}\p{Cf}]/gu, " ").replace(/\s+/g, " ").trim())
-  .pipe(z.string().min(1, "must not be empty").max(MAX_QUERY_LENGTH, `must be at most ${MAX_QUERY_LENGTH} characters`));
+  .pipe(z.string().min(1, "must not be empty").max(MAX_QUERY_LENGTH, `must be at most ${MAX_QUERY_LENGTH} characters`))
+  .transform(boundQueryWords);
 
 export const searchQuerySchema = z
   .strictObject({

@@ -14,17 +14,34 @@ import { keys, TTL } from "./cache-keys";
 import { lastKnownIndexVersion, noteIndexVersion, seenBefore } from "./doorkeeper";
 import type { SearchQuery, SuggestQuery } from "./schemas";
 import { isbnQuery, toSearchRequest } from "./request";
+import { searchLimits } from "./limits";
+import { escapeHtml } from "./highlight";
 
 async function sha1(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-1", new TextEncoder().encode(text));
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** Runs an engine call; outages become 503 SEARCH_UNAVAILABLE (the catalog routes do not depend on search). */
+/** Postgres cancelled the statement (SQLSTATE 57014: statement_timeout), possibly wrapped by drizzle. */
+function isStatementTimeout(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if ((e as { code?: unknown }).code === "57014") return true;
+  }
+  return false;
+}
+
+/**
+ * Runs an engine call; outages become 503 SEARCH_UNAVAILABLE (the catalog routes do not depend on search) and a
+ * statement past SEARCH_STATEMENT_TIMEOUT_MS 503 SEARCH_TIMEOUT.
+ */
 async function guarded<T>(c: Context<AppEnv>, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
+    if (isStatementTimeout(err)) {
+      c.get("log").warn("search_timeout", { timeout_ms: searchLimits(c.env).statementTimeoutMs });
+      throw new AppError(503, "SEARCH_TIMEOUT", "The search took too long; retry, or use fewer words", null, { "Retry-After": "2" });
+    }
     const outage = err instanceof SearchUnavailableError || (err instanceof AppError && err.status === 503);
     if (!outage) throw err;
     c.get("log").warn("search_unavailable", { error_message: err instanceof Error ? err.message : String(err) });
@@ -56,7 +73,7 @@ async function cachedSearch(
     }
     known = version;
   }
-  const engine = searchEngineFor(c.get("config"), c.get("db"));
+  const engine = searchEngineFor(c.get("config"), c.get("db"), { statementTimeoutMs: searchLimits(c.env).statementTimeoutMs });
   const { body, version } = await guarded(c, () => run(engine, ryw, known));
   const entry: CacheEntry = { v: Math.max(version, known ?? 0), etag: `W/"${await sha1(body)}"`, body };
   if (admitted) c.executionCtx.waitUntil(cache.put(key, entry, ttl, keys.searchVersion));
@@ -107,7 +124,7 @@ export async function suggestResponse(c: Context<AppEnv>, q: SuggestQuery): Prom
     if (isbn13) {
       const req: SearchRequest = { q: null, filters: { format: [], language: [], isbn13 }, facets: [], sort: "popularity", page: 1, perPage: 1 };
       const result = await freshEnough(c, engine, req, fresh, known);
-      const data = result.hits.map((h) => ({ kind: "title", text: h.name, slug: h.slug, highlight: h.name }));
+      const data = result.hits.map((h) => ({ kind: "title", text: h.name, slug: h.slug, highlight: escapeHtml(h.name) }));
       return { body: JSON.stringify({ data }), version: result.indexVersion ?? 0 };
     }
     const data = await engine.suggest(q.q, q.limit);

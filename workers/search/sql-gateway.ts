@@ -11,6 +11,7 @@ export interface SqlReader {
 }
 
 export interface SqlGateway {
-  read<T>(fn: (db: SqlReader) => Promise<T>, opts?: { primary?: boolean }): Promise<{ value: T; source: "primary" | "replica" }>;
+  /** `statementTimeoutMs`: each statement is cancelled past it (SQLSTATE 57014); gateways without it may ignore it. */
+  read<T>(fn: (db: SqlReader) => Promise<T>, opts?: { primary?: boolean; statementTimeoutMs?: number }): Promise<{ value: T; source: "primary" | "replica" }>;
   write<T>(fn: (db: SqlReader) => Promise<T>): Promise<T>;
 }

@@ -22,6 +22,7 @@ import type {
   SynonymSet,
 } from "./engine";
 import { facetDocumentField, SearchUnavailableError } from "./engine";
+import { escapeHtml, MARK_END, MARK_START, renderHighlight } from "./highlight";
 
 /** Where the cluster is and which collection this environment uses (platform/config.ts fills it). */
 export interface TypesenseSettings {
@@ -106,10 +107,14 @@ export function filterBy(f: SearchFilters): string {
 /** Typesense treats a few characters in `q` as operators (`-` exclusion, `"` phrases, `*` wildcard): neutralised. */
 const plainQuery = (q: string): string => q.replace(/["*`]/g, " ").replace(/(^|\s)-+/g, "$1").replace(/\s+/g, " ").trim() || "*";
 
+/**
+ * A field's highlight as escaped HTML with <mark> around matches, or undefined when nothing in it matched. Typesense
+ * returns the stored text unescaped, so matches come back between private-use markers (highlight.ts).
+ */
 function snippet(h: unknown): string | undefined {
   if (!h || typeof h !== "object") return undefined;
   const { snippet: s, matched_tokens: m } = h as { snippet?: string; matched_tokens?: unknown[] };
-  return s && Array.isArray(m) && m.length > 0 ? s : undefined;
+  return s && Array.isArray(m) && m.length > 0 ? renderHighlight(s) : undefined;
 }
 
 function toHit(hits: SearchResponseHit<TypesenseDoc>[]): SearchHit | null {
@@ -126,7 +131,7 @@ function toHit(hits: SearchResponseHit<TypesenseDoc>[]): SearchHit | null {
   const series = snippet(highlight.series);
   if (series) highlights.series = series;
   if (Array.isArray(highlight.authors) && highlight.authors.some((a) => snippet(a))) {
-    highlights.authors = highlight.authors.map((a, i) => snippet(a) ?? d.authors[i] ?? "");
+    highlights.authors = highlight.authors.map((a, i) => snippet(a) ?? escapeHtml(d.authors[i] ?? ""));
   }
   return {
     product_id: Number(d.product_id),
@@ -256,8 +261,8 @@ export class TypesenseSearchEngine implements SearchEngine {
       group_by: "product_id",
       group_limit: 4,
       highlight_fields: "name,series,authors",
-      highlight_start_tag: "<mark>",
-      highlight_end_tag: "</mark>",
+      highlight_start_tag: MARK_START,
+      highlight_end_tag: MARK_END,
       page: req.page,
       per_page: req.perPage,
       ...(filter ? { filter_by: filter } : {}),
@@ -286,8 +291,8 @@ export class TypesenseSearchEngine implements SearchEngine {
           group_limit: 1,
           sort_by: "_text_match:desc,popularity:desc",
           highlight_fields: "name,authors,series",
-          highlight_start_tag: "<mark>",
-          highlight_end_tag: "</mark>",
+          highlight_start_tag: MARK_START,
+          highlight_end_tag: MARK_END,
           per_page: 20,
         },
         { cacheSearchResultsForSeconds: 0 },
