@@ -2,8 +2,14 @@ import { describe, expect, it } from "vitest";
 import { env, createExecutionContext, createMessageBatch, runDurableObjectAlarm, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import worker from "../../workers/index";
 import { sql } from "./helpers";
+import type { AdjustInput } from "../../durable-objects/stock-do";
 
 const stock = (sku: string) => env.STOCK_DO.getByName(`sku:${sku}`);
+
+/** A staff adjustment as the admin route builds it. */
+function adjustment(delta: number, reason: AdjustInput["reason"], key: string, note: string | null = null): AdjustInput {
+  return { delta, reason, idempotencyKey: key, actor: { id: null, role: "staff-token" }, note, requestId: null };
+}
 
 async function onHandInPostgres(sku: string): Promise<number> {
   const [row] = await sql<{ on_hand: number }>("primary", "select on_hand from inventory where sku = $1", [sku]);
@@ -43,7 +49,7 @@ describe("StockDO", () => {
     // The sale is in the ledger and already handed to the inventory queue.
     expect(snap).toMatchObject({ onHand: onHand - 3, held: 0, available: onHand - 3, pendingLedger: 0 });
     const ref = `po-${crypto.randomUUID().slice(0, 8)}`;
-    expect(await stub.adjust(sku, 10, "restock", ref)).toEqual({ ok: true, onHand: onHand + 7, available: onHand + 7 });
+    expect(await stub.adjust(sku, adjustment(10, "restock", ref))).toMatchObject({ ok: true, onHand: onHand + 7, available: onHand + 7, replayed: false });
 
     // The ledger reaches Postgres through the real inventory queue: on_hand follows, one movement per entry.
     const deadline = Date.now() + 15_000;
@@ -52,7 +58,7 @@ describe("StockDO", () => {
     const [movement] = await sql<{ id: string; delta: number; on_hand_after: number; created_at: string }>(
       "primary",
       "select id, delta, on_hand_after, to_json(created_at) #>> '{}' as created_at from inventory_movements where sku = $1 and ref = $2",
-      [sku, ref],
+      [sku, `adjust:${ref}`],
     );
     expect(movement).toMatchObject({ delta: 10, on_hand_after: onHand + 7 });
 
@@ -60,7 +66,7 @@ describe("StockDO", () => {
     const body = {
       task_name: "inventory.movement",
       job_id: movement?.id,
-      payload: { sku, delta: 10, reason: "restock", ref, on_hand_after: onHand + 7 },
+      payload: { sku, delta: 10, reason: "restock", ref: `adjust:${ref}`, on_hand_after: onHand + 7 },
       created_at: movement?.created_at,
       trace_id: null,
     };
@@ -72,7 +78,7 @@ describe("StockDO", () => {
     await worker.queue(batch, env, ctx);
     await waitOnExecutionContext(ctx);
     expect(await onHandInPostgres(sku)).toBe(onHand + 7);
-    const [count] = await sql<{ n: string }>("primary", "select count(*) as n from inventory_movements where ref = $1", [ref]);
+    const [count] = await sql<{ n: string }>("primary", "select count(*) as n from inventory_movements where ref = $1", [`adjust:${ref}`]);
     expect(Number(count?.n)).toBe(1);
   });
 
@@ -104,7 +110,7 @@ describe("StockDO", () => {
     expect(await stub.reserve(sku, "x", 1, 0)).toEqual({ ok: false, reason: "invalid_ttl" });
     const onHand = await onHandInPostgres(sku);
     await stub.reserve(sku, "big", onHand, 600);
-    expect(await stub.adjust(sku, -1, "correction", "audit-1")).toEqual({ ok: false, reason: "below_held", held: onHand });
+    expect(await stub.adjust(sku, adjustment(-1, "correction", "audit-1-key"))).toEqual({ ok: false, reason: "below_held", held: onHand });
     await expect(stub.reserve(sku, "y", 1, 600)).resolves.toMatchObject({ ok: false, reason: "insufficient_stock" });
   });
 });
