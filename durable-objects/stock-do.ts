@@ -131,14 +131,11 @@ export class StockDO extends DurableObject<Env> {
     const config = getConfig(this.env);
     const db = new DbRouter(config, createLogger(config.logLevel, { durable_object: "StockDO", sku }));
     try {
-      const { value } = await db.read(
-        (r) =>
-          r.rows<{ on_hand: number | null; track_inventory: boolean; backorder_allowed: boolean }>(sql`
-            select i.on_hand, v.track_inventory, v.backorder_allowed
-            from variants v left join inventory i on i.variant_id = v.id where v.sku = ${sku}`),
-        { primary: true },
-      );
-      const row = value[0];
+      // The primary only, never a replica fallback: a lagging count would let the object sell stock twice.
+      const result = await db.primary.execute<{ on_hand: number | null; track_inventory: boolean; backorder_allowed: boolean }>(sql`
+        select i.on_hand, v.track_inventory, v.backorder_allowed
+        from variants v left join inventory i on i.variant_id = v.id where v.sku = ${sku}`);
+      const row = result.rows[0];
       if (!row) throw new UnknownSkuError(`unknown SKU ${sku}`);
       if (this.meta("sku") !== null) return;
       this.ctx.storage.transactionSync(() => {
