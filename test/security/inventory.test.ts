@@ -155,6 +155,21 @@ describe("API6: the adjustment flow cannot be repeated or rewritten", () => {
   });
 });
 
+describe("API6: concurrent retries of one adjustment", () => {
+  it("ten concurrent first sends of one key apply once; nine answer Idempotent-Replayed with the same result", async () => {
+    const sku = "BK00064-PB";
+    const before = await snapshot(sku);
+    const key = newKey();
+    const body = { delta: 2, reason: "return" };
+    const all = await Promise.all(Array.from({ length: 10 }, () => adjust(sku, body, staff, key)));
+    expect(all.map((r) => r.status)).toEqual(Array.from({ length: 10 }, () => 200));
+    expect(all.filter((r) => r.headers.get("idempotent-replayed") === "true")).toHaveLength(9);
+    const bodies = await Promise.all(all.map((r) => r.text()));
+    expect(new Set(bodies).size).toBe(1);
+    expect((await snapshot(sku)).onHand).toBe(before.onHand + 2);
+  });
+});
+
 describe("API8: hostile text is refused before any effect", () => {
   it.each([
     ["a NUL byte", "restock\u0000 then more"],
