@@ -11,7 +11,7 @@ import { validate } from "../platform/validation";
 import { requireStaff } from "../platform/staff-auth";
 import { callStock } from "../platform/do-access";
 import { currentClaims } from "../accounts/middleware";
-import type { AdjustResult, StockSnapshot } from "../../durable-objects/stock-do";
+import { adjustStock, readStock } from "./service";
 
 const skuParam = z.strictObject({ sku: z.string().regex(/^[A-Z0-9][A-Z0-9-]{1,63}$/, "must be a SKU") });
 // C0/C1 controls (NUL included) and lone surrogates are refused: Postgres cannot store some, no person types them.
@@ -24,24 +24,17 @@ const adjustBody = z.strictObject({
 const idempotencyKey = z.string().regex(/^[A-Za-z0-9_:.-]{8,100}$/);
 const noStore = { "Cache-Control": "no-store" };
 
-async function snapshotOr404(env: Env, sku: string): Promise<StockSnapshot> {
-  const snap = await callStock<StockSnapshot | null>(env, sku, async (s) => await s.find(sku), { idempotent: true, label: "stock.find" });
-  if (!snap) throw new AppError(404, "VARIANT_NOT_FOUND", `No variant with SKU '${sku}'`, { sku });
-  return snap;
-}
-
 export const inventoryAdminRoutes = new Hono<AppEnv>()
   .use("/inventory/*", requireStaff())
   .get("/inventory/:sku", validate("param", skuParam), async (c) => {
     const { sku } = c.req.valid("param");
-    return c.json({ data: await snapshotOr404(c.env, sku) }, 200, noStore);
+    return c.json({ data: await readStock(c.env, sku) }, 200, noStore);
   })
   .post("/inventory/:sku/adjust", validate("param", skuParam), validate("json", adjustBody, { note: "INVALID_NOTE", delta: "INVALID_DELTA", reason: "INVALID_REASON" }), async (c) => {
     const { sku } = c.req.valid("param");
     const body = c.req.valid("json");
     const key = idempotencyKey.safeParse(c.req.header("idempotency-key"));
     if (!key.success) throw new AppError(400, "IDEMPOTENCY_KEY_REQUIRED", "Send an Idempotency-Key header (8-100 characters: letters, digits, _ : . -) with every adjustment");
-    await snapshotOr404(c.env, sku);
     const claims = currentClaims(c.req.raw);
     const input = {
       delta: body.delta,
@@ -51,23 +44,7 @@ export const inventoryAdminRoutes = new Hono<AppEnv>()
       note: body.note === undefined || body.note === "" ? null : body.note,
       requestId: c.get("requestId"),
     };
-    // Idempotent by key inside the StockDO, so a retried call cannot apply twice.
-    const result = await callStock<AdjustResult>(c.env, sku, async (s) => await s.adjust(sku, input), { idempotent: true, label: "stock.adjust" });
-    if (!result.ok) {
-      switch (result.reason) {
-        case "below_held":
-          throw new AppError(409, "STOCK_BELOW_HELD", "On-hand stock cannot go below the units held by checkouts", { held: result.held });
-        case "key_reused":
-          throw new AppError(422, "IDEMPOTENCY_KEY_REUSED", "This Idempotency-Key was used for a different adjustment of this SKU");
-        case "invalid_note":
-          throw new AppError(400, "INVALID_NOTE", "note must be at most 200 characters without control characters");
-        case "invalid_key":
-          throw new AppError(400, "IDEMPOTENCY_KEY_REQUIRED", "Send a valid Idempotency-Key header");
-        default:
-          throw new AppError(400, "INVALID_DELTA", "delta must be a non-zero integer");
-      }
-    }
-    const { replayed, ...data } = result;
+    const { data, replayed } = await adjustStock(c.env, sku, input);
     return c.json({ data }, 200, { ...noStore, ...(replayed ? { "Idempotent-Replayed": "true" } : {}) });
   });
 
@@ -80,8 +57,9 @@ export const devStockRoutes = new Hono<AppEnv>().post(
     if (env !== "development" && env !== "test") throw new AppError(404, "ROUTE_NOT_FOUND", `No route for POST ${c.req.path}`);
     const { sku } = c.req.valid("param");
     const { n } = c.req.valid("query");
-    const opts = { idempotent: true, label: "stock.bench" };
-    await snapshotOr404(c.env, sku);
+    // Not retried: a retry would restart the timed loop.
+    const opts = { idempotent: false, label: "stock.bench" };
+    await readStock(c.env, sku);
     const run = crypto.randomUUID().slice(0, 8);
     const t0 = Date.now();
     // Sequential reserve/release pairs from one caller: the object's own serial throughput.
