@@ -75,20 +75,28 @@ async function applyAvailability(raw: Record<string, unknown>, db: DbRouter): Pr
   const { payload } = inventoryAvailabilitySchema.parse({ task_name: "inventory.availability", payload: raw });
   return db.write((primary) =>
     primary.transaction(async (tx) => {
-      const updated = await tx.execute<{ variant_id: string | number; changed: boolean }>(sql`
+      const updated = await tx.execute<{ variant_id: string | number; changed: boolean; flipped: boolean }>(sql`
         update inventory i set reserved = ${payload.held}, reserved_seq = ${payload.seq},
           updated_at = case when i.reserved <> ${payload.held} then now() else i.updated_at end
         from (select variant_id, reserved from inventory where sku = ${payload.sku} for update) old
         where i.variant_id = old.variant_id and i.reserved_seq < ${payload.seq}
-        returning i.variant_id, old.reserved <> ${payload.held} as changed`);
+        returning i.variant_id, old.reserved <> ${payload.held} as changed,
+          (i.on_hand - old.reserved > 0) <> (i.on_hand - ${payload.held} > 0) as flipped`);
       const row = updated.rows[0];
       if (!row?.changed) return { applied: false, slug: null, version: null, outboxIds: [] };
-      const product = await tx.execute<{ slug: string; version: string | number }>(sql`
+      const product = await tx.execute<{ product_id: string | number; slug: string; version: string | number }>(sql`
         update products p set version = p.version + 1, updated_at = now()
         from variants v where v.id = ${row.variant_id} and p.id = v.product_id
-        returning p.slug, p.version`);
+        returning p.id as product_id, p.slug, p.version`);
       const p = product.rows[0];
-      return { applied: true, slug: p?.slug ?? null, version: p ? Number(p.version) : null, outboxIds: [] };
+      // Search keeps an in-stock flag per variant: re-index only when held units moved it across zero free.
+      const outboxIds =
+        p && row.flipped
+          ? await enqueueOutbox(tx, [
+              { queue: "search-index", taskName: "catalog.product.changed", payload: { product_id: Number(p.product_id), slug: p.slug, reason: "stock.held", sku: payload.sku }, traceId: null },
+            ])
+          : [];
+      return { applied: true, slug: p?.slug ?? null, version: p ? Number(p.version) : null, outboxIds };
     }),
   );
 }

@@ -283,6 +283,13 @@ describe("held-aware availability levels", () => {
     await eventually(slug, sku, "out_of_stock");
     const [pg] = await sql<{ on_hand: number; reserved: number }>("primary", "select on_hand, reserved from inventory where sku = $1", [sku]);
     expect(pg).toEqual({ on_hand: onHand, reserved: onHand });
+    // No free unit left: search is told to re-index the product (its in-stock flag flipped).
+    const [job] = await sql<{ n: string }>(
+      "primary",
+      "select count(*) as n from outbox where task_name = 'catalog.product.changed' and payload->>'reason' = 'stock.held' and payload->>'sku' = $1 and created_at > now() - interval '1 minute'",
+      [sku],
+    );
+    expect(Number(job?.n)).toBeGreaterThanOrEqual(1);
 
     // Staff see the exact live counts.
     const staff = await call(`/v1/admin/inventory/${sku}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
