@@ -86,7 +86,7 @@ async function main(): Promise<void> {
   const snap = await api<{ data: { onHand: number; held: number } }>(`/v1/admin/inventory/${hot}`, { headers: admin });
   if (snap.body.data.held !== 0) throw new Error(`${hot} has holds; pick another`);
   if (snap.body.data.onHand !== 100) {
-    const adj = await api(`/v1/admin/inventory/${hot}/adjust`, { method: "POST", headers: admin, body: JSON.stringify({ delta: 100 - snap.body.data.onHand, reason: "correction", note: "bench flash sale" }) });
+    const adj = await api(`/v1/admin/inventory/${hot}/adjust`, { method: "POST", headers: { ...admin, "idempotency-key": `bench-${crypto.randomUUID()}` }, body: JSON.stringify({ delta: 100 - snap.body.data.onHand, reason: "correction", note: "bench flash sale" }) });
     if (adj.status !== 200) throw new Error(`adjust ${adj.status} ${JSON.stringify(adj.body)}`);
   }
   const buyers: string[] = [];

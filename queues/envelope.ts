@@ -35,6 +35,27 @@ export const inventoryMovementSchema = z.object({
     reason: z.enum(["initial", "restock", "sale", "return", "adjustment", "correction"]),
     ref: z.string().max(200).nullable(),
     on_hand_after: z.number().int().min(0),
+    /** Present on staff adjustments: the audit row the consumer writes in the movement's transaction. */
+    audit: z
+      .object({
+        actor_id: z.string().max(200).nullable(),
+        actor_role: z.string().min(1).max(50),
+        note: z.string().max(200).nullable(),
+        request_id: z.string().max(200).nullable(),
+        idempotency_key: z.string().max(100).nullable(),
+      })
+      .optional(),
+  }),
+});
+
+/** A StockDO's coalesced availability report: units held right now, newest `seq` wins. */
+export const inventoryAvailabilitySchema = z.object({
+  task_name: z.literal("inventory.availability"),
+  payload: z.object({
+    sku: z.string().regex(/^[A-Z0-9][A-Z0-9-]{1,63}$/),
+    held: z.number().int().min(0),
+    on_hand: z.number().int(),
+    seq: z.number().int().min(1),
   }),
 });
 

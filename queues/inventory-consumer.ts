@@ -1,8 +1,9 @@
 /**
  * The `inventory` queue consumer: applies StockDO ledger entries to Postgres exactly once. The movement id is the
  * primary key of inventory_movements, so a redelivered entry inserts nothing and changes nothing; deltas commute,
- * so entries may arrive in any order. Each applied entry bumps the product's version (the detail cache shows the
- * new availability at once).
+ * so entries may arrive in any order. A staff adjustment's audit row is written in the same transaction as its
+ * movement, so a moved unit always has one. Availability reports (units held) update `inventory.reserved`, the
+ * newest report winning. Each applied change bumps the product's version (the detail cache shows it at once).
  */
 import { sql } from "drizzle-orm";
 import type { DbRouter } from "../workers/platform/db";
@@ -11,11 +12,15 @@ import type { Logger } from "../workers/platform/logger";
 import { errorFields } from "../workers/platform/logger";
 import { enqueueOutbox } from "../workers/platform/outbox";
 import { dispatchOutbox } from "../workers/platform/outbox-dispatch";
-import { backoffSeconds, envelopeSchema, inventoryMovementSchema } from "./envelope";
+import { writeAudit } from "../workers/platform/audit";
+import { backoffSeconds, envelopeSchema, inventoryAvailabilitySchema, inventoryMovementSchema } from "./envelope";
+
+type Applied = { applied: boolean; slug: string | null; version: number | null; outboxIds: string[] };
 
 /** Applies one movement; returns whether it changed anything, and the product to invalidate. */
-export async function applyMovement(body: unknown, db: DbRouter): Promise<{ applied: boolean; slug: string | null; version: number | null; outboxIds: string[] }> {
+export async function applyMovement(body: unknown, db: DbRouter): Promise<Applied> {
   const envelope = envelopeSchema.parse(body);
+  if (envelope.task_name === "inventory.availability") return applyAvailability(envelope.payload, db);
   const { payload } = inventoryMovementSchema.parse({ task_name: envelope.task_name, payload: envelope.payload });
   return db.write((primary) =>
     primary.transaction(async (tx) => {
@@ -28,6 +33,19 @@ export async function applyMovement(body: unknown, db: DbRouter): Promise<{ appl
       const row = inserted.rows[0];
       if (!row) return { applied: false, slug: null, version: null, outboxIds: [] };
       await tx.execute(sql`update inventory set on_hand = on_hand + ${payload.delta}, updated_at = now() where variant_id = ${row.variant_id}`);
+      if (payload.audit) {
+        const a = payload.audit;
+        await writeAudit(tx, {
+          actorId: a.actor_id,
+          actorRole: a.actor_role,
+          action: "inventory.adjust",
+          targetType: "sku",
+          targetId: payload.sku,
+          requestId: a.request_id,
+          ipHash: null,
+          after: { movement_id: envelope.job_id, delta: payload.delta, reason: payload.reason, note: a.note, on_hand: payload.on_hand_after, idempotency_key: a.idempotency_key },
+        });
+      }
       const product = await tx.execute<{ product_id: string | number; slug: string; version: string | number }>(sql`
         update products p set version = p.version + 1, updated_at = now()
         from variants v where v.id = ${row.variant_id} and p.id = v.product_id
@@ -44,6 +62,40 @@ export async function applyMovement(body: unknown, db: DbRouter): Promise<{ appl
             },
           ])
         : [];
+      return { applied: true, slug: p?.slug ?? null, version: p ? Number(p.version) : null, outboxIds };
+    }),
+  );
+}
+
+/**
+ * Records a StockDO's held units. Reports carry a strictly increasing sequence, so a late or redelivered older one
+ * changes nothing. Only a changed count bumps the product version (and so the detail cache).
+ */
+async function applyAvailability(raw: Record<string, unknown>, db: DbRouter): Promise<Applied> {
+  const { payload } = inventoryAvailabilitySchema.parse({ task_name: "inventory.availability", payload: raw });
+  return db.write((primary) =>
+    primary.transaction(async (tx) => {
+      const updated = await tx.execute<{ variant_id: string | number; changed: boolean; flipped: boolean }>(sql`
+        update inventory i set reserved = ${payload.held}, reserved_seq = ${payload.seq},
+          updated_at = case when i.reserved <> ${payload.held} then now() else i.updated_at end
+        from (select variant_id, reserved from inventory where sku = ${payload.sku} for update) old
+        where i.variant_id = old.variant_id and i.reserved_seq < ${payload.seq}
+        returning i.variant_id, old.reserved <> ${payload.held} as changed,
+          (i.on_hand - old.reserved > 0) <> (i.on_hand - ${payload.held} > 0) as flipped`);
+      const row = updated.rows[0];
+      if (!row?.changed) return { applied: false, slug: null, version: null, outboxIds: [] };
+      const product = await tx.execute<{ product_id: string | number; slug: string; version: string | number }>(sql`
+        update products p set version = p.version + 1, updated_at = now()
+        from variants v where v.id = ${row.variant_id} and p.id = v.product_id
+        returning p.id as product_id, p.slug, p.version`);
+      const p = product.rows[0];
+      // Search keeps an in-stock flag per variant: re-index only when held units moved it across zero free.
+      const outboxIds =
+        p && row.flipped
+          ? await enqueueOutbox(tx, [
+              { queue: "search-index", taskName: "catalog.product.changed", payload: { product_id: Number(p.product_id), slug: p.slug, reason: "stock.held", sku: payload.sku }, traceId: null },
+            ])
+          : [];
       return { applied: true, slug: p?.slug ?? null, version: p ? Number(p.version) : null, outboxIds };
     }),
   );

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { call, json, sql, replicaCaughtUp } from "./helpers";
+import { env } from "cloudflare:test";
+import { ADMIN_TOKEN, call, json, sql, replicaCaughtUp } from "./helpers";
 import type { ErrorBody } from "./helpers";
 
 interface ListItem {
@@ -162,15 +163,18 @@ describe("product detail and ISBN lookup", () => {
   it("returns a product with variants, prices in minor units and availability", async () => {
     const res = await call("/v1/products/the-hunger-games");
     expect(res.status).toBe(200);
-    const { data } = await json<{ data: { name: string; isbn13: string; isbn10: string; authors: { name: string }[]; variants: { sku: string; price: { amount: number; currency: string }; availability: { in_stock: boolean; available: number | null } }[] } }>(res);
+    const { data } = await json<{ data: { name: string; isbn13: string; isbn10: string; authors: { name: string }[]; variants: ({ sku: string; price: { amount: number; currency: string }; availability: string; in_stock: boolean } & Record<string, unknown>)[] } }>(res);
     expect(data.name).toBe("The Hunger Games");
     expect(data.isbn13).toBe("9780439023481");
     expect(data.isbn10).toBe("0439023483");
     expect(data.authors[0]?.name).toBe("Suzanne Collins");
     expect(data.variants.length).toBeGreaterThanOrEqual(1);
-    const rows = await sql<{ sku: string; price: number; on_hand: number | null; track_inventory: boolean }>(
+    const rows = await sql<{ sku: string; price: number; level: string }>(
       "primary",
-      `select v.sku, coalesce(v.price_override, p.base_price) as price, i.on_hand, v.track_inventory
+      `select v.sku, coalesce(v.price_override, p.base_price) as price,
+              case when not v.track_inventory or v.backorder_allowed then 'in_stock'
+                   when coalesce(i.on_hand - i.reserved, 0) <= 0 then 'out_of_stock'
+                   when i.on_hand - i.reserved <= i.low_stock_threshold then 'low_stock' else 'in_stock' end as level
        from variants v join products p on p.id = v.product_id left join inventory i on i.variant_id = v.id
        where p.slug = 'the-hunger-games' order by v.position`,
     );
@@ -178,7 +182,10 @@ describe("product detail and ISBN lookup", () => {
     for (const [i, v] of data.variants.entries()) {
       const r = rows[i] as (typeof rows)[number];
       expect(v.price).toEqual({ amount: r.price, currency: "USD" });
-      expect(v.availability.available).toBe(r.track_inventory ? r.on_hand : null);
+      expect(v.availability).toBe(r.level);
+      // Levels only: no count of any kind reaches an anonymous caller.
+      expect(Object.keys(v)).not.toContain("available");
+      expect(JSON.stringify(v)).not.toMatch(/on_hand|reserved|"available"/);
     }
   });
 
@@ -232,5 +239,73 @@ describe("HTTP caching", () => {
   it("never caches errors", async () => {
     const res = await call("/v1/products/no-such-book-anywhere");
     expect(res.headers.get("cache-control")).toBe("no-store");
+  });
+});
+
+describe("held-aware availability levels", () => {
+  interface Detail {
+    data: { variants: { sku: string; availability: string; in_stock: boolean }[] };
+  }
+  async function levelOf(slug: string, sku: string): Promise<string | undefined> {
+    const res = await call(`/v1/products/${slug}`);
+    expect(res.status).toBe(200);
+    return (await json<Detail>(res)).data.variants.find((v) => v.sku === sku)?.availability;
+  }
+  async function eventually(slug: string, sku: string, want: string): Promise<void> {
+    const deadline = Date.now() + 15_000;
+    let got = await levelOf(slug, sku);
+    while (got !== want && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      got = await levelOf(slug, sku);
+    }
+    expect(got).toBe(want);
+  }
+
+  it("counts units held by checkouts: in_stock → low_stock → out_of_stock → in_stock, anonymous callers see levels only", async () => {
+    const [row] = await sql<{ sku: string; slug: string; on_hand: number; threshold: number }>(
+      "primary",
+      `select v.sku, p.slug, i.on_hand, i.low_stock_threshold as threshold
+       from variants v join products p on p.id = v.product_id join inventory i on i.variant_id = v.id
+       where p.status = 'active' and v.status = 'active' and v.track_inventory and not v.backorder_allowed
+         and i.on_hand between i.low_stock_threshold + 3 and 60 and i.reserved = 0
+       order by v.sku desc limit 1`,
+    );
+    if (!row) throw new Error("seed has no suitable variant");
+    const { sku, slug, on_hand: onHand, threshold } = row;
+    const stub = env.STOCK_DO.getByName(`sku:${sku}`);
+    await eventually(slug, sku, "in_stock");
+
+    // Holds leave exactly `threshold` free units: low stock, though Postgres on_hand has not changed.
+    const held = onHand - threshold;
+    expect((await stub.reserve(sku, "avail-a", held, 600)).ok).toBe(true);
+    await eventually(slug, sku, "low_stock");
+    expect((await stub.reserve(sku, "avail-b", threshold, 600)).ok).toBe(true);
+    await eventually(slug, sku, "out_of_stock");
+    const [pg] = await sql<{ on_hand: number; reserved: number }>("primary", "select on_hand, reserved from inventory where sku = $1", [sku]);
+    expect(pg).toEqual({ on_hand: onHand, reserved: onHand });
+    // No free unit left: search is told to re-index the product (its in-stock flag flipped).
+    const [job] = await sql<{ n: string }>(
+      "primary",
+      "select count(*) as n from outbox where task_name = 'catalog.product.changed' and payload->>'reason' = 'stock.held' and payload->>'sku' = $1 and created_at > now() - interval '1 minute'",
+      [sku],
+    );
+    expect(Number(job?.n)).toBeGreaterThanOrEqual(1);
+
+    // Staff see the exact live counts.
+    const staff = await call(`/v1/admin/inventory/${sku}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    expect(staff.status).toBe(200);
+    expect((await json<{ data: { onHand: number; held: number; available: number } }>(staff)).data).toMatchObject({ onHand, held: onHand, available: 0 });
+
+    await stub.release(sku, "avail-a");
+    await stub.release(sku, "avail-b");
+    await eventually(slug, sku, "in_stock");
+  });
+
+  it("list items carry the product's level next to in_stock", async () => {
+    const page = await list("/v1/products?limit=50");
+    for (const item of page.data as (ListItem & { availability: string })[]) {
+      expect(["in_stock", "low_stock", "out_of_stock"]).toContain(item.availability);
+      expect(item.in_stock).toBe(item.availability !== "out_of_stock");
+    }
   });
 });

@@ -6,6 +6,7 @@ import { sql } from "drizzle-orm";
 import type { SQL } from "drizzle-orm";
 import type { Reader } from "../platform/db";
 import type { ListQuery, SortKey } from "./schemas";
+import { DEFAULT_LOW_STOCK_THRESHOLD } from "./availability";
 
 export interface Versioned<T> {
   version: number;
@@ -49,6 +50,19 @@ const availableVariant = (productId: SQL): SQL => sql`coalesce((
     and (not v.track_inventory or v.backorder_allowed or coalesce(i.on_hand - i.reserved, 0) > 0)
   limit 1), false)`;
 
+/**
+ * The product's best level across its active variants (same rule as availability.ts): in_stock when one variant
+ * has more free units than its low-stock threshold (or is untracked/backorderable), low_stock when one has any.
+ */
+const productLevel = (productId: SQL): SQL => sql`coalesce((
+  select case
+    when bool_or(not v.track_inventory or v.backorder_allowed
+                 or coalesce(i.on_hand - i.reserved, 0) > coalesce(i.low_stock_threshold, ${DEFAULT_LOW_STOCK_THRESHOLD})) then 'in_stock'
+    when bool_or(coalesce(i.on_hand - i.reserved, 0) > 0) then 'low_stock'
+    else 'out_of_stock' end
+  from variants v left join inventory i on i.variant_id = v.id
+  where v.product_id = ${productId} and v.status = 'active'), 'out_of_stock')`;
+
 const sortSpec: Record<SortKey, { expr: SQL; dir: "asc" | "desc" }> = {
   price_asc: { expr: sql`p.min_price`, dir: "asc" },
   price_desc: { expr: sql`p.min_price`, dir: "desc" },
@@ -79,6 +93,7 @@ const listItemJson = (available: SQL): SQL => sql`json_build_object(
   'rating', json_build_object('average', p.rating_avg, 'count', p.ratings_count),
   'image', p.images -> 0,
   'in_stock', ${available},
+  'availability', ${productLevel(sql`p.id`)},
   'featured', p.featured, 'published_year', p.published_year, 'language', p.language)`;
 
 /**
@@ -157,6 +172,7 @@ export type VariantRow = {
   backorder_allowed: boolean;
   on_hand: number | null;
   reserved: number | null;
+  low_stock_threshold: number | null;
 };
 
 export type DetailRow = {
@@ -205,7 +221,7 @@ export async function loadProductDetail(db: Reader, by: { slug: string } | { gti
                      'sku', v.sku, 'name', v.name, 'attributes', v.attributes,
                      'price', coalesce(v.price_override, p.base_price), 'status', v.status,
                      'track_inventory', v.track_inventory, 'backorder_allowed', v.backorder_allowed,
-                     'on_hand', i.on_hand, 'reserved', i.reserved) order by v.position, v.id)
+                     'on_hand', i.on_hand, 'reserved', i.reserved, 'low_stock_threshold', i.low_stock_threshold) order by v.position, v.id)
               from variants v left join inventory i on i.variant_id = v.id
               where v.product_id = p.id and v.status <> 'discontinued') as variants
     from products p join categories c on c.id = p.category_id

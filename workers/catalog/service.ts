@@ -6,6 +6,7 @@ import { cachedJson } from "../platform/cached-read";
 import { keys, TTL } from "./cache-keys";
 import { decodeCursor, encodeCursor } from "./cursor";
 import { toIsbn13, isbn13To10 } from "./isbn";
+import { availabilityLevel } from "./availability";
 import { loadCategories, loadCategoryId, loadProductDetail, loadProductPage } from "./queries";
 import type { Reader } from "../platform/db";
 import type { CategoryRow, DetailRow, ProductPageRows } from "./queries";
@@ -134,18 +135,24 @@ function shapeDetail(r: DetailRow) {
     rating: { average: Number(r.rating_avg), count: r.ratings_count },
     featured: r.featured,
     variants: (r.variants ?? []).map((v) => {
-      const available = v.track_inventory ? Math.max((v.on_hand ?? 0) - (v.reserved ?? 0), 0) : null;
+      const availability = availabilityLevel({
+        active: v.status === "active",
+        trackInventory: v.track_inventory,
+        backorderAllowed: v.backorder_allowed,
+        onHand: v.on_hand,
+        reserved: v.reserved,
+        lowStockThreshold: v.low_stock_threshold,
+      });
       return {
         sku: v.sku,
         name: v.name,
         attributes: v.attributes,
         price: money(v.price, r.currency),
         status: v.status,
-        availability: {
-          in_stock: v.status === "active" && (available === null || available > 0 || v.backorder_allowed),
-          available,
-          backorder: v.backorder_allowed,
-        },
+        // A level, not a count: exact stock is for staff (GET /v1/admin/inventory/:sku).
+        availability,
+        in_stock: availability !== "out_of_stock",
+        backorder: v.backorder_allowed,
       };
     }),
     version: Number(r.version),

@@ -1,56 +1,51 @@
 /**
  * Stock through the API: staff read a SKU's live stock and restock or correct it (the StockDO stays the only writer;
- * its ledger reaches Postgres through the inventory queue). A dev-only route times one StockDO for the bench.
+ * its ledger reaches Postgres through the inventory queue, and an adjustment's audit row with it). Adjustments are
+ * idempotent by Idempotency-Key. A dev-only route times one StockDO for the bench.
  */
 import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../platform/context";
 import { AppError } from "../platform/errors";
-import { safeText, validate } from "../platform/validation";
+import { validate } from "../platform/validation";
 import { requireStaff } from "../platform/staff-auth";
-import { writeAudit } from "../platform/audit";
+import { callStock } from "../platform/do-access";
 import { currentClaims } from "../accounts/middleware";
+import { adjustStock, readStock } from "./service";
 
 const skuParam = z.strictObject({ sku: z.string().regex(/^[A-Z0-9][A-Z0-9-]{1,63}$/, "must be a SKU") });
+// C0/C1 controls (NUL included) and lone surrogates are refused: Postgres cannot store some, no person types them.
+const plainText = (s: string) => !/[\p{Cc}\p{Cs}]/u.test(s);
 const adjustBody = z.strictObject({
   delta: z.number().int().min(-1_000_000).max(1_000_000).refine((d) => d !== 0, "must not be 0"),
   reason: z.enum(["restock", "adjustment", "correction", "return"]),
-  note: safeText({ multiline: true }).trim().max(200).optional(),
+  note: z.string().max(200).refine(plainText, "must not contain control characters").transform((s) => s.trim()).optional(),
 });
+const idempotencyKey = z.string().regex(/^[A-Za-z0-9_:.-]{8,100}$/);
 const noStore = { "Cache-Control": "no-store" };
-const stock = (env: Env, sku: string) => env.STOCK_DO.getByName(`sku:${sku}`);
-
-async function known(c: { env: Env }, sku: string): Promise<void> {
-  try {
-    await stock(c.env, sku).snapshot(sku);
-  } catch {
-    throw new AppError(404, "VARIANT_NOT_FOUND", `No variant with SKU '${sku}'`, { sku });
-  }
-}
 
 export const inventoryAdminRoutes = new Hono<AppEnv>()
   .use("/inventory/*", requireStaff())
   .get("/inventory/:sku", validate("param", skuParam), async (c) => {
     const { sku } = c.req.valid("param");
-    await known(c, sku);
-    return c.json({ data: await stock(c.env, sku).snapshot(sku) }, 200, noStore);
+    return c.json({ data: await readStock(c.env, sku) }, 200, noStore);
   })
-  .post("/inventory/:sku/adjust", validate("param", skuParam), validate("json", adjustBody), async (c) => {
+  .post("/inventory/:sku/adjust", validate("param", skuParam), validate("json", adjustBody, { note: "INVALID_NOTE", delta: "INVALID_DELTA", reason: "INVALID_REASON" }), async (c) => {
     const { sku } = c.req.valid("param");
     const body = c.req.valid("json");
-    await known(c, sku);
-    const ref = `staff:${c.get("requestId")}`;
-    const result = await stock(c.env, sku).adjust(sku, body.delta, body.reason, ref);
-    if (!result.ok) {
-      throw result.reason === "below_held"
-        ? new AppError(409, "STOCK_BELOW_HELD", "On-hand stock cannot go below the units held by checkouts", { held: result.held })
-        : new AppError(400, "INVALID_DELTA", "delta must be a non-zero integer");
-    }
+    const key = idempotencyKey.safeParse(c.req.header("idempotency-key"));
+    if (!key.success) throw new AppError(400, "IDEMPOTENCY_KEY_REQUIRED", "Send an Idempotency-Key header (8-100 characters: letters, digits, _ : . -) with every adjustment");
     const claims = currentClaims(c.req.raw);
-    await c.get("db").write((db) =>
-      writeAudit(db, { actorId: claims?.sub ?? null, actorRole: claims?.role ?? "staff-token", action: "inventory.adjust", targetType: "sku", targetId: sku, requestId: c.get("requestId"), ipHash: null, after: { delta: body.delta, reason: body.reason, note: body.note ?? null, on_hand: result.onHand } }),
-    );
-    return c.json({ data: result }, 200, noStore);
+    const input = {
+      delta: body.delta,
+      reason: body.reason,
+      idempotencyKey: key.data,
+      actor: { id: claims?.sub ?? null, role: claims?.role ?? "staff-token" },
+      note: body.note === undefined || body.note === "" ? null : body.note,
+      requestId: c.get("requestId"),
+    };
+    const { data, replayed } = await adjustStock(c.env, sku, input);
+    return c.json({ data }, 200, { ...noStore, ...(replayed ? { "Idempotent-Replayed": "true" } : {}) });
   });
 
 export const devStockRoutes = new Hono<AppEnv>().post(
@@ -60,15 +55,18 @@ export const devStockRoutes = new Hono<AppEnv>().post(
   async (c) => {
     const { sku } = c.req.valid("param");
     const { n } = c.req.valid("query");
-    const s = stock(c.env, sku);
-    await s.snapshot(sku);
+    // Not retried: a retry would restart the timed loop.
+    const opts = { idempotent: false, label: "stock.bench" };
+    await readStock(c.env, sku);
     const run = crypto.randomUUID().slice(0, 8);
     const t0 = Date.now();
     // Sequential reserve/release pairs from one caller: the object's own serial throughput.
-    for (let i = 0; i < n; i++) {
-      const r = await s.reserve(sku, `bench-${run}-${i}`, 1, 60);
-      if (r.ok) await s.release(sku, `bench-${run}-${i}`);
-    }
+    await callStock(c.env, sku, async (s) => {
+      for (let i = 0; i < n; i++) {
+        const r = await s.reserve(sku, `bench-${run}-${i}`, 1, 60);
+        if (r.ok) await s.release(sku, `bench-${run}-${i}`);
+      }
+    }, opts);
     const ms = Date.now() - t0;
     return c.json({ data: { sku, pairs: n, ms, ops_per_second: Math.round((2 * n) / (ms / 1000)) } }, 200, noStore);
   },

@@ -16,6 +16,8 @@ export const inventory = pgTable(
     onHand: integer("on_hand").notNull(),
     /** Units held by carts in checkout, as last reported by the StockDO (informational; the DO decides). */
     reserved: integer("reserved").notNull().default(0),
+    /** Sequence number of the StockDO report `reserved` came from: an older report arriving late changes nothing. */
+    reservedSeq: bigint("reserved_seq", { mode: "number" }).notNull().default(0),
     lowStockThreshold: integer("low_stock_threshold").notNull().default(5),
     updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
   },

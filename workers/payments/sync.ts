@@ -14,7 +14,17 @@ import { enqueueOutbox } from "../platform/outbox";
 import { dispatchOutbox } from "../platform/outbox-dispatch";
 import { transitionOrder } from "../orders/state-machine";
 import type { OrderStatus } from "../orders/tables";
+import { callStock } from "../platform/do-access";
+import type { ReserveResult } from "../../durable-objects/stock-do";
 import { stripeClient } from "./stripe";
+
+// Every StockDO call here is idempotent by hold id, so the access layer may retry it.
+const reserve = (env: Env, sku: string, holdId: string, qty: number) =>
+  callStock<ReserveResult>(env, sku, async (s) => await s.reserve(sku, holdId, qty, LATE_HOLD_SECONDS), { idempotent: true, label: "stock.reserve" });
+const release = (env: Env, sku: string, holdId: string) =>
+  callStock(env, sku, async (s) => { await s.release(sku, holdId); }, { idempotent: true, label: "stock.release" });
+const commit = (env: Env, sku: string, holdId: string, ref: string) =>
+  callStock(env, sku, async (s) => { await s.commit(sku, holdId, ref); }, { idempotent: true, label: "stock.commit" });
 
 interface OrderFacts extends Record<string, unknown> {
   id: string;
@@ -65,12 +75,11 @@ async function secureStock(env: Env, order: OrderFacts): Promise<StockPlan> {
   const short: string[] = [];
   const taken: { sku: string; holdId: string }[] = [];
   for (const line of [...order.lines].sort((a, b) => (a.sku < b.sku ? -1 : 1))) {
-    const stock = env.STOCK_DO.getByName(`sku:${line.sku}`);
     let holdId = line.hold_id;
-    let res = await stock.reserve(line.sku, holdId, line.quantity, LATE_HOLD_SECONDS);
+    let res = await reserve(env, line.sku, holdId, line.quantity);
     if (!res.ok && res.reason === "hold_closed" && res.state !== "committed") {
       holdId = `${order.id}:${line.sku}:late`;
-      res = await stock.reserve(line.sku, holdId, line.quantity, LATE_HOLD_SECONDS);
+      res = await reserve(env, line.sku, holdId, line.quantity);
     }
     if (res.ok) {
       holds.push({ sku: line.sku, holdId, lineNo: line.line_no, committed: false });
@@ -111,7 +120,7 @@ export async function syncOrderPayment(env: Env, config: AppConfig, db: DbRouter
     const plan = await secureStock(env, order);
     if (!plan.ok) {
       // Paid, but the stock went to someone else after the holds lapsed: refund in full and tell the shopper.
-      await Promise.all(plan.taken.map((t) => env.STOCK_DO.getByName(`sku:${t.sku}`).release(t.sku, t.holdId)));
+      await Promise.all(plan.taken.map((t) => release(env, t.sku, t.holdId)));
       await stripe.refunds.create({ payment_intent: pi.id, reason: "requested_by_customer", metadata: { order_id: order.id, why: "out_of_stock_after_payment" } }, { idempotencyKey: `oos-refund:${order.id}` });
       await emailAndIndex(db, env, log, [{ queue: "email", taskName: "email.out_of_stock_after_payment", payload: { order_id: order.id, skus: plan.short } }], async (tx) => {
         const t = await transitionOrder(tx, order.id, {
@@ -127,7 +136,7 @@ export async function syncOrderPayment(env: Env, config: AppConfig, db: DbRouter
       return "refunded_out_of_stock";
     }
     for (const h of plan.holds) {
-      if (!h.committed) await env.STOCK_DO.getByName(`sku:${h.sku}`).commit(h.sku, h.holdId, order.id);
+      if (!h.committed) await commit(env, h.sku, h.holdId, order.id);
     }
     const productIds = [...new Set(order.lines.map((l) => l.product_id))];
     await emailAndIndex(
@@ -178,7 +187,7 @@ export async function syncOrderPayment(env: Env, config: AppConfig, db: DbRouter
     const to: OrderStatus = pi.status === "canceled" ? "cancelled" : "payment_failed";
     if (to === order.status) return "unchanged";
     // Failure or cancellation gives the stock back; a later success re-reserves (see above).
-    await Promise.all(order.lines.map((l) => env.STOCK_DO.getByName(`sku:${l.sku}`).release(l.sku, l.hold_id)));
+    await Promise.all(order.lines.map((l) => release(env, l.sku, l.hold_id)));
     const events = to === "payment_failed" ? [{ queue: "email", taskName: "email.payment_failed", payload: { order_id: order.id } }] : [];
     const changed = await emailAndIndex(db, env, log, events, async (tx) => {
       const t = await transitionOrder(tx, order.id, {
@@ -208,7 +217,7 @@ export async function expireIfUnpaid(env: Env, config: AppConfig, db: DbRouter, 
     if (pi.status === "succeeded" || pi.status === "processing") return synced;
     if (pi.status !== "canceled") await stripeClient(config).paymentIntents.cancel(pi.id, { cancellation_reason: "abandoned" }, { idempotencyKey: `expire:${order.id}` });
   }
-  await Promise.all(order.lines.map((l) => env.STOCK_DO.getByName(`sku:${l.sku}`).release(l.sku, l.hold_id)));
+  await Promise.all(order.lines.map((l) => release(env, l.sku, l.hold_id)));
   const changed = await emailAndIndex(db, env, log, [], async (tx) => (await transitionOrder(tx, order.id, { to: "expired", reason: "holds_expired", actor: "reconciliation" })).changed);
   return changed ? "expired" : "unchanged";
 }

@@ -1,0 +1,1 @@
+ALTER TABLE "inventory" ADD COLUMN "reserved_seq" bigint DEFAULT 0 NOT NULL;

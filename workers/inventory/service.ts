@@ -1,0 +1,44 @@
+/**
+ * Stock services for the staff API: plain inputs in, plain data out, AppErrors for the envelope. The StockDO does
+ * the work (and is the only writer); these only choose the access-layer policy and translate its refusals.
+ */
+import { AppError } from "../platform/errors";
+import { callStock } from "../platform/do-access";
+import type { AdjustInput, AdjustResult, StockSnapshot } from "../../durable-objects/stock-do";
+
+/** A SKU's exact live stock; 404 VARIANT_NOT_FOUND when no variant has that SKU. */
+export async function readStock(env: Env, sku: string): Promise<StockSnapshot> {
+  const snap = await callStock<StockSnapshot | null>(env, sku, async (s) => await s.find(sku), { idempotent: true, label: "stock.find" });
+  if (!snap) throw new AppError(404, "VARIANT_NOT_FOUND", `No variant with SKU '${sku}'`, { sku });
+  return snap;
+}
+
+export interface AdjustOutcome {
+  data: { onHand: number; available: number; movementId: string };
+  replayed: boolean;
+}
+
+/**
+ * Applies a staff adjustment once per idempotency key. Safe to retry at the access layer because the StockDO
+ * remembers the key; a replay comes back with `replayed: true`.
+ */
+export async function adjustStock(env: Env, sku: string, input: AdjustInput): Promise<AdjustOutcome> {
+  await readStock(env, sku);
+  const result = await callStock<AdjustResult>(env, sku, async (s) => await s.adjust(sku, input), { idempotent: true, label: "stock.adjust" });
+  if (result.ok) {
+    const { replayed, ...data } = result;
+    return { data, replayed };
+  }
+  switch (result.reason) {
+    case "below_held":
+      throw new AppError(409, "STOCK_BELOW_HELD", "On-hand stock cannot go below the units held by checkouts", { held: result.held });
+    case "key_reused":
+      throw new AppError(422, "IDEMPOTENCY_KEY_REUSED", "This Idempotency-Key was used for a different adjustment of this SKU");
+    case "invalid_note":
+      throw new AppError(400, "INVALID_NOTE", "note must be at most 200 characters without control characters");
+    case "invalid_key":
+      throw new AppError(400, "IDEMPOTENCY_KEY_REQUIRED", "Send a valid Idempotency-Key header");
+    case "invalid_delta":
+      throw new AppError(400, "INVALID_DELTA", "delta must be a non-zero integer");
+  }
+}
