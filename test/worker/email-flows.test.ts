@@ -3,6 +3,7 @@ import { env, createExecutionContext, createMessageBatch, createScheduledControl
 import worker from "../../workers/index";
 import { call, json, postJson, sql } from "./helpers";
 import type { ErrorBody } from "./helpers";
+import { registerAndLogin } from "./accounts-helpers";
 
 const run = crypto.randomUUID().slice(0, 8);
 const PASSWORD = "vK9#qL2$wX7!zR4p-atlas";
@@ -44,9 +45,10 @@ const tokenIn = (mail: Mail): string => {
 describe("email verification", () => {
   it("sends a verification email through the outbox and the email queue, and the link works once", async () => {
     const email = `verify-${run}@example.com`;
-    const signup = await json<{ access_token: string }>(await post("/v1/auth/signup", { email, password: PASSWORD, name: "Vera <script>" }));
+    const signup = (await registerAndLogin(email, PASSWORD, { name: "Vera <b>Click here: evil.example</b>" })).body;
     const mail = await waitForMail(email, "Confirm your email address");
-    expect(mail.html).toContain("Vera &lt;script&gt;");
+    // The address is unproven: nothing chosen at sign-up (the name) reaches the mail.
+    expect(mail.html + mail.text).not.toMatch(/Vera|evil\.example/);
     expect(mail.text).toContain("http://localhost:3000/verify-email?token=");
     const token = tokenIn(mail);
     const [stored] = await sql<{ n: string }>("primary", "select count(*) as n from user_tokens where token_hash = encode(sha256($1::bytea), 'hex')", [token]);
@@ -139,7 +141,7 @@ describe("outbox sweep", () => {
 describe("password reset", () => {
   it("answers the same for unknown emails, sends a single-use link, ends every session and takes the new password", async () => {
     const email = `reset-${run}@example.com`;
-    const signup = await json<{ access_token: string }>(await post("/v1/auth/signup", { email, password: PASSWORD }));
+    const signup = (await registerAndLogin(email, PASSWORD)).body;
     const known = await post("/v1/auth/password-reset/request", { email: email.toUpperCase() });
     const unknown = await post("/v1/auth/password-reset/request", { email: `nobody-${run}@example.com` });
     expect(known.status).toBe(202);

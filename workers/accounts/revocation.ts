@@ -1,34 +1,90 @@
 /**
  * Cutting off access tokens before they expire. Logout and refresh-token reuse revoke a session family; "log out
- * everywhere" raises the user's token epoch. Both are written to Postgres (the truth) and mirrored to Redis for
- * the per-request check; when Redis cannot answer, the check reads the primary instead of letting tokens through.
+ * everywhere" raises the user's token epoch. Postgres (the primary) is the truth; Redis only speeds the check up.
+ *
+ * A missing Redis mark must never read as "not revoked" (a mark lost to a Redis blip or restart would otherwise
+ * let a logged-out token work for its last minutes). So Redis holds two kinds of entries:
+ *   - positive marks (`revoked:<sid>`, `epoch:<user>`), trusted whenever present;
+ *   - a short-lived confirmation (`ok:<sid>:<ep>`, the time the primary said "live"), trusted only for
+ *     AUTH_REVOCATION_CONFIRM_SECONDS. Without a fresh confirmation the check asks the primary.
+ * A writer whose mark does not reach Redis keeps retrying (after the response) for longer than a confirmation
+ * can live, so by the time it gives up every confirmation that predates the revocation has expired.
  */
 import { sql } from "drizzle-orm";
 import type { Context } from "hono";
 import type { AppEnv } from "../platform/context";
+import { redisFor } from "../platform/cache";
 import { ACCESS_TOKEN_TTL_SECONDS } from "./jwt";
 import type { AccessClaims } from "./jwt";
+import { accountSettings } from "./settings";
 
-const revokedKey = (sid: string): string => `auth:revoked:${sid}`;
-const epochKey = (userId: string): string => `auth:epoch:${userId}`;
+const RETRY_EVERY_MS = 250;
 
-/** Marks a session family revoked for as long as its access tokens can live. */
-export async function markFamilyRevoked(c: Context<AppEnv>, familyId: string): Promise<void> {
-  await c.get("cache").set(revokedKey(familyId), "1", ACCESS_TOKEN_TTL_SECONDS);
+function keys(c: Context<AppEnv>) {
+  const ns = c.get("config").cacheNamespace;
+  return {
+    revoked: (sid: string) => `${ns}:auth:revoked:${sid}`,
+    epoch: (userId: string) => `${ns}:auth:epoch:${userId}`,
+    confirmed: (sid: string, ep: number) => `${ns}:auth:ok:${sid}:${ep}`,
+  };
 }
 
-/** Records the user's new token epoch for as long as older access tokens can live. */
+async function trySet(c: Context<AppEnv>, key: string, value: string, ttlSeconds: number): Promise<boolean> {
+  try {
+    await redisFor(c.get("config")).set(key, value, { ex: ttlSeconds });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Writes a positive mark; when Redis does not take it, retries after the response until every confirmation that
+ * could predate the revocation has expired (the primary answers the checks meanwhile).
+ */
+async function publishMark(c: Context<AppEnv>, key: string, value: string): Promise<void> {
+  if (await trySet(c, key, value, ACCESS_TOKEN_TTL_SECONDS)) return;
+  const deadline = Date.now() + (accountSettings(c.env).revocationConfirmSeconds + 1) * 1000;
+  c.get("log").warn("revocation_mark_deferred", { key_kind: key.split(":").at(-2) ?? "" });
+  c.executionCtx.waitUntil(
+    (async () => {
+      while (Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, RETRY_EVERY_MS));
+        if (await trySet(c, key, value, ACCESS_TOKEN_TTL_SECONDS)) return;
+      }
+    })(),
+  );
+}
+
+/** Marks a session family revoked for as long as its access tokens can live (call after the primary commit). */
+export async function markFamilyRevoked(c: Context<AppEnv>, familyId: string): Promise<void> {
+  await publishMark(c, keys(c).revoked(familyId), "1");
+}
+
+/** Records the user's new token epoch for as long as older access tokens can live (after the primary commit). */
 export async function raiseUserEpoch(c: Context<AppEnv>, userId: string, epoch: number): Promise<void> {
-  await c.get("cache").set(epochKey(userId), String(epoch), ACCESS_TOKEN_TTL_SECONDS);
+  await publishMark(c, keys(c).epoch(userId), String(epoch));
 }
 
 /** True when the token's session was revoked or the user logged out everywhere after it was minted. */
 export async function isRevoked(c: Context<AppEnv>, claims: AccessClaims): Promise<boolean> {
-  const fast = await c.get("cache").mget([revokedKey(claims.sid), epochKey(claims.sub)]);
-  if (fast) {
-    const [revoked, epoch] = fast;
-    return revoked !== null || (epoch !== null && Number(epoch) > claims.ep);
+  const k = keys(c);
+  const confirmMs = accountSettings(c.env).revocationConfirmSeconds * 1000;
+  let redisUp = true;
+  try {
+    const [revoked, epoch, confirmed] = await redisFor(c.get("config")).mget<[string | null, string | null, string | null]>(
+      k.revoked(claims.sid),
+      k.epoch(claims.sub),
+      k.confirmed(claims.sid, claims.ep),
+    );
+    if (revoked !== null) return true;
+    if (epoch !== null && Number(epoch) > claims.ep) return true;
+    if (confirmed !== null && Number(confirmed) + confirmMs > Date.now()) return false;
+  } catch {
+    redisUp = false;
   }
+  // Taken before the read: a confirmation must not claim to be younger than the primary's answer.
+  const readAt = Date.now();
   const { value } = await c.get("db").read(
     (db) =>
       db.rows<{ revoked: boolean; epoch: number | null; active: boolean | null }>(sql`
@@ -38,5 +94,11 @@ export async function isRevoked(c: Context<AppEnv>, claims: AccessClaims): Promi
     { primary: true },
   );
   const row = value[0];
-  return !row || row.revoked || row.active !== true || (row.epoch ?? 0) > claims.ep;
+  const revoked = !row || row.revoked || row.active !== true || (row.epoch ?? 0) > claims.ep;
+  if (redisUp) {
+    // Repairs a lost mark, or lets the next checks of this live session skip the primary for a while.
+    const write = revoked && row?.revoked ? trySet(c, k.revoked(claims.sid), "1", ACCESS_TOKEN_TTL_SECONDS) : revoked ? Promise.resolve(true) : trySet(c, k.confirmed(claims.sid, claims.ep), String(readAt), Math.ceil(confirmMs / 1000));
+    c.executionCtx.waitUntil(write);
+  }
+  return revoked;
 }
