@@ -42,6 +42,7 @@ async function accountEmail(tx: Tx, config: AppConfig, kind: AccountKind, userId
   if (!user || user.status !== "active") return null;
   if (kind === "email.verify_email" && user.verified) return null;
   if (user.recent >= mailLimit) return null;
+  await tx.execute(sql`delete from account_mails where user_id = ${userId} and sent_at < now() - interval '1 day'`);
   await tx.execute(sql`insert into account_mails (user_id, kind) values (${userId}, ${kind})`);
   if (kind === "email.signup_attempt") {
     return signupAttemptMessage(user.email, `${config.publicAppUrl}/login`, `${config.publicAppUrl}/forgot-password`);

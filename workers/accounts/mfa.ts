@@ -154,6 +154,8 @@ export async function loginWithSecondFactor(c: Context<AppEnv>, input: { mfa_tok
     db.transaction(async (tx): Promise<SessionBody | "token_spent" | null> => {
       const user = await loadUser(tx, userId);
       if (!user.mfa_enabled || user.status !== "active") return null;
+      // Spent and expired tokens of this user are kept a day (for the audit trail of attempts), then dropped here.
+      await tx.execute(sql`delete from mfa_token_uses where user_id = ${userId} and created_at < now() - interval '1 day'`);
       const use = await tx.execute<{ attempts: number; consumed: boolean }>(sql`
         insert into mfa_token_uses (jti, user_id, attempts) values (${jti}, ${userId}, 1)
         on conflict (jti) do update set attempts = mfa_token_uses.attempts + 1

@@ -20,18 +20,17 @@ import { accountSettings } from "./settings";
 
 const RETRY_EVERY_MS = 250;
 
-function keys(c: Context<AppEnv>) {
-  const ns = c.get("config").cacheNamespace;
-  return {
-    revoked: (sid: string) => `${ns}:auth:revoked:${sid}`,
-    epoch: (userId: string) => `${ns}:auth:epoch:${userId}`,
-    confirmed: (sid: string, ep: number) => `${ns}:auth:ok:${sid}:${ep}`,
-  };
-}
+/** Keys before the cache namespace (the request's Cache adds it). */
+const keys = {
+  revoked: (sid: string) => `auth:revoked:${sid}`,
+  epoch: (userId: string) => `auth:epoch:${userId}`,
+  confirmed: (sid: string, ep: number) => `auth:ok:${sid}:${ep}`,
+};
 
+/** One real attempt to store a key (not the fail-open cache: the caller must know whether it landed). */
 async function trySet(c: Context<AppEnv>, key: string, value: string, ttlSeconds: number): Promise<boolean> {
   try {
-    await redisFor(c.get("config")).set(key, value, { ex: ttlSeconds });
+    await redisFor(c.get("config")).set(c.get("cache").key(key), value, { ex: ttlSeconds });
     return true;
   } catch {
     return false;
@@ -45,7 +44,7 @@ async function trySet(c: Context<AppEnv>, key: string, value: string, ttlSeconds
 async function publishMark(c: Context<AppEnv>, key: string, value: string): Promise<void> {
   if (await trySet(c, key, value, ACCESS_TOKEN_TTL_SECONDS)) return;
   const deadline = Date.now() + (accountSettings(c.env).revocationConfirmSeconds + 1) * 1000;
-  c.get("log").warn("revocation_mark_deferred", { key_kind: key.split(":").at(-2) ?? "" });
+  c.get("log").warn("revocation_mark_deferred", { key_kind: key.split(":")[1] ?? "" });
   c.executionCtx.waitUntil(
     (async () => {
       while (Date.now() < deadline) {
@@ -58,30 +57,25 @@ async function publishMark(c: Context<AppEnv>, key: string, value: string): Prom
 
 /** Marks a session family revoked for as long as its access tokens can live (call after the primary commit). */
 export async function markFamilyRevoked(c: Context<AppEnv>, familyId: string): Promise<void> {
-  await publishMark(c, keys(c).revoked(familyId), "1");
+  await publishMark(c, keys.revoked(familyId), "1");
 }
 
 /** Records the user's new token epoch for as long as older access tokens can live (after the primary commit). */
 export async function raiseUserEpoch(c: Context<AppEnv>, userId: string, epoch: number): Promise<void> {
-  await publishMark(c, keys(c).epoch(userId), String(epoch));
+  await publishMark(c, keys.epoch(userId), String(epoch));
 }
 
 /** True when the token's session was revoked or the user logged out everywhere after it was minted. */
 export async function isRevoked(c: Context<AppEnv>, claims: AccessClaims): Promise<boolean> {
-  const k = keys(c);
   const confirmMs = accountSettings(c.env).revocationConfirmSeconds * 1000;
-  let redisUp = true;
-  try {
-    const [revoked, epoch, confirmed] = await redisFor(c.get("config")).mget<[string | null, string | null, string | null]>(
-      k.revoked(claims.sid),
-      k.epoch(claims.sub),
-      k.confirmed(claims.sid, claims.ep),
-    );
+  // The request's cache: one MGET, and no waiting on a Redis the isolate already knows is down.
+  const fast = await c.get("cache").mget([keys.revoked(claims.sid), keys.epoch(claims.sub), keys.confirmed(claims.sid, claims.ep)]);
+  const redisUp = fast !== null;
+  if (fast) {
+    const [revoked, epoch, confirmed] = fast;
     if (revoked !== null) return true;
     if (epoch !== null && Number(epoch) > claims.ep) return true;
     if (confirmed !== null && Number(confirmed) + confirmMs > Date.now()) return false;
-  } catch {
-    redisUp = false;
   }
   // Taken before the read: a confirmation must not claim to be younger than the primary's answer.
   const readAt = Date.now();
@@ -97,8 +91,8 @@ export async function isRevoked(c: Context<AppEnv>, claims: AccessClaims): Promi
   const revoked = !row || row.revoked || row.active !== true || (row.epoch ?? 0) > claims.ep;
   if (redisUp) {
     // Repairs a lost mark, or lets the next checks of this live session skip the primary for a while.
-    const write = revoked && row?.revoked ? trySet(c, k.revoked(claims.sid), "1", ACCESS_TOKEN_TTL_SECONDS) : revoked ? Promise.resolve(true) : trySet(c, k.confirmed(claims.sid, claims.ep), String(readAt), Math.ceil(confirmMs / 1000));
-    c.executionCtx.waitUntil(write);
+    if (!revoked) c.executionCtx.waitUntil(trySet(c, keys.confirmed(claims.sid, claims.ep), String(readAt), Math.ceil(confirmMs / 1000)));
+    else if (row?.revoked) c.executionCtx.waitUntil(trySet(c, keys.revoked(claims.sid), "1", ACCESS_TOKEN_TTL_SECONDS));
   }
   return revoked;
 }
