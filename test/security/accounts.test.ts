@@ -6,6 +6,8 @@
  * authorization (API5) over every staff route.
  */
 import { describe, expect, it } from "vitest";
+import { env } from "cloudflare:test";
+import { signValue } from "../../workers/platform/signing";
 import { app } from "../../workers/app";
 import { call, json, nextIp, postJson, sql } from "../worker/helpers";
 import type { ErrorBody } from "../worker/helpers";
@@ -102,6 +104,10 @@ describe("API2 broken authentication: nobody can lock the owner out", () => {
     expect((await loginWith(email, PASSWORD, `nb_device=${forged}`)).status).toBe(429);
     const mallory = await registerAndLogin(`lockout-mallory-${run}@example.com`, PASSWORD);
     expect((await loginWith(email, PASSWORD, `nb_device=${mallory.cookies.nb_device ?? ""}`)).status).toBe(429);
+    // A genuinely signed cookie past its own expiry earns nothing either.
+    const deviceId = (device.split(".")[0] ?? "").split("~")[1] ?? "";
+    const expired = await signValue(env.COOKIE_SECRET, "device", `${owner.body.user.id}~${deviceId}~${Math.floor(Date.now() / 1000) - 60}`);
+    expect((await loginWith(email, PASSWORD, `nb_device=${expired}`)).status).toBe(429);
   });
 
   it("a device's failures count against the device, not the account; a device that fails too often is locked", { timeout: 60_000 }, async () => {
@@ -160,6 +166,15 @@ describe("API2 broken authentication: no user enumeration", () => {
     expect((await loginWith(taken, "another-Passphrase-42x!")).status).toBe(401);
     const mail = await waitForMail(taken, "Someone tried to sign up with your address");
     expect(mail.text + mail.html).not.toMatch(/evil\.example|Attacker/);
+  });
+
+  it("two concurrent sign-ups for one new address both get the uniform answer, and make one account", async () => {
+    const address = `enum-race-${run}@example.com`;
+    const [a, b] = await Promise.all([0, 1].map(() => postJson("/v1/auth/signup", { email: address, password: PASSWORD })));
+    expect([a?.status, b?.status]).toEqual([202, 202]);
+    expect(await a?.json()).toEqual(await b?.json());
+    const [n] = await sql<{ n: string }>("primary", "select count(*) as n from users where email_normalized = $1", [address]);
+    expect(Number(n?.n)).toBe(1);
   });
 
   it("a password reset request does the same work for unknown and known addresses", async () => {

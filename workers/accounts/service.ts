@@ -126,7 +126,11 @@ export async function signup(c: Context<AppEnv>, input: { email: string; passwor
         select id, role, true as created from ins
         union all
         select id, role, false as created from users where email_normalized = ${email} and not exists (select 1 from ins)`);
-      const user = res.rows[0];
+      // A concurrent sign-up for the same address committed after this statement's snapshot: read it again (a new
+      // statement sees it), so a race answers like any taken address.
+      const user =
+        res.rows[0] ??
+        (await tx.execute<{ id: string; role: Role; created: boolean }>(sql`select id, role, false as created from users where email_normalized = ${email}`)).rows[0];
       if (!user) throw new AppError(503, "SIGNUP_RETRY", "Please try again");
       await writeAudit(tx, {
         actorId: user.created ? user.id : null,
