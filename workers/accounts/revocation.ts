@@ -27,10 +27,21 @@ const keys = {
   confirmed: (sid: string, ep: number) => `auth:ok:${sid}:${ep}`,
 };
 
+/**
+ * Raises KEYS[1] to ARGV[1] (never lowers it) with a TTL of ARGV[2] seconds: two "log out everywhere" writes that
+ * land out of order must not leave the older, lower epoch in Redis.
+ */
+const RAISE_MARK = `local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tonumber(ARGV[1]) >= cur then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) end
+return 1`;
+
 /** One real attempt to store a key (not the fail-open cache: the caller must know whether it landed). */
-async function trySet(c: Context<AppEnv>, key: string, value: string, ttlSeconds: number): Promise<boolean> {
+async function trySet(c: Context<AppEnv>, key: string, value: string, ttlSeconds: number, mode: "raise" | "set" = "raise"): Promise<boolean> {
   try {
-    await redisFor(c.get("config")).set(c.get("cache").key(key), value, { ex: ttlSeconds });
+    const redis = redisFor(c.get("config"));
+    const full = c.get("cache").key(key);
+    if (mode === "raise") await redis.eval(RAISE_MARK, [full], [value, String(ttlSeconds)]);
+    else await redis.set(full, value, { ex: ttlSeconds });
     return true;
   } catch {
     return false;
@@ -91,7 +102,7 @@ export async function isRevoked(c: Context<AppEnv>, claims: AccessClaims): Promi
   const revoked = !row || row.revoked || row.active !== true || (row.epoch ?? 0) > claims.ep;
   if (redisUp) {
     // Repairs a lost mark, or lets the next checks of this live session skip the primary for a while.
-    if (!revoked) c.executionCtx.waitUntil(trySet(c, keys.confirmed(claims.sid, claims.ep), String(readAt), Math.ceil(confirmMs / 1000)));
+    if (!revoked) c.executionCtx.waitUntil(trySet(c, keys.confirmed(claims.sid, claims.ep), String(readAt), Math.ceil(confirmMs / 1000), "set"));
     else if (row?.revoked) c.executionCtx.waitUntil(trySet(c, keys.revoked(claims.sid), "1", ACCESS_TOKEN_TTL_SECONDS));
   }
   return revoked;
