@@ -11,7 +11,7 @@ import { signValue } from "../../workers/platform/signing";
 import { app } from "../../workers/app";
 import { call, json, nextIp, postJson, sql } from "../worker/helpers";
 import type { ErrorBody } from "../worker/helpers";
-import { cookiesOf, loginWith, registerAndLogin } from "../worker/accounts-helpers";
+import { cookiesOf, loginWith, postFresh, registerAndLogin } from "../worker/accounts-helpers";
 import { totpCode } from "../../workers/accounts/totp";
 
 const run = crypto.randomUUID().slice(0, 8);
@@ -154,8 +154,8 @@ describe("API2 broken authentication: no user enumeration", () => {
   it("sign-up answers a taken address exactly like a free one, and the owner is told by email", async () => {
     const taken = `enum-taken-${run}@example.com`;
     await registerAndLogin(taken, PASSWORD);
-    const again = await postJson("/v1/auth/signup", { email: taken.toUpperCase(), password: "another-Passphrase-42x!", name: "Attacker text: visit evil.example" });
-    const fresh = await postJson("/v1/auth/signup", { email: `enum-free-${run}@example.com`, password: "another-Passphrase-42x!", name: "Attacker text: visit evil.example" });
+    const again = await postFresh("/v1/auth/signup", { email: taken.toUpperCase(), password: "another-Passphrase-42x!", name: "Attacker text: visit evil.example" });
+    const fresh = await postFresh("/v1/auth/signup", { email: `enum-free-${run}@example.com`, password: "another-Passphrase-42x!", name: "Attacker text: visit evil.example" });
     expect(again.status).toBe(fresh.status);
     expect(await again.json()).toEqual(await fresh.json());
     const sessionCookie = (r: Response) => r.headers.getSetCookie().filter((l) => /^nb_(refresh|csrf|device)=/.test(l));
@@ -170,7 +170,7 @@ describe("API2 broken authentication: no user enumeration", () => {
 
   it("two concurrent sign-ups for one new address both get the uniform answer, and make one account", async () => {
     const address = `enum-race-${run}@example.com`;
-    const [a, b] = await Promise.all([0, 1].map(() => postJson("/v1/auth/signup", { email: address, password: PASSWORD })));
+    const [a, b] = await Promise.all([0, 1].map(() => postFresh("/v1/auth/signup", { email: address, password: PASSWORD })));
     expect([a?.status, b?.status]).toEqual([202, 202]);
     expect(await a?.json()).toEqual(await b?.json());
     const [n] = await sql<{ n: string }>("primary", "select count(*) as n from users where email_normalized = $1", [address]);
@@ -229,8 +229,8 @@ describe("API4 resource consumption", () => {
 describe("API4 resource consumption: mail floods", () => {
   it("sends at most 5 account mails per address per hour, however many sign-ups name it", { timeout: 60_000 }, async () => {
     const victim = `flood-${run}@example.com`;
-    await postJson("/v1/auth/signup", { email: victim, password: PASSWORD });
-    for (let i = 0; i < 6; i++) expect((await postJson("/v1/auth/signup", { email: victim, password: PASSWORD })).status).toBe(202);
+    await postFresh("/v1/auth/signup", { email: victim, password: PASSWORD });
+    for (let i = 0; i < 6; i++) expect((await postFresh("/v1/auth/signup", { email: victim, password: PASSWORD })).status).toBe(202);
     // Wait until the consumer has handled all 7 jobs (sent or suppressed), then count what reached the mailbox.
     const deadline = Date.now() + 30_000;
     let handled = 0;

@@ -4,7 +4,7 @@ import { sign } from "hono/jwt";
 import { call, json, nextIp, postJson, redis, sql } from "./helpers";
 import type { ErrorBody } from "./helpers";
 import { signAccessToken } from "../../workers/accounts/jwt";
-import { cookieHeader, cookiesOf, registerAndLogin } from "./accounts-helpers";
+import { cookieHeader, cookiesOf, postFresh, registerAndLogin } from "./accounts-helpers";
 import type { Session } from "./accounts-helpers";
 
 const run = crypto.randomUUID().slice(0, 8);
@@ -29,7 +29,7 @@ const me = (token: string): Promise<Response> => call("/v1/me", { headers: { aut
 
 describe("sign-up and login", () => {
   it("signs up a customer (no session yet); login gives an access token, httpOnly Strict refresh cookie, CSRF cookie", async () => {
-    const created = await post("/v1/auth/signup", { email: email("new"), password: PASSWORD });
+    const created = await postFresh("/v1/auth/signup", { email: email("new"), password: PASSWORD });
     expect(created.status).toBe(202);
     expect(created.headers.getSetCookie().some((l) => /^nb_(refresh|csrf|device)=/.test(l))).toBe(false);
     expect(await json(created)).toEqual({ data: { status: "check_your_email", message: expect.any(String) as unknown } });
@@ -53,21 +53,21 @@ describe("sign-up and login", () => {
 
   it("rejects mass assignment, weak passwords and duplicate emails (any case) without creating anything", async () => {
     const before = await sql<{ n: string }>("primary", "select count(*) as n from users");
-    const withRole = await post("/v1/auth/signup", { email: email("mass"), password: PASSWORD, role: "admin" });
+    const withRole = await postFresh("/v1/auth/signup", { email: email("mass"), password: PASSWORD, role: "admin" });
     expect(withRole.status).toBe(400);
     expect((await json<ErrorBody>(withRole)).error.code).toBe("UNKNOWN_FIELD");
-    const weak = await post("/v1/auth/signup", { email: email("weak"), password: "Password1!" });
+    const weak = await postFresh("/v1/auth/signup", { email: email("weak"), password: "Password1!" });
     expect(weak.status).toBe(400);
     expect(["PASSWORD_TOO_WEAK", "PASSWORD_BREACHED_SHAPE"]).toContain((await json<ErrorBody>(weak)).error.code);
-    const short = await post("/v1/auth/signup", { email: email("short"), password: "x1!" });
+    const short = await postFresh("/v1/auth/signup", { email: email("short"), password: "x1!" });
     expect((await json<ErrorBody>(short)).error.code).toBe("PASSWORD_TOO_SHORT");
-    const badEmail = await post("/v1/auth/signup", { email: "not-an-email", password: PASSWORD });
+    const badEmail = await postFresh("/v1/auth/signup", { email: "not-an-email", password: PASSWORD });
     expect(badEmail.status).toBe(400);
     const after = await sql<{ n: string }>("primary", "select count(*) as n from users");
     expect(after[0]?.n).toBe(before[0]?.n);
 
     await signup("dup");
-    const again = await post("/v1/auth/signup", { email: email("dup").toUpperCase(), password: PASSWORD });
+    const again = await postFresh("/v1/auth/signup", { email: email("dup").toUpperCase(), password: PASSWORD });
     expect(again.status).toBe(202);
     const [n] = await sql<{ n: string }>("primary", "select count(*) as n from users where email_normalized = $1", [email("dup").toLowerCase()]);
     expect(Number(n?.n)).toBe(1);
@@ -230,6 +230,14 @@ describe("refresh rotation", () => {
       { ENVIRONMENT: "staging" },
     );
     expect(refreshed.status).toBe(200);
+    const jar2 = { ...jar, ...cookiesOf(refreshed) };
+    const out = await call(
+      "/v1/auth/logout",
+      { method: "POST", headers: { cookie: cookieHeader(jar2), "x-csrf-token": jar2["__Host-nb_csrf"] ?? "", "cf-connecting-ip": nextIp() } },
+      { ENVIRONMENT: "staging" },
+    );
+    expect(out.status).toBe(204);
+    expect(out.headers.getSetCookie().some((l) => l.startsWith("__Host-nb_refresh=;") && /Max-Age=0/.test(l))).toBe(true);
   });
 
   it("logout ends the session; log out everywhere ends all of them", async () => {

@@ -3,7 +3,7 @@ import { env, createExecutionContext, createMessageBatch, createScheduledControl
 import worker from "../../workers/index";
 import { call, json, postJson, sql } from "./helpers";
 import type { ErrorBody } from "./helpers";
-import { registerAndLogin } from "./accounts-helpers";
+import { postFresh, registerAndLogin } from "./accounts-helpers";
 
 const run = crypto.randomUUID().slice(0, 8);
 const PASSWORD = "vK9#qL2$wX7!zR4p-atlas";
@@ -72,7 +72,7 @@ describe("email verification", () => {
 
   it("sends one email per job even when the message is delivered three times", async () => {
     const email = `redeliver-${run}@example.com`;
-    await post("/v1/auth/signup", { email, password: PASSWORD });
+    await postFresh("/v1/auth/signup", { email, password: PASSWORD });
     await waitForMail(email, "Confirm your email address");
     const [job] = await sql<{ id: string; payload: Record<string, unknown>; created_at: string }>(
       "primary",
@@ -111,7 +111,7 @@ describe("email verification", () => {
 describe("outbox sweep", () => {
   it("re-sends, from the cron handler, an outbox row whose dispatch after commit was lost", async () => {
     const email = `sweep-${run}@example.com`;
-    await post("/v1/auth/signup", { email, password: PASSWORD });
+    await postFresh("/v1/auth/signup", { email, password: PASSWORD });
     await waitForMail(email, "Confirm your email address");
     // A second job whose post-commit dispatch never happened (the isolate died): undispatched and a minute old.
     const [user] = await sql<{ id: string }>("primary", "select id from users where email_normalized = $1", [email]);
