@@ -269,6 +269,17 @@ describe("refresh rotation", () => {
   });
 });
 
+describe("account settings", () => {
+  it("names a malformed account-security variable instead of guessing (500 CONFIG_INVALID)", async () => {
+    const a = await signup("bad-setting");
+    const res = await call("/v1/me", { headers: { authorization: `Bearer ${a.body.access_token}` } }, { AUTH_REVOCATION_CONFIRM_SECONDS: "soon" } as Partial<Record<keyof Env, string>>);
+    expect(res.status).toBe(500);
+    const body = await json<ErrorBody>(res);
+    expect(body.error.code).toBe("CONFIG_INVALID");
+    expect(body.error.message).toContain("AUTH_REVOCATION_CONFIRM_SECONDS");
+  });
+});
+
 describe("revocation survives a Redis blip", () => {
   it("a logout while Redis is unreachable still cuts the access token off once Redis is back", { timeout: 30_000 }, async () => {
     const confirm = { AUTH_REVOCATION_CONFIRM_SECONDS: "1" } as Partial<Record<keyof Env, string>>;

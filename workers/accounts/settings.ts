@@ -3,6 +3,7 @@
  * They live beside the accounts code rather than in platform/config.ts because nothing else reads them.
  */
 import { z } from "zod";
+import { ConfigError } from "../platform/config";
 
 const int = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
 
@@ -33,13 +34,14 @@ export interface AccountSettings {
 
 const cache = new WeakMap<object, AccountSettings>();
 
-/** The settings of one env object (bad values are a configuration error naming the variable). */
+/** The settings of one env object; throws ConfigError (500 CONFIG_INVALID) naming a malformed variable. */
 export function accountSettings(env: object): AccountSettings {
   const hit = cache.get(env);
   if (hit) return hit;
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
-    throw new Error(`Invalid account settings: ${parsed.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`);
+    // The same CONFIG_INVALID answer as the platform's own settings, naming the variable.
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join(".")} ${i.message}`));
   }
   const e = parsed.data;
   const settings: AccountSettings = {
