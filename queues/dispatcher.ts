@@ -3,6 +3,7 @@ import { getConfig } from "../workers/platform/config";
 import { DbRouter } from "../workers/platform/db";
 import { createLogger } from "../workers/platform/logger";
 import { consumeEmailBatch } from "./email-consumer";
+import { accountSettings } from "../workers/accounts/settings";
 import { consumeInventoryBatch } from "./inventory-consumer";
 import { consumeSearchIndexBatch } from "./search-index-consumer";
 import { Cache } from "../workers/platform/cache";
@@ -20,7 +21,7 @@ export async function handleQueue(batch: MessageBatch, env: Env, ctx: ExecutionC
     } else if (/-payment-webhooks$/.test(batch.queue)) {
       await consumePaymentBatch(batch, env, config, db, log);
     } else if (/-email$/.test(batch.queue)) {
-      await consumeEmailBatch(batch, config, db, log);
+      await consumeEmailBatch(batch, config, db, log, accountSettings(env).mailsPerAddressPerHour);
     } else if (/-inventory$/.test(batch.queue)) {
       await consumeInventoryBatch(batch, env, db, new Cache(config, log), log);
     } else if (/-search-index$/.test(batch.queue)) {

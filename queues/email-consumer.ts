@@ -10,7 +10,7 @@ import type { Logger } from "../workers/platform/logger";
 import { errorFields } from "../workers/platform/logger";
 import { hashToken, newOpaqueToken } from "../workers/accounts/session";
 import { emailProvider } from "../workers/email/provider";
-import { orderConfirmationMessage, orderRefundedMessage, outOfStockAfterPaymentMessage, passwordResetMessage, paymentFailedMessage, verifyEmailMessage } from "../workers/email/templates";
+import { orderConfirmationMessage, orderRefundedMessage, outOfStockAfterPaymentMessage, passwordResetMessage, paymentFailedMessage, signupAttemptMessage, verifyEmailMessage } from "../workers/email/templates";
 import type { OrderEmailData, RenderedEmail } from "../workers/email/templates";
 import type { Database } from "../workers/platform/db";
 import { orderNumber } from "../workers/checkout/order-writer";
@@ -23,19 +23,38 @@ type Outcome = "sent" | "duplicate" | "skipped";
 
 type Tx = Pick<Database, "execute">;
 
-async function accountEmail(tx: Tx, config: AppConfig, kind: "email.verify_email" | "email.password_reset", userId: string): Promise<RenderedEmail | null> {
-  const users = await tx.execute<{ email: string; name: string | null; verified: boolean; status: string }>(sql`
-    select email, name, email_verified_at is not null as verified, status from users where id = ${userId}`);
+type AccountKind = "email.verify_email" | "email.password_reset" | "email.signup_attempt";
+
+/** Account mails per recipient account per hour when the caller does not say (AUTH_MAILS_PER_ADDRESS_PER_HOUR). */
+export const DEFAULT_MAILS_PER_ADDRESS_PER_HOUR = 5;
+
+/**
+ * Renders an account email for `userId`, or null when there is nobody to write to or the recipient already had
+ * `mailLimit` account mails in the last hour (so nobody can flood a mailbox through sign-up, verification or reset
+ * requests). The user row is locked so concurrent jobs for one recipient count one after another.
+ */
+async function accountEmail(tx: Tx, config: AppConfig, kind: AccountKind, userId: string, mailLimit: number): Promise<RenderedEmail | null> {
+  const users = await tx.execute<{ email: string; name: string | null; verified: boolean; status: string; recent: number }>(sql`
+    select email, name, email_verified_at is not null as verified, status,
+           (select count(*)::int from account_mails m where m.user_id = u.id and m.sent_at > now() - interval '1 hour') as recent
+    from users u where id = ${userId} for update`);
   const user = users.rows[0];
   if (!user || user.status !== "active") return null;
   if (kind === "email.verify_email" && user.verified) return null;
+  if (user.recent >= mailLimit) return null;
+  await tx.execute(sql`delete from account_mails where user_id = ${userId} and sent_at < now() - interval '1 day'`);
+  await tx.execute(sql`insert into account_mails (user_id, kind) values (${userId}, ${kind})`);
+  if (kind === "email.signup_attempt") {
+    return signupAttemptMessage(user.email, `${config.publicAppUrl}/login`, `${config.publicAppUrl}/forgot-password`);
+  }
   const token = newOpaqueToken();
   const purpose = kind === "email.verify_email" ? "verify_email" : "reset_password";
   const ttl = purpose === "verify_email" ? VERIFY_TOKEN_TTL_SECONDS : RESET_TOKEN_TTL_SECONDS;
   await tx.execute(sql`insert into user_tokens (user_id, purpose, token_hash, expires_at)
     values (${userId}, ${purpose}, ${await hashToken(token)}, now() + make_interval(secs => ${ttl}))`);
   const link = `${config.publicAppUrl}/${purpose === "verify_email" ? "verify-email" : "reset-password"}?token=${token}`;
-  return purpose === "verify_email" ? verifyEmailMessage(user.email, user.name, link) : passwordResetMessage(user.email, user.name, link);
+  // Only an owner who proved the address chose the name; otherwise it may be a stranger's text.
+  return purpose === "verify_email" ? verifyEmailMessage(user.email, link) : passwordResetMessage(user.email, user.verified ? user.name : null, link);
 }
 
 async function orderEmailData(tx: Tx, config: AppConfig, orderId: string): Promise<OrderEmailData | null> {
@@ -50,7 +69,7 @@ async function orderEmailData(tx: Tx, config: AppConfig, orderId: string): Promi
 }
 
 /** Processes one email message; returns what happened (throws to have it retried). */
-export async function processEmailMessage(body: unknown, config: AppConfig, db: DbRouter): Promise<Outcome> {
+export async function processEmailMessage(body: unknown, config: AppConfig, db: DbRouter, mailLimit = DEFAULT_MAILS_PER_ADDRESS_PER_HOUR): Promise<Outcome> {
   const envelope = envelopeSchema.parse(body);
   const task = emailTaskSchema.parse({ task_name: envelope.task_name, payload: envelope.payload });
   return db.write((primary) =>
@@ -59,8 +78,12 @@ export async function processEmailMessage(body: unknown, config: AppConfig, db: 
                                            on conflict (job_id) do nothing returning job_id`);
       if (claimed.rows.length === 0) return "duplicate";
       let email: RenderedEmail | null;
-      if (task.task_name === "email.verify_email" || task.task_name === "email.password_reset") {
-        email = await accountEmail(tx, config, task.task_name, task.payload.user_id);
+      if (task.task_name === "email.verify_email" || task.task_name === "email.password_reset" || task.task_name === "email.signup_attempt") {
+        email = await accountEmail(tx, config, task.task_name, task.payload.user_id, mailLimit);
+      } else if (task.task_name === "email.password_reset_request") {
+        const found = await tx.execute<{ id: string }>(sql`select id from users where email_normalized = ${task.payload.email} and status = 'active'`);
+        const user = found.rows[0];
+        email = user ? await accountEmail(tx, config, "email.password_reset", user.id, mailLimit) : null;
       } else {
         const o = await orderEmailData(tx, config, task.payload.order_id);
         if (!o) return "skipped";
@@ -81,10 +104,10 @@ export async function processEmailMessage(body: unknown, config: AppConfig, db: 
 }
 
 /** Handles a batch message by message: ack what succeeded, retry with backoff what failed. */
-export async function consumeEmailBatch(batch: MessageBatch, config: AppConfig, db: DbRouter, log: Logger): Promise<void> {
+export async function consumeEmailBatch(batch: MessageBatch, config: AppConfig, db: DbRouter, log: Logger, mailLimit = DEFAULT_MAILS_PER_ADDRESS_PER_HOUR): Promise<void> {
   for (const message of batch.messages) {
     try {
-      const outcome = await processEmailMessage(message.body, config, db);
+      const outcome = await processEmailMessage(message.body, config, db, mailLimit);
       log.info("email_job", { message_id: message.id, outcome, attempts: message.attempts });
       message.ack();
     } catch (err) {

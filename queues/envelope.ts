@@ -14,6 +14,9 @@ export type Envelope = z.output<typeof envelopeSchema>;
 export const emailTaskSchema = z.discriminatedUnion("task_name", [
   z.object({ task_name: z.literal("email.verify_email"), payload: z.object({ user_id: z.uuid() }) }),
   z.object({ task_name: z.literal("email.password_reset"), payload: z.object({ user_id: z.uuid() }) }),
+  // Keyed by the address so the request does the same work whether or not it has an account.
+  z.object({ task_name: z.literal("email.password_reset_request"), payload: z.object({ email: z.string().min(3).max(254) }) }),
+  z.object({ task_name: z.literal("email.signup_attempt"), payload: z.object({ user_id: z.uuid() }) }),
   z.object({ task_name: z.literal("email.order_confirmation"), payload: z.object({ order_id: z.uuid() }) }),
   z.object({ task_name: z.literal("email.payment_failed"), payload: z.object({ order_id: z.uuid() }) }),
   z.object({ task_name: z.literal("email.order_refunded"), payload: z.object({ order_id: z.uuid(), amount_refunded: z.number().int().min(0) }) }),

@@ -1,20 +1,24 @@
 /**
  * OWASP API Security Top 10 (2023) checks that apply so far: BOLA/IDOR (API1) on addresses, broken authentication
- * (API2, see also test/worker/auth.test.ts), broken object property level authorization / mass assignment (API3),
- * unrestricted resource consumption (API4), broken function level authorization (API5) over every staff route.
+ * (API2: lockout of the owner, device cookies, the MFA step, user enumeration; see also test/worker/auth.test.ts
+ * for tokens, CSRF and refresh, test/worker/mfa.test.ts for MFA), broken object property level authorization /
+ * mass assignment (API3), unrestricted resource consumption (API4: addresses, mail floods), broken function level
+ * authorization (API5) over every staff route.
  */
 import { describe, expect, it } from "vitest";
+import { env } from "cloudflare:test";
+import { signValue } from "../../workers/platform/signing";
 import { app } from "../../workers/app";
-import { call, json, postJson, sql } from "../worker/helpers";
+import { call, json, nextIp, postJson, sql } from "../worker/helpers";
 import type { ErrorBody } from "../worker/helpers";
+import { cookiesOf, loginWith, postFresh, registerAndLogin } from "../worker/accounts-helpers";
+import { totpCode } from "../../workers/accounts/totp";
 
 const run = crypto.randomUUID().slice(0, 8);
 const PASSWORD = "vK9#qL2$wX7!zR4p-secure";
 
 async function newUser(tag: string): Promise<{ id: string; token: string }> {
-  const res = await postJson("/v1/auth/signup", { email: `${tag}-${run}@example.com`, password: PASSWORD });
-  expect(res.status).toBe(201);
-  const body = await json<{ access_token: string; user: { id: string } }>(res);
+  const { body } = await registerAndLogin(`${tag}-${run}@example.com`, PASSWORD);
   return { id: body.user.id, token: body.access_token };
 }
 
@@ -22,6 +26,24 @@ const authed = (token: string, init: RequestInit = {}): RequestInit => ({
   ...init,
   headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...(init.headers ?? {}) },
 });
+
+interface Mail {
+  subject: string;
+  text: string;
+  html: string;
+}
+
+/** Waits for the real queue to deliver an email with `subject` to `to`. */
+async function waitForMail(to: string, subject: string, timeoutMs = 20_000): Promise<Mail> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const { data } = await json<{ data: Mail[] }>(await call(`/dev/mailbox?to=${encodeURIComponent(to)}`));
+    const mail = data.find((m) => m.subject === subject);
+    if (mail) return mail;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`no "${subject}" email for ${to}`);
+}
 
 const ADDRESS = { name: "Ada Lovelace", line1: "12 St James's Square", city: "London", postal_code: "SW1Y 4JH", country: "GB", phone: "+442079460000" };
 
@@ -60,6 +82,122 @@ describe("API1 object level authorization (IDOR)", () => {
   });
 });
 
+describe("API2 broken authentication: nobody can lock the owner out", () => {
+  const wrong = (email: string, n: number): Promise<Response[]> =>
+    Promise.all(Array.from({ length: n }, (_, i) => loginWith(email, `attacker-guess-${i}-password`)));
+
+  it("an attacker's failed logins throttle untrusted clients, but the owner's device cookie still gets in", { timeout: 60_000 }, async () => {
+    const email = `lockout-${run}@example.com`;
+    const owner = await registerAndLogin(email, PASSWORD);
+    const device = owner.cookies.nb_device ?? "";
+    expect(device).toMatch(/\./);
+    expect(owner.res.headers.getSetCookie().find((l) => l.startsWith("nb_device="))).toMatch(/HttpOnly.*SameSite=Strict|SameSite=Strict.*HttpOnly/);
+    // Ten wrong passwords from all over the internet, then some more.
+    for (let i = 0; i < 12; i++) await loginWith(email, `attacker-guess-${i}-password`);
+    const untrusted = await loginWith(email, PASSWORD);
+    expect(untrusted.status).toBe(429);
+    const trusted = await loginWith(email, PASSWORD, `nb_device=${device}`);
+    expect(trusted.status, await trusted.clone().text()).toBe(200);
+    expect(cookiesOf(trusted).nb_device).toBeTruthy();
+    // A forged cookie, or another account's genuine one, earns no exemption.
+    const forged = `${device.slice(0, device.lastIndexOf(".") + 1)}${"A".repeat(43)}`;
+    expect((await loginWith(email, PASSWORD, `nb_device=${forged}`)).status).toBe(429);
+    const mallory = await registerAndLogin(`lockout-mallory-${run}@example.com`, PASSWORD);
+    expect((await loginWith(email, PASSWORD, `nb_device=${mallory.cookies.nb_device ?? ""}`)).status).toBe(429);
+    // A genuinely signed cookie past its own expiry earns nothing either.
+    const deviceId = (device.split(".")[0] ?? "").split("~")[1] ?? "";
+    const expired = await signValue(env.COOKIE_SECRET, "device", `${owner.body.user.id}~${deviceId}~${Math.floor(Date.now() / 1000) - 60}`);
+    expect((await loginWith(email, PASSWORD, `nb_device=${expired}`)).status).toBe(429);
+  });
+
+  it("a device's failures count against the device, not the account; a device that fails too often is locked", { timeout: 60_000 }, async () => {
+    const email = `device-fail-${run}@example.com`;
+    const owner = await registerAndLogin(email, PASSWORD);
+    const cookie = `nb_device=${owner.cookies.nb_device ?? ""}`;
+    const limits = { AUTH_DEVICE_MAX_FAILURES: "6" } as Partial<Record<keyof Env, string>>;
+    for (let i = 0; i < 5; i++) expect((await loginWith(email, `typo-${i}-password`, cookie, limits)).status).toBe(401);
+    // Five failures on the device leave the account untouched: an untrusted client is not backing off.
+    expect((await loginWith(email, PASSWORD, "", limits)).status).toBe(200);
+    await wrong(email, 12);
+    // The device backs off on its own count (5 failures → 1 s), and after its sixth failure it is locked: its
+    // cookie no longer exempts it from the account's limit, which the attacker has used up.
+    await new Promise((r) => setTimeout(r, 1_100));
+    expect((await loginWith(email, "one-more-typo-password", cookie, limits)).status).toBe(401);
+    expect((await loginWith(email, PASSWORD, cookie, limits)).status).toBe(429);
+  });
+
+  it("an attacker who knows the password cannot lock the owner's device out of the MFA step", { timeout: 60_000 }, async () => {
+    const email = `mfa-lockout-${run}@example.com`;
+    const owner = await registerAndLogin(email, PASSWORD);
+    const enrol = await postJson("/v1/me/mfa/totp", { password: PASSWORD }, { token: owner.body.access_token });
+    const { secret } = (await json<{ data: { secret: string } }>(enrol)).data;
+    const confirm = await postJson("/v1/me/mfa/totp/confirm", { password: PASSWORD, code: await totpCode(secret, Date.now()) }, { token: owner.body.access_token });
+    const recovery = (await json<{ data: { recovery_codes: string[] } }>(confirm)).data.recovery_codes;
+    const mfaToken = async (cookie = ""): Promise<string> => (await json<{ mfa_token: string }>(await loginWith(email, PASSWORD, cookie))).mfa_token;
+    const mfa = (token: string, code: string, cookie = ""): Promise<Response> =>
+      call("/v1/auth/login/mfa", { method: "POST", headers: { "content-type": "application/json", "cf-connecting-ip": nextIp(), ...(cookie ? { cookie } : {}) }, body: JSON.stringify({ mfa_token: token, code }) });
+    // The owner signs in fully once on this device: the device cookie comes with the session.
+    const first = await mfa(await mfaToken(), recovery[0] as string);
+    expect(first.status).toBe(200);
+    const cookie = `nb_device=${cookiesOf(first).nb_device ?? ""}`;
+    // The attacker burns the account's MFA attempts.
+    const token = await mfaToken();
+    for (let i = 0; i < 6; i++) await mfa(token, `00000${i}`);
+    expect((await mfa(await mfaToken(), recovery[1] as string)).status).toBe(429);
+    // The owner's device is judged on its own attempts.
+    const mine = await mfa(await mfaToken(cookie), recovery[2] as string, cookie);
+    expect(mine.status, await mine.clone().text()).toBe(200);
+  });
+});
+
+describe("API2 broken authentication: no user enumeration", () => {
+  it("sign-up answers a taken address exactly like a free one, and the owner is told by email", async () => {
+    const taken = `enum-taken-${run}@example.com`;
+    await registerAndLogin(taken, PASSWORD);
+    const again = await postFresh("/v1/auth/signup", { email: taken.toUpperCase(), password: "another-Passphrase-42x!", name: "Attacker text: visit evil.example" });
+    const fresh = await postFresh("/v1/auth/signup", { email: `enum-free-${run}@example.com`, password: "another-Passphrase-42x!", name: "Attacker text: visit evil.example" });
+    expect(again.status).toBe(fresh.status);
+    expect(await again.json()).toEqual(await fresh.json());
+    const sessionCookie = (r: Response) => r.headers.getSetCookie().filter((l) => /^nb_(refresh|csrf|device)=/.test(l));
+    expect(sessionCookie(again)).toEqual(sessionCookie(fresh));
+    // The attempt changed nothing on the account, and its owner heard about it.
+    const [row] = await sql<{ name: string | null }>("primary", "select name from users where email_normalized = $1", [taken]);
+    expect(row?.name).toBeNull();
+    expect((await loginWith(taken, "another-Passphrase-42x!")).status).toBe(401);
+    const mail = await waitForMail(taken, "Someone tried to sign up with your address");
+    expect(mail.text + mail.html).not.toMatch(/evil\.example|Attacker/);
+  });
+
+  it("two concurrent sign-ups for one new address both get the uniform answer, and make one account", async () => {
+    const address = `enum-race-${run}@example.com`;
+    const [a, b] = await Promise.all([0, 1].map(() => postFresh("/v1/auth/signup", { email: address, password: PASSWORD })));
+    expect([a?.status, b?.status]).toEqual([202, 202]);
+    expect(await a?.json()).toEqual(await b?.json());
+    const [n] = await sql<{ n: string }>("primary", "select count(*) as n from users where email_normalized = $1", [address]);
+    expect(Number(n?.n)).toBe(1);
+  });
+
+  it("a password reset request does the same work for unknown and known addresses", async () => {
+    const known = `enum-reset-${run}@example.com`;
+    const unknown = `enum-nobody-${run}@example.com`;
+    await registerAndLogin(known, PASSWORD);
+    const a = await postJson("/v1/auth/password-reset/request", { email: known });
+    const b = await postJson("/v1/auth/password-reset/request", { email: unknown });
+    expect(a.status).toBe(202);
+    expect(await a.json()).toEqual(await b.json());
+    // One outbox job and one audit row each: the branches cannot be told apart by what (and how long) they do.
+    for (const address of [known, unknown]) {
+      const [jobs] = await sql<{ n: string }>("primary", "select count(*) as n from outbox where task_name = 'email.password_reset_request' and payload->>'email' = $1", [address]);
+      expect(Number(jobs?.n), address).toBe(1);
+    }
+    const audits = await sql<{ n: string }>("primary", "select count(*) as n from audit_log where action = 'auth.password_reset_requested' and request_id = any($1::text[])", [
+      [a.headers.get("x-request-id"), b.headers.get("x-request-id")],
+    ]);
+    expect(Number(audits[0]?.n)).toBe(2);
+    await waitForMail(known, "Reset your password");
+  });
+});
+
 describe("API3 mass assignment", () => {
   it("rejects role, email_verified, status and id in profile and address bodies", async () => {
     const carol = await newUser("carol");
@@ -85,6 +223,30 @@ describe("API4 resource consumption", () => {
     const over = await call("/v1/me/addresses", authed(dave.token, { method: "POST", body: JSON.stringify(ADDRESS) }));
     expect(over.status).toBe(409);
     expect((await json<ErrorBody>(over)).error.code).toBe("TOO_MANY_ADDRESSES");
+  });
+});
+
+describe("API4 resource consumption: mail floods", () => {
+  it("sends at most 5 account mails per address per hour, however many sign-ups name it", { timeout: 60_000 }, async () => {
+    const victim = `flood-${run}@example.com`;
+    await postFresh("/v1/auth/signup", { email: victim, password: PASSWORD });
+    for (let i = 0; i < 6; i++) expect((await postFresh("/v1/auth/signup", { email: victim, password: PASSWORD })).status).toBe(202);
+    // Wait until the consumer has handled all 7 jobs (sent or suppressed), then count what reached the mailbox.
+    const deadline = Date.now() + 30_000;
+    let handled = 0;
+    while (Date.now() < deadline && handled < 7) {
+      const [n] = await sql<{ n: string }>(
+        "primary",
+        `select count(*) as n from email_deliveries d join outbox o on o.id = d.job_id
+         where o.payload->>'user_id' = (select id::text from users where email_normalized = $1)`,
+        [victim],
+      );
+      handled = Number(n?.n);
+      if (handled < 7) await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(handled).toBe(7);
+    const [mails] = await sql<{ n: string }>("primary", "select count(*) as n from dev_mailbox where to_address = $1", [victim]);
+    expect(Number(mails?.n)).toBe(5);
   });
 });
 

@@ -1,56 +1,41 @@
 import { describe, expect, it } from "vitest";
 import { env } from "cloudflare:test";
-import { call, json, nextIp, postJson, sql } from "./helpers";
+import { sign } from "hono/jwt";
+import { call, json, nextIp, postJson, redis, sql } from "./helpers";
 import type { ErrorBody } from "./helpers";
 import { signAccessToken } from "../../workers/accounts/jwt";
-
-interface Session {
-  access_token: string;
-  token_type: string;
-  expires_in: number;
-  user: { id: string; email: string; role: string };
-}
+import { cookieHeader, cookiesOf, postFresh, registerAndLogin } from "./accounts-helpers";
+import type { Session } from "./accounts-helpers";
 
 const run = crypto.randomUUID().slice(0, 8);
 const email = (tag: string): string => `${tag}-${run}@Example.com`;
 const PASSWORD = "vK9#qL2$wX7!zR4p-tomes";
 
-function cookiesOf(res: Response): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of res.headers.getSetCookie()) {
-    const [pair] = line.split(";");
-    const i = (pair ?? "").indexOf("=");
-    if (i > 0) out[(pair as string).slice(0, i)] = (pair as string).slice(i + 1);
-  }
-  return out;
-}
-
 const post = (path: string, body: unknown, headers: Record<string, string> = {}, overrides: Partial<Record<keyof Env, string>> = {}): Promise<Response> =>
   postJson(path, body, { headers, overrides });
 
+/** Signs up and signs in: sign-up itself starts no session (it answers the same for taken addresses). */
 async function signup(tag: string, extra: Record<string, unknown> = {}): Promise<{ res: Response; body: Session; cookies: Record<string, string> }> {
-  const res = await post("/v1/auth/signup", { email: email(tag), password: PASSWORD, name: "Reader", ...extra });
-  const body = await json<Session>(res.clone());
-  return { res, body, cookies: cookiesOf(res) };
+  return registerAndLogin(email(tag), PASSWORD, { name: "Reader", ...extra });
 }
 
-function cookieHeader(c: Record<string, string>): string {
-  return Object.entries(c)
-    .filter(([k]) => k === "nb_refresh" || k === "nb_csrf")
-    .map(([k, v]) => `${k}=${v}`)
-    .join("; ");
-}
+const sessionCookies = (c: Record<string, string>): string => cookieHeader(c, ["nb_refresh", "nb_csrf"]);
 
 function refreshWith(cookies: Record<string, string>, csrf = cookies.nb_csrf ?? ""): Promise<Response> {
-  return call("/v1/auth/refresh", { method: "POST", headers: { cookie: cookieHeader(cookies), "x-csrf-token": csrf, "cf-connecting-ip": nextIp() } });
+  return call("/v1/auth/refresh", { method: "POST", headers: { cookie: sessionCookies(cookies), "x-csrf-token": csrf, "cf-connecting-ip": nextIp() } });
 }
 
 const me = (token: string): Promise<Response> => call("/v1/me", { headers: { authorization: `Bearer ${token}` } });
 
 describe("sign-up and login", () => {
-  it("signs up a customer with a session: access token, httpOnly Strict refresh cookie, CSRF cookie", async () => {
-    const { res, body } = await signup("new");
-    expect(res.status).toBe(201);
+  it("signs up a customer (no session yet); login gives an access token, httpOnly Strict refresh cookie, CSRF cookie", async () => {
+    const created = await postFresh("/v1/auth/signup", { email: email("new"), password: PASSWORD });
+    expect(created.status).toBe(202);
+    expect(created.headers.getSetCookie().some((l) => /^nb_(refresh|csrf|device)=/.test(l))).toBe(false);
+    expect(await json(created)).toEqual({ data: { status: "check_your_email", message: expect.any(String) as unknown } });
+    const res = await post("/v1/auth/login", { email: email("new"), password: PASSWORD });
+    const body = await json<Session>(res.clone());
+    expect(res.status).toBe(200);
     expect(body.token_type).toBe("Bearer");
     expect(body.expires_in).toBe(900);
     expect(body.user.role).toBe("customer");
@@ -68,23 +53,24 @@ describe("sign-up and login", () => {
 
   it("rejects mass assignment, weak passwords and duplicate emails (any case) without creating anything", async () => {
     const before = await sql<{ n: string }>("primary", "select count(*) as n from users");
-    const withRole = await post("/v1/auth/signup", { email: email("mass"), password: PASSWORD, role: "admin" });
+    const withRole = await postFresh("/v1/auth/signup", { email: email("mass"), password: PASSWORD, role: "admin" });
     expect(withRole.status).toBe(400);
     expect((await json<ErrorBody>(withRole)).error.code).toBe("UNKNOWN_FIELD");
-    const weak = await post("/v1/auth/signup", { email: email("weak"), password: "Password1!" });
+    const weak = await postFresh("/v1/auth/signup", { email: email("weak"), password: "Password1!" });
     expect(weak.status).toBe(400);
     expect(["PASSWORD_TOO_WEAK", "PASSWORD_BREACHED_SHAPE"]).toContain((await json<ErrorBody>(weak)).error.code);
-    const short = await post("/v1/auth/signup", { email: email("short"), password: "x1!" });
+    const short = await postFresh("/v1/auth/signup", { email: email("short"), password: "x1!" });
     expect((await json<ErrorBody>(short)).error.code).toBe("PASSWORD_TOO_SHORT");
-    const badEmail = await post("/v1/auth/signup", { email: "not-an-email", password: PASSWORD });
+    const badEmail = await postFresh("/v1/auth/signup", { email: "not-an-email", password: PASSWORD });
     expect(badEmail.status).toBe(400);
     const after = await sql<{ n: string }>("primary", "select count(*) as n from users");
     expect(after[0]?.n).toBe(before[0]?.n);
 
     await signup("dup");
-    const again = await post("/v1/auth/signup", { email: email("dup").toUpperCase(), password: PASSWORD });
-    expect(again.status).toBe(409);
-    expect((await json<ErrorBody>(again)).error.code).toBe("EMAIL_TAKEN");
+    const again = await postFresh("/v1/auth/signup", { email: email("dup").toUpperCase(), password: PASSWORD });
+    expect(again.status).toBe(202);
+    const [n] = await sql<{ n: string }>("primary", "select count(*) as n from users where email_normalized = $1", [email("dup").toLowerCase()]);
+    expect(Number(n?.n)).toBe(1);
   });
 
   it("logs in case-insensitively; wrong password and unknown email get the same 401", async () => {
@@ -119,7 +105,16 @@ describe("access tokens", () => {
     const none = `${enc({ alg: "none", typ: "JWT", kid: "k1" })}.${p}.`;
     const wrongKey = await signAccessToken([{ kid: "k1", secret: "another-secret-another-secret-another-secret" }], { sub: body.user.id, role: "customer", sid: "x", ep: 0 });
     const expired = await signAccessToken([{ kid: "k1", secret: env.JWT_KEYS.split(":")[1] as string }], { sub: body.user.id, role: "customer", sid: "x", ep: 0 }, Math.floor(Date.now() / 1000) - 3600);
-    for (const [name, token] of [["tampered", tampered], ["none", none], ["wrong key", wrongKey], ["expired", expired]] as const) {
+    // Signed with the real key, but claiming a lifetime we never mint, or a role that does not exist.
+    const key = { kty: "oct", k: btoa(env.JWT_KEYS.split(":")[1] as string).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, ""), alg: "HS256", kid: "k1" } as const;
+    const now = Math.floor(Date.now() / 1000);
+    const base = { sub: body.user.id, sid: payload.sid, ep: 0, iss: "nexusbooks", aud: "nexusbooks-api" };
+    const longLived = await sign({ ...base, role: "customer", iat: now, exp: now + 30 * 86_400 }, key);
+    const badRole = await sign({ ...base, role: "superuser", iat: now, exp: now + 600 }, key);
+    const noIat = await sign({ ...base, role: "customer", exp: now + 600 }, key);
+    const control = await sign({ ...base, role: "customer", iat: now, exp: now + 600 }, key);
+    expect((await me(control)).status, "control token").toBe(200);
+    for (const [name, token] of [["tampered", tampered], ["none", none], ["wrong key", wrongKey], ["expired", expired], ["lifetime over the cap", longLived], ["unknown role", badRole], ["no iat", noIat]] as const) {
       const res = await me(token);
       expect(res.status, name).toBe(401);
       expect((await json<ErrorBody>(res)).error.code, name).toBe("INVALID_TOKEN");
@@ -140,8 +135,11 @@ describe("refresh rotation", () => {
     expect(secondCookies.nb_refresh).not.toBe(first.cookies.nb_refresh);
     const secondSession = await json<Session>(second);
     expect((await me(secondSession.access_token)).status).toBe(200);
+    const third = await refreshWith(secondCookies);
+    expect(third.status).toBe(200);
 
-    // The old token again: a replay. The whole family dies, including the newest token and its access token.
+    // The first token again, two rotations back (not the grace's "immediately previous" token): a replay. The whole
+    // family dies, including the newest token and its access token.
     const replay = await refreshWith(first.cookies);
     expect(replay.status).toBe(401);
     expect((await json<ErrorBody>(replay)).error.code).toBe("REFRESH_TOKEN_REUSED");
@@ -154,9 +152,97 @@ describe("refresh rotation", () => {
     expect(Number(audit?.n)).toBeGreaterThanOrEqual(1);
   });
 
+  it("two tabs refreshing at once with one cookie both get the same successor; the session survives", async () => {
+    const a = await signup("two-tabs");
+    const [x, y] = await Promise.all([refreshWith(a.cookies), refreshWith(a.cookies)]);
+    expect([x.status, y.status]).toEqual([200, 200]);
+    const cx = cookiesOf(x);
+    const cy = cookiesOf(y);
+    expect(cx.nb_refresh).toBeTruthy();
+    expect(cx.nb_refresh).toBe(cy.nb_refresh);
+    expect(cx.nb_csrf).toBe(cy.nb_csrf);
+    const rows = await sql<{ revoked: boolean }>("primary", "select revoked_at is not null as revoked from refresh_tokens where user_id = $1", [a.body.user.id]);
+    expect(rows).toHaveLength(2);
+    expect(rows.every((r) => !r.revoked)).toBe(true);
+    for (const r of [x, y]) expect((await me((await json<Session>(r)).access_token)).status).toBe(200);
+    // The successor keeps working.
+    expect((await refreshWith({ ...a.cookies, ...cx })).status).toBe(200);
+  });
+
+  it("revokes the family when the previous token comes back after the grace period", { timeout: 30_000 }, async () => {
+    const a = await signup("grace-over");
+    const grace = { AUTH_REFRESH_GRACE_SECONDS: "1" } as Partial<Record<keyof Env, string>>;
+    const refreshOver = (cookies: Record<string, string>) =>
+      call("/v1/auth/refresh", { method: "POST", headers: { cookie: sessionCookies(cookies), "x-csrf-token": cookies.nb_csrf ?? "", "cf-connecting-ip": nextIp() } }, grace);
+    const next = await refreshOver(a.cookies);
+    expect(next.status).toBe(200);
+    await new Promise((r) => setTimeout(r, 2_100));
+    const late = await refreshOver(a.cookies);
+    expect(late.status).toBe(401);
+    expect((await json<ErrorBody>(late)).error.code).toBe("REFRESH_TOKEN_REUSED");
+    expect((await refreshOver({ ...a.cookies, ...cookiesOf(next) })).status).toBe(401);
+  });
+
+  it("refuses a CSRF cookie/header pair the attacker chose, and changes nothing", async () => {
+    const a = await signup("csrf-bound");
+    const forged = "A".repeat(43);
+    const res = await call("/v1/auth/refresh", {
+      method: "POST",
+      headers: { cookie: `nb_refresh=${a.cookies.nb_refresh ?? ""}; nb_csrf=${forged}`, "x-csrf-token": forged, "cf-connecting-ip": nextIp() },
+    });
+    expect(res.status).toBe(403);
+    expect((await json<ErrorBody>(res)).error.code).toBe("CSRF_FAILED");
+    const out = await call("/v1/auth/logout", { method: "POST", headers: { cookie: `nb_refresh=${a.cookies.nb_refresh ?? ""}; nb_csrf=${forged}`, "x-csrf-token": forged } });
+    expect(out.status).toBe(403);
+    // Another session's genuine CSRF token does not fit this session either.
+    const b = await signup("csrf-other");
+    const cross = await refreshWith({ nb_refresh: a.cookies.nb_refresh ?? "", nb_csrf: b.cookies.nb_csrf ?? "" });
+    expect(cross.status).toBe(403);
+    const [row] = await sql<{ rotated: boolean; revoked: boolean }>(
+      "primary",
+      "select rotated_at is not null as rotated, revoked_at is not null as revoked from refresh_tokens where user_id = $1",
+      [a.body.user.id],
+    );
+    expect(row).toEqual({ rotated: false, revoked: false });
+    // The session's own token still works, and stays the same across rotations.
+    const ok = await refreshWith(a.cookies);
+    expect(ok.status).toBe(200);
+    expect(cookiesOf(ok).nb_csrf).toBe(a.cookies.nb_csrf);
+  });
+
+  it("uses __Host- cookies (Secure, Path=/) in deployed environments", async () => {
+    await signup("host-prefix");
+    const res = await post("/v1/auth/login", { email: email("host-prefix"), password: PASSWORD }, {}, { ENVIRONMENT: "staging" });
+    expect(res.status).toBe(200);
+    const lines = res.headers.getSetCookie();
+    for (const name of ["__Host-nb_refresh", "__Host-nb_csrf", "__Host-nb_device"]) {
+      const line = lines.find((l) => l.startsWith(`${name}=`));
+      expect(line, name).toBeTruthy();
+      expect(line).toMatch(/; Path=\/(;|$)/);
+      expect(line).toMatch(/; Secure/);
+      expect(line).not.toMatch(/Domain=/i);
+    }
+    expect(lines.some((l) => l.startsWith("nb_refresh="))).toBe(false);
+    const jar = cookiesOf(res);
+    const refreshed = await call(
+      "/v1/auth/refresh",
+      { method: "POST", headers: { cookie: cookieHeader(jar), "x-csrf-token": jar["__Host-nb_csrf"] ?? "", "cf-connecting-ip": nextIp() } },
+      { ENVIRONMENT: "staging" },
+    );
+    expect(refreshed.status).toBe(200);
+    const jar2 = { ...jar, ...cookiesOf(refreshed) };
+    const out = await call(
+      "/v1/auth/logout",
+      { method: "POST", headers: { cookie: cookieHeader(jar2), "x-csrf-token": jar2["__Host-nb_csrf"] ?? "", "cf-connecting-ip": nextIp() } },
+      { ENVIRONMENT: "staging" },
+    );
+    expect(out.status).toBe(204);
+    expect(out.headers.getSetCookie().some((l) => l.startsWith("__Host-nb_refresh=;") && /Max-Age=0/.test(l))).toBe(true);
+  });
+
   it("logout ends the session; log out everywhere ends all of them", async () => {
     const a = await signup("logout");
-    const out = await call("/v1/auth/logout", { method: "POST", headers: { cookie: cookieHeader(a.cookies), "x-csrf-token": a.cookies.nb_csrf ?? "" } });
+    const out = await call("/v1/auth/logout", { method: "POST", headers: { cookie: sessionCookies(a.cookies), "x-csrf-token": a.cookies.nb_csrf ?? "" } });
     expect(out.status).toBe(204);
     expect((await me(a.body.access_token)).status).toBe(401);
     expect((await refreshWith(a.cookies)).status).toBe(401);
@@ -174,12 +260,56 @@ describe("refresh rotation", () => {
 
   it("checks revocation on the primary when Redis is unreachable (never fails open)", async () => {
     const a = await signup("revoked-noredis");
-    await call("/v1/auth/logout", { method: "POST", headers: { cookie: cookieHeader(a.cookies), "x-csrf-token": a.cookies.nb_csrf ?? "" } });
+    await call("/v1/auth/logout", { method: "POST", headers: { cookie: sessionCookies(a.cookies), "x-csrf-token": a.cookies.nb_csrf ?? "" } });
     const res = await call("/v1/me", { headers: { authorization: `Bearer ${a.body.access_token}` } }, { UPSTASH_REDIS_REST_URL: "http://127.0.0.1:1" });
     expect(res.status).toBe(401);
     const live = await signup("live-noredis");
     const ok = await call("/v1/me", { headers: { authorization: `Bearer ${live.body.access_token}` } }, { UPSTASH_REDIS_REST_URL: "http://127.0.0.1:1" });
     expect(ok.status).toBe(200);
+  });
+});
+
+describe("account settings", () => {
+  it("names a malformed account-security variable instead of guessing (500 CONFIG_INVALID)", async () => {
+    const a = await signup("bad-setting");
+    const res = await call("/v1/me", { headers: { authorization: `Bearer ${a.body.access_token}` } }, { AUTH_REVOCATION_CONFIRM_SECONDS: "soon" } as Partial<Record<keyof Env, string>>);
+    expect(res.status).toBe(500);
+    const body = await json<ErrorBody>(res);
+    expect(body.error.code).toBe("CONFIG_INVALID");
+    expect(body.error.message).toContain("AUTH_REVOCATION_CONFIRM_SECONDS");
+  });
+});
+
+describe("revocation survives a Redis blip", () => {
+  it("a logout while Redis is unreachable still cuts the access token off once Redis is back", { timeout: 30_000 }, async () => {
+    const confirm = { AUTH_REVOCATION_CONFIRM_SECONDS: "1" } as Partial<Record<keyof Env, string>>;
+    const a = await signup("blip");
+    const meWith = (o: Partial<Record<keyof Env, string>>) => call("/v1/me", { headers: { authorization: `Bearer ${a.body.access_token}` } }, { ...confirm, ...o });
+    // A check while Redis is up leaves a short "confirmed live" answer in Redis.
+    expect((await meWith({})).status).toBe(200);
+    const out = await call(
+      "/v1/auth/logout",
+      { method: "POST", headers: { cookie: sessionCookies(a.cookies), "x-csrf-token": a.cookies.nb_csrf ?? "" } },
+      { ...confirm, UPSTASH_REDIS_REST_URL: "http://127.0.0.1:1" },
+    );
+    expect(out.status).toBe(204);
+    // Redis is back but never got the mark: the token must still be refused.
+    const after = await meWith({});
+    expect(after.status).toBe(401);
+    expect((await json<ErrorBody>(after)).error.code).toBe("TOKEN_REVOKED");
+    // The check repaired the mark: Redis alone now says revoked.
+    const claims = JSON.parse(atob((a.body.access_token.split(".")[1] ?? "").replaceAll("-", "+").replaceAll("_", "/"))) as { sid: string };
+    const mark = await redis<string | null>("GET", `${env.CACHE_NAMESPACE}:auth:revoked:${claims.sid}`);
+    expect(mark).toBe("1");
+  });
+
+  it("log out everywhere while Redis is unreachable still cuts every token off once Redis is back", { timeout: 30_000 }, async () => {
+    const confirm = { AUTH_REVOCATION_CONFIRM_SECONDS: "1" } as Partial<Record<keyof Env, string>>;
+    const a = await signup("blip-all");
+    expect((await call("/v1/me", { headers: { authorization: `Bearer ${a.body.access_token}` } }, confirm)).status).toBe(200);
+    const all = await call("/v1/auth/logout-all", { method: "POST", headers: { authorization: `Bearer ${a.body.access_token}` } }, { ...confirm, UPSTASH_REDIS_REST_URL: "http://127.0.0.1:1" });
+    expect(all.status).toBe(204);
+    expect((await call("/v1/me", { headers: { authorization: `Bearer ${a.body.access_token}` } }, confirm)).status).toBe(401);
   });
 });
 

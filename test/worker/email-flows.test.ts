@@ -3,6 +3,7 @@ import { env, createExecutionContext, createMessageBatch, createScheduledControl
 import worker from "../../workers/index";
 import { call, deployedEnv, json, postJson, sql } from "./helpers";
 import type { ErrorBody } from "./helpers";
+import { postFresh, registerAndLogin } from "./accounts-helpers";
 
 const run = crypto.randomUUID().slice(0, 8);
 const PASSWORD = "vK9#qL2$wX7!zR4p-atlas";
@@ -44,9 +45,10 @@ const tokenIn = (mail: Mail): string => {
 describe("email verification", () => {
   it("sends a verification email through the outbox and the email queue, and the link works once", async () => {
     const email = `verify-${run}@example.com`;
-    const signup = await json<{ access_token: string }>(await post("/v1/auth/signup", { email, password: PASSWORD, name: "Vera <script>" }));
+    const signup = (await registerAndLogin(email, PASSWORD, { name: "Vera <b>Click here: evil.example</b>" })).body;
     const mail = await waitForMail(email, "Confirm your email address");
-    expect(mail.html).toContain("Vera &lt;script&gt;");
+    // The address is unproven: nothing chosen at sign-up (the name) reaches the mail.
+    expect(mail.html + mail.text).not.toMatch(/Vera|evil\.example/);
     expect(mail.text).toContain("http://localhost:3000/verify-email?token=");
     const token = tokenIn(mail);
     const [stored] = await sql<{ n: string }>("primary", "select count(*) as n from user_tokens where token_hash = encode(sha256($1::bytea), 'hex')", [token]);
@@ -70,7 +72,7 @@ describe("email verification", () => {
 
   it("sends one email per job even when the message is delivered three times", async () => {
     const email = `redeliver-${run}@example.com`;
-    await post("/v1/auth/signup", { email, password: PASSWORD });
+    await postFresh("/v1/auth/signup", { email, password: PASSWORD });
     await waitForMail(email, "Confirm your email address");
     const [job] = await sql<{ id: string; payload: Record<string, unknown>; created_at: string }>(
       "primary",
@@ -109,7 +111,7 @@ describe("email verification", () => {
 describe("outbox sweep", () => {
   it("re-sends, from the cron handler, an outbox row whose dispatch after commit was lost", async () => {
     const email = `sweep-${run}@example.com`;
-    await post("/v1/auth/signup", { email, password: PASSWORD });
+    await postFresh("/v1/auth/signup", { email, password: PASSWORD });
     await waitForMail(email, "Confirm your email address");
     // A second job whose post-commit dispatch never happened (the isolate died): undispatched and a minute old.
     const [user] = await sql<{ id: string }>("primary", "select id from users where email_normalized = $1", [email]);
@@ -139,7 +141,7 @@ describe("outbox sweep", () => {
 describe("password reset", () => {
   it("answers the same for unknown emails, sends a single-use link, ends every session and takes the new password", async () => {
     const email = `reset-${run}@example.com`;
-    const signup = await json<{ access_token: string }>(await post("/v1/auth/signup", { email, password: PASSWORD }));
+    const signup = (await registerAndLogin(email, PASSWORD)).body;
     const known = await post("/v1/auth/password-reset/request", { email: email.toUpperCase() });
     const unknown = await post("/v1/auth/password-reset/request", { email: `nobody-${run}@example.com` });
     expect(known.status).toBe(202);

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { call, json, postJson, sql } from "./helpers";
 import type { ErrorBody } from "./helpers";
 import { totpCode } from "../../workers/accounts/totp";
+import { registerAndLogin } from "./accounts-helpers";
 
 const run = crypto.randomUUID().slice(0, 8);
 const PASSWORD = "vK9#qL2$wX7!zR4p-ledger";
@@ -10,16 +11,16 @@ const post = (path: string, body: unknown, token?: string): Promise<Response> =>
 
 async function userWithMfa(tag: string): Promise<{ email: string; token: string; secret: string; recovery: string[]; confirmedAt: number }> {
   const email = `${tag}-${run}@example.com`;
-  const signup = await json<{ access_token: string }>(await post("/v1/auth/signup", { email, password: PASSWORD }));
-  const enrol = await post("/v1/me/mfa/totp", {}, signup.access_token);
+  const signup = (await registerAndLogin(email, PASSWORD)).body;
+  const enrol = await post("/v1/me/mfa/totp", { password: PASSWORD }, signup.access_token);
   expect(enrol.status).toBe(201);
   const { data } = await json<{ data: { secret: string; otpauth_uri: string } }>(enrol);
   expect(data.otpauth_uri).toMatch(/^otpauth:\/\/totp\/NexusBooks:.+\?secret=[A-Z2-7]+&issuer=NexusBooks/);
-  const wrong = await post("/v1/me/mfa/totp/confirm", { code: "000000" }, signup.access_token);
+  const wrong = await post("/v1/me/mfa/totp/confirm", { password: PASSWORD, code: "000000" }, signup.access_token);
   expect(wrong.status).toBe(400);
   expect((await json<ErrorBody>(wrong)).error.code).toBe("INVALID_MFA_CODE");
   const confirmedAt = Date.now();
-  const confirm = await post("/v1/me/mfa/totp/confirm", { code: await totpCode(data.secret, confirmedAt) }, signup.access_token);
+  const confirm = await post("/v1/me/mfa/totp/confirm", { password: PASSWORD, code: await totpCode(data.secret, confirmedAt) }, signup.access_token);
   expect(confirm.status).toBe(200);
   const recovery = (await json<{ data: { recovery_codes: string[] } }>(confirm)).data.recovery_codes;
   return { email, token: signup.access_token, secret: data.secret, recovery, confirmedAt };
@@ -46,7 +47,7 @@ describe("TOTP two-factor authentication", () => {
     const codes = await sql<{ code_hash: string }>("primary", "select code_hash from mfa_recovery_codes r join users u on u.id = r.user_id where u.email_normalized = $1", [u.email]);
     expect(codes).toHaveLength(10);
     for (const c of codes) expect(u.recovery.map((x) => x.replace("-", ""))).not.toContain(c.code_hash);
-    const again = await post("/v1/me/mfa/totp", {}, u.token);
+    const again = await post("/v1/me/mfa/totp", { password: PASSWORD }, u.token);
     expect(again.status).toBe(409);
   });
 
@@ -64,7 +65,11 @@ describe("TOTP two-factor authentication", () => {
     expect(next.status).toBe(200);
     const session = await json<{ access_token: string }>(next);
     expect((await call("/v1/me", { headers: { authorization: `Bearer ${session.access_token}` } })).status).toBe(200);
-    const replay = await post("/v1/auth/login/mfa", { mfa_token: mfaToken, code: nextCode });
+    // The MFA token is spent; a fresh one with the same code meets the replay check.
+    const spent = await post("/v1/auth/login/mfa", { mfa_token: mfaToken, code: nextCode });
+    expect(spent.status).toBe(401);
+    expect((await json<ErrorBody>(spent)).error.code).toBe("INVALID_MFA_TOKEN");
+    const replay = await post("/v1/auth/login/mfa", { mfa_token: await passwordStep(u.email), code: nextCode });
     expect(replay.status).toBe(401);
     expect((await json<ErrorBody>(replay)).error.code).toBe("INVALID_MFA_CODE");
   });
@@ -97,5 +102,54 @@ describe("TOTP two-factor authentication", () => {
     const actions = audits.map((a) => a.action);
     expect(actions).toContain("auth.mfa_enabled");
     expect(actions).toContain("auth.mfa_disabled");
+  });
+
+  it("enrolment and confirmation (which hands out recovery codes) need the password, not just a bearer token", async () => {
+    const { body } = await registerAndLogin(`reauth-${run}@example.com`, PASSWORD);
+    const bare = await post("/v1/me/mfa/totp", {}, body.access_token);
+    expect(bare.status).toBe(400);
+    const wrongPassword = await post("/v1/me/mfa/totp", { password: "not-the-password-123" }, body.access_token);
+    expect(wrongPassword.status).toBe(403);
+    expect((await json<ErrorBody>(wrongPassword)).error.code).toBe("REAUTHENTICATION_FAILED");
+    const [row] = await sql<{ pending: boolean }>("primary", "select mfa_pending_enc is not null as pending from users where id = $1", [body.user.id]);
+    expect(row?.pending).toBe(false);
+    const enrol = await post("/v1/me/mfa/totp", { password: PASSWORD }, body.access_token);
+    const { secret } = (await json<{ data: { secret: string } }>(enrol)).data;
+    const code = await totpCode(secret, Date.now());
+    expect((await post("/v1/me/mfa/totp/confirm", { code }, body.access_token)).status).toBe(400);
+    const noPass = await post("/v1/me/mfa/totp/confirm", { password: "not-the-password-123", code }, body.access_token);
+    expect(noPass.status).toBe(403);
+    const [after] = await sql<{ mfa_enabled: boolean; codes: string }>("primary", "select mfa_enabled, (select count(*) from mfa_recovery_codes where user_id = $1) as codes from users where id = $1", [body.user.id]);
+    expect(after).toEqual({ mfa_enabled: false, codes: "0" });
+  });
+
+  it("limits wrong confirmation codes (429 after 5 in 5 minutes)", async () => {
+    const { body } = await registerAndLogin(`confirm-limit-${run}@example.com`, PASSWORD);
+    await post("/v1/me/mfa/totp", { password: PASSWORD }, body.access_token);
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await post("/v1/me/mfa/totp/confirm", { password: PASSWORD, code: `99999${i}` }, body.access_token)).status);
+    expect(statuses).toEqual([400, 400, 400, 400, 400, 429]);
+  });
+
+  it("one mfa_token gives at most one session, even to two concurrent requests with two valid codes", async () => {
+    const u = await userWithMfa("single-use");
+    const mfaToken = await passwordStep(u.email);
+    const [a, b] = await Promise.all([
+      post("/v1/auth/login/mfa", { mfa_token: mfaToken, code: u.recovery[3] }),
+      post("/v1/auth/login/mfa", { mfa_token: mfaToken, code: u.recovery[4] }),
+    ]);
+    expect([a.status, b.status].sort()).toEqual([200, 401]);
+    const loser = a.status === 401 ? a : b;
+    expect((await json<ErrorBody>(loser)).error.code).toBe("INVALID_MFA_TOKEN");
+    // Sequentially too: the spent token gets nothing with a third valid code.
+    const again = await post("/v1/auth/login/mfa", { mfa_token: mfaToken, code: u.recovery[5] });
+    expect(again.status).toBe(401);
+    const [families] = await sql<{ n: string }>(
+      "primary",
+      "select count(distinct family_id) as n from refresh_tokens r join users u on u.id = r.user_id where u.email_normalized = $1",
+      [u.email],
+    );
+    // One from sign-in before enrolment, one from this MFA login.
+    expect(Number(families?.n)).toBe(2);
   });
 });

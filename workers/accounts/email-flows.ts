@@ -1,7 +1,8 @@
 /**
  * Email verification and password reset. Requests write an outbox row in a transaction and dispatch it after
  * commit (the cron sweep catches what that misses); the email consumer mints the single-use, expiring token
- * (stored hashed) and sends the link. Reset requests answer the same whether or not the email has an account.
+ * (stored hashed), applies the per-address mail limit and sends the link. Reset requests answer the same, after the
+ * same work, whether or not the email has an account.
  */
 import { sql } from "drizzle-orm";
 import type { Context } from "hono";
@@ -18,7 +19,7 @@ import { auditCtx, normaliseEmail } from "./service";
 import { raiseUserEpoch } from "./revocation";
 
 /** Queues an email job for `userId` inside the caller's transaction; returns the job id. */
-export async function queueAccountEmail(c: Context<AppEnv>, tx: Pick<Database, "execute">, task: "email.verify_email" | "email.password_reset", userId: string): Promise<string[]> {
+export async function queueAccountEmail(c: Context<AppEnv>, tx: Pick<Database, "execute">, task: "email.verify_email" | "email.password_reset" | "email.signup_attempt", userId: string): Promise<string[]> {
   return enqueueOutbox(tx, [{ queue: "email", taskName: task, payload: { user_id: userId }, traceId: c.get("traceId") }]);
 }
 
@@ -53,7 +54,11 @@ export async function confirmEmail(c: Context<AppEnv>, token: string): Promise<v
   );
 }
 
-/** Starts a password reset. Always the same answer, so it cannot be used to find out who has an account. */
+/**
+ * Starts a password reset. Always the same answer in the same time, so it cannot be used to find out who has an
+ * account: both branches look the address up, write an audit row and one outbox job keyed by the address, and
+ * dispatch it; only the email consumer, off the request path, decides whether there is anyone to write to.
+ */
 export async function requestPasswordReset(c: Context<AppEnv>, rawEmail: string): Promise<void> {
   const email = normaliseEmail(rawEmail);
   await enforceLimit(c, "reset-ip", c.req.header("cf-connecting-ip") ?? "unknown", 10, 3600);
@@ -63,9 +68,8 @@ export async function requestPasswordReset(c: Context<AppEnv>, rawEmail: string)
     db.transaction(async (tx) => {
       const res = await tx.execute<{ id: string }>(sql`select id from users where email_normalized = ${email} and status = 'active'`);
       const user = res.rows[0];
-      if (!user) return [];
-      await writeAudit(tx, { actorId: null, actorRole: null, action: "auth.password_reset_requested", targetType: "user", targetId: user.id, ...audit });
-      return queueAccountEmail(c, tx, "email.password_reset", user.id);
+      await writeAudit(tx, { actorId: null, actorRole: null, action: "auth.password_reset_requested", targetType: "user", targetId: user?.id ?? null, ...audit });
+      return enqueueOutbox(tx, [{ queue: "email", taskName: "email.password_reset_request", payload: { email }, traceId: c.get("traceId") }]);
     }),
   );
   dispatchAfterCommit(c, ids);

@@ -4,11 +4,14 @@
  * confusion), the issuer and the audience, and picks the key by `kid`.
  */
 import { sign, verify, decode } from "hono/jwt";
+import { roles } from "./tables";
 import type { Role } from "./tables";
 
 export const ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
 const ISSUER = "nexusbooks";
 const AUDIENCE = "nexusbooks-api";
+/** Tolerated clock difference for `iat` in the future. */
+const CLOCK_SKEW_SECONDS = 60;
 
 export interface AccessClaims {
   sub: string;
@@ -55,7 +58,13 @@ export async function verifyAccessToken(keys: Key[], token: string): Promise<Acc
       typeof payload.sid !== "string" ||
       typeof payload.ep !== "number" ||
       typeof payload.exp !== "number" ||
-      typeof payload.role !== "string"
+      typeof payload.iat !== "number" ||
+      typeof payload.role !== "string" ||
+      !(roles as readonly string[]).includes(payload.role) ||
+      // A token that claims a longer life than we ever mint was not minted by us under the current policy (a leaked
+      // key or an old policy): refuse it rather than honour its own exp.
+      payload.exp - payload.iat > ACCESS_TOKEN_TTL_SECONDS ||
+      payload.iat > Math.floor(Date.now() / 1000) + CLOCK_SKEW_SECONDS
     ) {
       return null;
     }
@@ -75,17 +84,22 @@ export const MFA_TOKEN_TTL_SECONDS = 300;
 export async function signMfaToken(keys: Key[], userId: string, nowSeconds = Math.floor(Date.now() / 1000)): Promise<string> {
   const key = keys[0];
   if (!key) throw new Error("no JWT signing key configured");
-  return sign({ sub: userId, iat: nowSeconds, exp: nowSeconds + MFA_TOKEN_TTL_SECONDS, iss: ISSUER, aud: MFA_AUDIENCE }, jwk(key));
+  // jti: the token is single-use (mfa.ts records every presented jti).
+  return sign({ sub: userId, jti: crypto.randomUUID(), iat: nowSeconds, exp: nowSeconds + MFA_TOKEN_TTL_SECONDS, iss: ISSUER, aud: MFA_AUDIENCE }, jwk(key));
 }
 
-/** The user id of a valid MFA token, or null. */
-export async function verifyMfaToken(keys: Key[], token: string): Promise<string | null> {
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** The user id and token id of a valid MFA token, or null. */
+export async function verifyMfaToken(keys: Key[], token: string): Promise<{ userId: string; jti: string } | null> {
   try {
     const { header } = decode(token) as { header: { kid?: unknown; alg?: unknown } };
     const key = keys.find((k) => k.kid === header.kid);
     if (!key || header.alg !== "HS256") return null;
-    const payload = (await verify(token, jwk(key), { alg: "HS256", iss: ISSUER, aud: MFA_AUDIENCE })) as { sub?: unknown };
-    return typeof payload.sub === "string" ? payload.sub : null;
+    const payload = (await verify(token, jwk(key), { alg: "HS256", iss: ISSUER, aud: MFA_AUDIENCE })) as { sub?: unknown; jti?: unknown; iat?: unknown; exp?: unknown };
+    if (typeof payload.sub !== "string" || typeof payload.jti !== "string" || !UUID.test(payload.jti)) return null;
+    if (typeof payload.iat !== "number" || typeof payload.exp !== "number" || payload.exp - payload.iat > MFA_TOKEN_TTL_SECONDS) return null;
+    return { userId: payload.sub, jti: payload.jti };
   } catch {
     return null;
   }

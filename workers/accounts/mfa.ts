@@ -17,6 +17,8 @@ import { generateRecoveryCodes, generateTotpSecret, hashRecoveryCode, totpUri, v
 import { verifyMfaToken } from "./jwt";
 import { verifyPassword } from "./password";
 import { USER_COLUMNS, auditCtx, startSession } from "./service";
+import { issueDeviceCookie, trustedDeviceFor } from "./device";
+import { accountSettings } from "./settings";
 import type { SessionBody, UserRow } from "./service";
 
 const totpContext = (userId: string): string => `user:${userId}:totp`;
@@ -37,14 +39,27 @@ async function loadUser(db: Pick<Database, "execute">, userId: string): Promise<
   return user;
 }
 
-/** Starts enrolment: a new secret (pending until confirmed) and its otpauth:// URI. */
-export async function enrolTotp(c: Context<AppEnv>, userId: string): Promise<{ secret: string; otpauth_uri: string }> {
+const MFA_WINDOW_SECONDS = 300;
+
+/**
+ * Re-authentication for changes to the second factor: a bearer token alone (perhaps stolen, perhaps a device left
+ * signed in) must not be enough to attach the attacker's authenticator or read fresh recovery codes.
+ */
+async function assertPassword(user: MfaRow, password: string): Promise<void> {
+  const check = await verifyPassword(password, user.password_hash);
+  if (!check.ok) throw new AppError(403, "REAUTHENTICATION_FAILED", "The password is not correct");
+}
+
+/** Starts enrolment (after the password): a new secret (pending until confirmed) and its otpauth:// URI. */
+export async function enrolTotp(c: Context<AppEnv>, userId: string, password: string): Promise<{ secret: string; otpauth_uri: string }> {
+  await enforceLimit(c, "mfa-enrol", userId, accountSettings(c.env).mfaMaxAttempts, MFA_WINDOW_SECONDS);
   const secret = generateTotpSecret();
   const enc = await encryptPii(piiRing(c), secret, totpContext(userId));
   const email = await c.get("db").write((db) =>
     db.transaction(async (tx) => {
       const user = await loadUser(tx, userId);
       if (user.mfa_enabled) throw new AppError(409, "MFA_ALREADY_ENABLED", "Two-factor authentication is already on");
+      await assertPassword(user, password);
       await tx.execute(sql`update users set mfa_pending_enc = ${enc}, updated_at = now() where id = ${userId}`);
       return user.email;
     }),
@@ -52,8 +67,13 @@ export async function enrolTotp(c: Context<AppEnv>, userId: string): Promise<{ s
   return { secret, otpauth_uri: totpUri({ secret, accountName: email, issuer: ISSUER }) };
 }
 
-/** Confirms enrolment with a code from the authenticator; turns MFA on and returns fresh recovery codes. */
-export async function confirmTotp(c: Context<AppEnv>, userId: string, code: string): Promise<{ recovery_codes: string[] }> {
+/**
+ * Confirms enrolment with the password and a code from the authenticator; turns MFA on and returns fresh recovery
+ * codes. Attempts are limited per user (AUTH_MFA_MAX_ATTEMPTS per 5 minutes).
+ */
+export async function confirmTotp(c: Context<AppEnv>, userId: string, input: { password: string; code: string }): Promise<{ recovery_codes: string[] }> {
+  await enforceLimit(c, "mfa-confirm", userId, accountSettings(c.env).mfaMaxAttempts, MFA_WINDOW_SECONDS);
+  const code = input.code;
   const audit = await auditCtx(c);
   const codes = generateRecoveryCodes(10);
   const hashes = await Promise.all(codes.map((x) => hashRecoveryCode(x)));
@@ -62,6 +82,7 @@ export async function confirmTotp(c: Context<AppEnv>, userId: string, code: stri
       const user = await loadUser(tx, userId);
       if (user.mfa_enabled) throw new AppError(409, "MFA_ALREADY_ENABLED", "Two-factor authentication is already on");
       if (!user.mfa_pending_enc) throw new AppError(409, "MFA_NOT_ENROLLING", "Start enrolment first");
+      await assertPassword(user, input.password);
       const secret = await decryptPii(piiRing(c), user.mfa_pending_enc, totpContext(userId));
       const check = await verifyTotp(secret, code, { atMs: Date.now(), lastUsedStep: null });
       if (!check.ok) throw new AppError(400, "INVALID_MFA_CODE", "That code is not valid; check the time on your device");
@@ -96,7 +117,7 @@ async function checkSecondFactor(c: Context<AppEnv>, tx: Pick<Database, "execute
 
 /** Turns MFA off after the password and a current code (or a recovery code). */
 export async function disableTotp(c: Context<AppEnv>, userId: string, input: { password: string; code: string }): Promise<void> {
-  await enforceLimit(c, "mfa", userId, 5, 300);
+  await enforceLimit(c, "mfa", userId, accountSettings(c.env).mfaMaxAttempts, MFA_WINDOW_SECONDS);
   const audit = await auditCtx(c);
   await c.get("db").write((db) =>
     db.transaction(async (tx) => {
@@ -113,22 +134,43 @@ export async function disableTotp(c: Context<AppEnv>, userId: string, input: { p
   );
 }
 
-/** Second step of login: the MFA token from the password step plus a code, exchanged for a session. */
+/**
+ * Second step of login: the MFA token from the password step plus a code, exchanged for a session. The token is
+ * single-use (its jti is recorded; the user row lock serialises concurrent attempts, so one token can never give
+ * two sessions) and allows AUTH_MFA_MAX_ATTEMPTS wrong codes. Attempts are limited per trusted device for a
+ * client with a valid device cookie of the account, per account otherwise, so an attacker who knows the password
+ * cannot lock the owner's known device out of this step either.
+ */
 export async function loginWithSecondFactor(c: Context<AppEnv>, input: { mfa_token: string; code: string }): Promise<SessionBody> {
-  const userId = await verifyMfaToken(c.get("config").jwtKeys, input.mfa_token);
-  if (!userId) throw new AppError(401, "INVALID_MFA_TOKEN", "The login step expired; sign in again");
-  await enforceLimit(c, "mfa", userId, 5, 300);
+  const token = await verifyMfaToken(c.get("config").jwtKeys, input.mfa_token);
+  if (!token) throw new AppError(401, "INVALID_MFA_TOKEN", "The login step expired; sign in again");
+  const { userId, jti } = token;
+  const maxAttempts = accountSettings(c.env).mfaMaxAttempts;
+  const deviceId = await trustedDeviceFor(c, userId);
+  if (deviceId) await enforceLimit(c, "mfa-device", deviceId, maxAttempts, MFA_WINDOW_SECONDS);
+  else await enforceLimit(c, "mfa", userId, maxAttempts, MFA_WINDOW_SECONDS);
   const audit = await auditCtx(c);
   const result = await c.get("db").write((db) =>
-    db.transaction(async (tx) => {
+    db.transaction(async (tx): Promise<SessionBody | "token_spent" | null> => {
       const user = await loadUser(tx, userId);
       if (!user.mfa_enabled || user.status !== "active") return null;
+      // Spent and expired tokens of this user are kept a day (for the audit trail of attempts), then dropped here.
+      await tx.execute(sql`delete from mfa_token_uses where user_id = ${userId} and created_at < now() - interval '1 day'`);
+      const use = await tx.execute<{ attempts: number; consumed: boolean }>(sql`
+        insert into mfa_token_uses (jti, user_id, attempts) values (${jti}, ${userId}, 1)
+        on conflict (jti) do update set attempts = mfa_token_uses.attempts + 1
+        returning attempts, consumed_at is not null as consumed`);
+      const row = use.rows[0];
+      if (!row || row.consumed || row.attempts > maxAttempts) return "token_spent";
       const factor = await checkSecondFactor(c, tx, user, input.code);
       if (!factor) return null;
-      await writeAudit(tx, { actorId: user.id, actorRole: user.role, action: "auth.login", targetType: "user", targetId: user.id, after: { mfa: factor }, ...audit });
+      await tx.execute(sql`update mfa_token_uses set consumed_at = now() where jti = ${jti}`);
+      await writeAudit(tx, { actorId: user.id, actorRole: user.role, action: "auth.login", targetType: "user", targetId: user.id, after: { mfa: factor, device: deviceId !== null }, ...audit });
+      await issueDeviceCookie(c, user.id, deviceId);
       return startSession(c, tx, user, null);
     }),
   );
+  if (result === "token_spent") throw new AppError(401, "INVALID_MFA_TOKEN", "This login step is used up; sign in again");
   if (!result) {
     await c.get("db").write((db) =>
       writeAudit(db, { actorId: userId, actorRole: null, action: "auth.mfa_failed", targetType: "user", targetId: userId, ...audit }),

@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../platform/context";
 import { validate } from "../platform/validation";
-import { addressIdSchema, addressPatchSchema, addressSchema, loginSchema, mfaCodeSchema, mfaDisableSchema, mfaLoginSchema, profilePatchSchema, resetRequestSchema, resetSchema, signupSchema, tokenSchema } from "./schemas";
+import { addressIdSchema, addressPatchSchema, addressSchema, loginSchema, mfaConfirmSchema, mfaDisableSchema, mfaEnrolSchema, mfaLoginSchema, profilePatchSchema, resetRequestSchema, resetSchema, signupSchema, tokenSchema } from "./schemas";
 import { confirmTotp, disableTotp, enrolTotp, loginWithSecondFactor } from "./mfa";
 import { confirmEmail, requestPasswordReset, requestVerification, resetPassword } from "./email-flows";
 import { addAddress, deleteAddress, getProfile, listAddresses, updateAddress, updateProfile } from "./profile";
@@ -17,7 +17,8 @@ const privateNoStore = { "Cache-Control": "private, no-store" };
 const userOf = (req: Request): string => currentClaims(req)?.sub ?? "";
 
 export const authRoutes = new Hono<AppEnv>()
-  .post("/auth/signup", validate("json", signupSchema), async (c) => c.json(await withCartMerge(c, await signup(c, c.req.valid("json"))), 201, noStore))
+  // 202 and the same body whether or not the address is taken (no session: the owner signs in next).
+  .post("/auth/signup", validate("json", signupSchema), async (c) => c.json({ data: await signup(c, c.req.valid("json")) }, 202, noStore))
   .post("/auth/login", validate("json", loginSchema), async (c) => c.json(await withCartMerge(c, await login(c, c.req.valid("json"))), 200, noStore))
   .post("/auth/login/mfa", validate("json", mfaLoginSchema), async (c) => c.json(await withCartMerge(c, await loginWithSecondFactor(c, c.req.valid("json"))), 200, noStore))
   .post("/auth/refresh", async (c) => c.json(await refresh(c), 200, noStore))
@@ -39,9 +40,11 @@ export const authRoutes = new Hono<AppEnv>()
     await resetPassword(c, token, password);
     return c.body(null, 204, noStore);
   })
-  .post("/me/mfa/totp", requireAuth(), async (c) => c.json({ data: await enrolTotp(c, userOf(c.req.raw)) }, 201, privateNoStore))
-  .post("/me/mfa/totp/confirm", requireAuth(), validate("json", mfaCodeSchema), async (c) =>
-    c.json({ data: await confirmTotp(c, userOf(c.req.raw), c.req.valid("json").code) }, 200, privateNoStore),
+  .post("/me/mfa/totp", requireAuth(), validate("json", mfaEnrolSchema), async (c) =>
+    c.json({ data: await enrolTotp(c, userOf(c.req.raw), c.req.valid("json").password) }, 201, privateNoStore),
+  )
+  .post("/me/mfa/totp/confirm", requireAuth(), validate("json", mfaConfirmSchema), async (c) =>
+    c.json({ data: await confirmTotp(c, userOf(c.req.raw), c.req.valid("json")) }, 200, privateNoStore),
   )
   .post("/me/mfa/totp/disable", requireAuth(), validate("json", mfaDisableSchema), async (c) => {
     await disableTotp(c, userOf(c.req.raw), c.req.valid("json"));

@@ -53,7 +53,8 @@ export type AddressPatch = z.output<typeof addressPatchSchema>;
 
 export const addressIdSchema = z.strictObject({ id: z.uuid("must be an address id") });
 
-export const mfaCodeSchema = z.strictObject({ code: safeText().trim().min(6).max(32) });
+export const mfaEnrolSchema = z.strictObject({ password: z.string().min(1).max(1024) });
+export const mfaConfirmSchema = z.strictObject({ password: z.string().min(1).max(1024), code: safeText().trim().min(6).max(32) });
 export const mfaDisableSchema = z.strictObject({ password: z.string().min(1).max(1024), code: safeText().trim().min(6).max(32) });
 export const mfaLoginSchema = z.strictObject({ mfa_token: safeText().min(10).max(2048), code: safeText().trim().min(6).max(32) });
 

@@ -63,6 +63,10 @@ export const refreshTokens = pgTable(
     revokeReason: text("revoke_reason"),
     ipHash: text("ip_hash"),
     userAgent: text("user_agent"),
+    /** The token that replaced this one; within the refresh grace a repeat of this token answers with it. */
+    successorId: uuid("successor_id"),
+    /** The successor token itself as a PII envelope (context refresh:<id>), kept only for the grace period. */
+    successorEnc: text("successor_enc"),
   },
   (t) => [
     uniqueIndex("refresh_tokens_hash_uq").on(t.tokenHash),
@@ -133,4 +137,36 @@ export const userTokens = pgTable(
     index("user_tokens_user_idx").on(t.userId, t.purpose),
     check("user_tokens_purpose_ck", sql`${t.purpose} in ('verify_email','reset_password')`),
   ],
+);
+
+/**
+ * MFA tokens (the password step's proof) that were presented: a token gives at most one session and a bounded
+ * number of wrong codes. Rows outlive the token's 5 minutes only until retention deletes them.
+ */
+export const mfaTokenUses = pgTable(
+  "mfa_token_uses",
+  {
+    jti: uuid("jti").primaryKey(),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    attempts: integer("attempts").notNull().default(0),
+    consumedAt: timestamp("consumed_at", { withTimezone: true, mode: "date" }),
+    createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+  },
+  (t) => [index("mfa_token_uses_user_idx").on(t.userId)],
+);
+
+/** Account emails sent (or suppressed) per recipient account, for the per-address hourly mail limit. */
+export const accountMails = pgTable(
+  "account_mails",
+  {
+    id: uuid("id").primaryKey().default(sql`gen_random_uuid()`),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    kind: text("kind").notNull(),
+    sentAt: timestamp("sent_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+  },
+  (t) => [index("account_mails_user_idx").on(t.userId, t.sentAt)],
 );

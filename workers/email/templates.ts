@@ -17,19 +17,22 @@ function layout(title: string, bodyHtml: string): string {
 <p style="color:#777;font-size:12px">NexusBooks · you receive this because of an action on your account.</p></body></html>`;
 }
 
-/** The email-verification message with its one-time link. */
-export function verifyEmailMessage(to: string, name: string | null, link: string): RenderedEmail {
-  const hello = name ? `Hello ${name},` : "Hello,";
+/**
+ * The email-verification message with its one-time link. It goes to an address nobody has proved yet, so it
+ * carries no text anyone could choose at sign-up (not even the name): it cannot be used to mail arbitrary words
+ * from our domain to a stranger.
+ */
+export function verifyEmailMessage(to: string, link: string): RenderedEmail {
   return {
     to,
     subject: "Confirm your email address",
-    html: layout("Confirm your email address", `<p>${escapeHtml(hello)}</p><p>Confirm this address for your NexusBooks account:</p>
-<p><a href="${escapeHtml(link)}">Confirm my email</a></p><p>The link works once and expires in 24 hours.</p>`),
-    text: `${hello}\n\nConfirm this address for your NexusBooks account:\n${link}\n\nThe link works once and expires in 24 hours.\n`,
+    html: layout("Confirm your email address", `<p>Hello,</p><p>Confirm this address for your NexusBooks account:</p>
+<p><a href="${escapeHtml(link)}">Confirm my email</a></p><p>The link works once and expires in 24 hours. If you did not sign up, ignore this email.</p>`),
+    text: `Hello,\n\nConfirm this address for your NexusBooks account:\n${link}\n\nThe link works once and expires in 24 hours. If you did not sign up, ignore this email.\n`,
   };
 }
 
-/** The password-reset message with its one-time link. */
+/** The password-reset message with its one-time link; `name` only when the address is verified (else null). */
 export function passwordResetMessage(to: string, name: string | null, link: string): RenderedEmail {
   const hello = name ? `Hello ${name},` : "Hello,";
   return {
@@ -38,6 +41,17 @@ export function passwordResetMessage(to: string, name: string | null, link: stri
     html: layout("Reset your password", `<p>${escapeHtml(hello)}</p><p>Someone asked to reset the password of your NexusBooks account.</p>
 <p><a href="${escapeHtml(link)}">Choose a new password</a></p><p>The link works once and expires in 30 minutes. If it was not you, ignore this email: your password stays as it is.</p>`),
     text: `${hello}\n\nSomeone asked to reset the password of your NexusBooks account.\nChoose a new password: ${link}\n\nThe link works once and expires in 30 minutes. If it was not you, ignore this email.\n`,
+  };
+}
+
+/** "Someone tried to sign up with your address": sign-up answers the same either way, so the owner hears it here. */
+export function signupAttemptMessage(to: string, loginLink: string, resetLink: string): RenderedEmail {
+  return {
+    to,
+    subject: "Someone tried to sign up with your address",
+    html: layout("Someone tried to sign up with your address", `<p>Hello,</p><p>Someone tried to create a NexusBooks account with this address, which already has one. Nothing was changed.</p>
+<p>If it was you: <a href="${escapeHtml(loginLink)}">sign in</a>, or <a href="${escapeHtml(resetLink)}">reset your password</a> if you forgot it. If it was not you, you can ignore this email.</p>`),
+    text: `Hello,\n\nSomeone tried to create a NexusBooks account with this address, which already has one. Nothing was changed.\nIf it was you, sign in: ${loginLink}\nForgot your password? ${resetLink}\nIf it was not you, you can ignore this email.\n`,
   };
 }
 
