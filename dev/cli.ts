@@ -23,6 +23,7 @@ import { startStripeFake } from "./stripe-fake";
 import { seed } from "./seed";
 import { reindexAll } from "./search-reindex";
 import { localWorkerVars } from "./worker-env";
+import { DEPLOYED_SHAPE_UPSTASH_TOKEN } from "./deployed-shape";
 import { isListening } from "./net";
 
 const log = (msg: string): void => console.log(`[stack] ${msg}`);
@@ -72,7 +73,7 @@ async function ensureProxies(cfg: StackConfig, stripeWebhookUrls: string[] = [])
   if (await isListening(cfg.upstashProxyPort)) {
     log(`Upstash REST proxy already on :${cfg.upstashProxyPort}`);
   } else {
-    const up = await startUpstashProxy({ port: cfg.upstashProxyPort, token: cfg.upstashToken, redisHost: "127.0.0.1", redisPort: cfg.redisPort });
+    const up = await startUpstashProxy({ port: cfg.upstashProxyPort, token: cfg.upstashToken, extraTokens: [DEPLOYED_SHAPE_UPSTASH_TOKEN], redisHost: "127.0.0.1", redisPort: cfg.redisPort });
     started.push({ name: "upstash-proxy", stop: () => up.close() });
     log(`Upstash REST proxy on :${up.port}`);
   }

@@ -26,6 +26,8 @@ export interface UpstashProxyOptions {
   host?: string;
   /** The bearer token clients must present, as UPSTASH_REDIS_REST_TOKEN. */
   token: string;
+  /** More accepted tokens (tests that run the Worker as a deployed environment, where the local token is refused). */
+  extraTokens?: string[];
   redisHost: string;
   redisPort: number;
   /** Pooled Redis connections. Default 4. */
@@ -258,12 +260,12 @@ function parseJson(body: Buffer): unknown {
   }
 }
 
-function isAuthorized(header: string | undefined, expected: Buffer): boolean {
+function isAuthorized(header: string | undefined, expected: readonly Buffer[]): boolean {
   if (header === undefined) return false;
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header.trim());
   if (match === null) return false;
   const presented = Buffer.from(match[1] as string, "utf8");
-  return presented.length === expected.length && timingSafeEqual(presented, expected);
+  return expected.some((e) => presented.length === e.length && timingSafeEqual(presented, e));
 }
 
 /** One RESP-ish item of a pub/sub push, rendered the way the client's SSE parser splits it (comma-joined text). */
@@ -287,7 +289,7 @@ export async function startUpstashProxy(opts: UpstashProxyOptions): Promise<Upst
   const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY;
   const redisTarget = { host: opts.redisHost, port: opts.redisPort, connectTimeoutMs: opts.connectTimeoutMs ?? 2000 };
   const redis = new RespClient({ ...redisTarget, poolSize: opts.poolSize ?? 4 });
-  const expectedToken = Buffer.from(opts.token, "utf8");
+  const expectedTokens = [opts.token, ...(opts.extraTokens ?? [])].map((t) => Buffer.from(t, "utf8"));
   const scripts = new ScriptShas();
   const subscriptions = new Set<Subscription>();
 
@@ -389,7 +391,7 @@ export async function startUpstashProxy(opts: UpstashProxyOptions): Promise<Upst
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://proxy.invalid");
     const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, "") : url.pathname;
-    if (!isAuthorized(req.headers.authorization, expectedToken)) {
+    if (!isAuthorized(req.headers.authorization, expectedTokens)) {
       sendJson(res, 401, { error: "Unauthorized" });
       return;
     }

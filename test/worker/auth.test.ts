@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { env } from "cloudflare:test";
 import { sign } from "hono/jwt";
-import { call, json, nextIp, postJson, redis, sql } from "./helpers";
+import { call, deployedEnv, json, nextIp, postJson, redis, sql } from "./helpers";
 import type { ErrorBody } from "./helpers";
 import { signAccessToken } from "../../workers/accounts/jwt";
 import { cookieHeader, cookiesOf, postFresh, registerAndLogin } from "./accounts-helpers";
@@ -211,8 +211,10 @@ describe("refresh rotation", () => {
   });
 
   it("uses __Host- cookies (Secure, Path=/) in deployed environments", async () => {
+    // Deployed-shaped secrets: staging refuses the local example values at start-up.
+    const STAGING = deployedEnv("staging");
     await signup("host-prefix");
-    const res = await post("/v1/auth/login", { email: email("host-prefix"), password: PASSWORD }, {}, { ENVIRONMENT: "staging" });
+    const res = await post("/v1/auth/login", { email: email("host-prefix"), password: PASSWORD }, {}, STAGING);
     expect(res.status).toBe(200);
     const lines = res.headers.getSetCookie();
     for (const name of ["__Host-nb_refresh", "__Host-nb_csrf", "__Host-nb_device"]) {
@@ -227,14 +229,14 @@ describe("refresh rotation", () => {
     const refreshed = await call(
       "/v1/auth/refresh",
       { method: "POST", headers: { cookie: cookieHeader(jar), "x-csrf-token": jar["__Host-nb_csrf"] ?? "", "cf-connecting-ip": nextIp() } },
-      { ENVIRONMENT: "staging" },
+      STAGING,
     );
     expect(refreshed.status).toBe(200);
     const jar2 = { ...jar, ...cookiesOf(refreshed) };
     const out = await call(
       "/v1/auth/logout",
       { method: "POST", headers: { cookie: cookieHeader(jar2), "x-csrf-token": jar2["__Host-nb_csrf"] ?? "", "cf-connecting-ip": nextIp() } },
-      { ENVIRONMENT: "staging" },
+      STAGING,
     );
     expect(out.status).toBe(204);
     expect(out.headers.getSetCookie().some((l) => l.startsWith("__Host-nb_refresh=;") && /Max-Age=0/.test(l))).toBe(true);

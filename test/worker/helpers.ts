@@ -4,6 +4,7 @@ import { Pool, neonConfig } from "@neondatabase/serverless";
 import worker from "../../workers/index";
 import { resetCacheHealth } from "../../workers/platform/cache";
 import { resetDbHealth } from "../../workers/platform/db";
+import { DEPLOYED_SHAPE_UPSTASH_TOKEN } from "../../dev/deployed-shape";
 
 interface TestStack {
   wsProxyPort: number;
@@ -151,7 +152,8 @@ export function deployedEnv(environment: "staging" | "production"): Partial<Reco
     PII_KEYS: `p9:${randomB64url(32)}`,
     STRIPE_SECRET_KEY: `sk_test_${randomB64url(18).replace(/[-_]/g, "x")}`,
     STRIPE_WEBHOOK_SECRET: `whsec_${randomB64url(24).replace(/[-_]/g, "x")}`,
-    UPSTASH_REDIS_REST_TOKEN: randomB64url(24),
+    // Accepted by the local Upstash proxy as well as the local token (dev/worker-env.ts).
+    UPSTASH_REDIS_REST_TOKEN: DEPLOYED_SHAPE_UPSTASH_TOKEN,
     ...(environment === "production" ? { STRIPE_API_BASE: "", NEON_LOCAL_PROXY: "" } : {}),
   };
 }
