@@ -15,7 +15,7 @@ import tseslint from "typescript-eslint";
 const repo = path.resolve(import.meta.dirname, "../..");
 
 interface ConfigModule {
-  importRules(opts: { root: string; allowlist?: Record<string, string[]>; cycleAllowlist?: string[] }): Linter.Config[];
+  importRules: (opts: { root: string; allowlist?: Record<string, string[]>; cycleAllowlist?: string[] }) => Linter.Config[];
   BOUNDARY_ALLOWLIST: Record<string, string[]>;
   CYCLE_ALLOWLIST: string[];
 }

@@ -6,6 +6,7 @@
 import { describe, expect, it } from "vitest";
 import type { SQL } from "drizzle-orm";
 import { PgDialect } from "drizzle-orm/pg-core";
+import type { Database } from "../../workers/platform/db";
 import { enqueueOutbox, outboxEvent } from "../../workers/platform/outbox";
 import type { OutboxEvent } from "../../workers/platform/outbox";
 import { TASKS, TaskPayloadError, emailTaskSchema, inventoryMovementSchema, searchIndexTaskSchema, stripeEventTaskSchema } from "../../workers/platform/tasks";
@@ -14,17 +15,14 @@ import { QUEUE_NAMES } from "../../workers/platform/queues";
 const dialect = new PgDialect();
 
 /** A transaction stand-in that records each statement's parameters. */
-function recordingTx(): { tx: { execute: (q: SQL) => Promise<{ rows: { id: string }[] }> }; params: unknown[][] } {
+function recordingTx(): { tx: Pick<Database, "execute">; params: unknown[][] } {
   const params: unknown[][] = [];
-  return {
-    params,
-    tx: {
-      execute: async (q: SQL) => {
-        params.push(dialect.sqlToQuery(q).params);
-        return { rows: [{ id: crypto.randomUUID() }] };
-      },
-    },
+  const execute = async (q: SQL): Promise<{ rows: { id: string }[] }> => {
+    params.push(dialect.sqlToQuery(q).params);
+    return { rows: [{ id: crypto.randomUUID() }] };
   };
+  // Only `execute(...).rows` is used by enqueueOutbox; the rest of drizzle's result type is not needed here.
+  return { params, tx: { execute } as unknown as Pick<Database, "execute"> };
 }
 
 const ORDER = "6f1c2d4e-8a9b-4c3d-9e2f-1a2b3c4d5e6f";
