@@ -1,6 +1,127 @@
 // @ts-check
+import { readdirSync } from "node:fs";
+import path from "node:path";
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
+import importX from "eslint-plugin-import-x";
+import { createTypeScriptImportResolver } from "eslint-import-resolver-typescript";
+
+/**
+ * The domain folders under `<root>/workers/` (every folder but `platform/`), read from disk so that a new domain is
+ * covered by the boundary rule the day it is created.
+ * @param {string} root
+ * @returns {string[]}
+ */
+export function domainsOf(root) {
+  return readdirSync(path.join(root, "workers"), { withFileTypes: true })
+    .filter((d) => d.isDirectory() && d.name !== "platform")
+    .map((d) => d.name)
+    .sort();
+}
+
+/**
+ * Imports that break the boundary rule in files whose owners have not converted them yet: file → the exact module
+ * paths it may still import. Each entry is only that exception; every other import in the file is checked as usual.
+ * TODO(boundaries): remove an entry when its domain is converted; the list must only shrink.
+ * @type {Record<string, string[]>}
+ */
+export const BOUNDARY_ALLOWLIST = {
+  // TODO(boundaries): remove when cart/checkout are converted (the saga should use checkout's, payments' and cart's index).
+  "durable-objects/cart-do.ts": ["workers/cart/types.ts"],
+  "durable-objects/cart-store.ts": ["workers/cart/types.ts"],
+  "durable-objects/checkout-saga.ts": ["workers/cart/types.ts", "workers/checkout/pricing.ts", "workers/checkout/order-writer.ts", "workers/payments/stripe.ts"],
+  // TODO(boundaries): remove when accounts is converted (the consumer mints account tokens and reads orders itself;
+  // accounts and orders should expose what an email needs).
+  "queues/email-consumer.ts": ["workers/accounts/session.ts", "workers/email/provider.ts", "workers/email/templates.ts", "workers/checkout/order-writer.ts"],
+  // TODO(boundaries): remove when accounts is converted (use withCartMerge from workers/cart/index.ts).
+  "workers/accounts/routes.ts": ["workers/cart/merge.ts"],
+  // TODO(boundaries): remove when inventory is converted (use currentPrincipal from workers/platform/principal.ts).
+  "workers/inventory/routes.ts": ["workers/accounts/middleware.ts"],
+  // TODO(boundaries): remove when search is converted (import from workers/catalog/index.ts).
+  "workers/search/request.ts": ["workers/catalog/isbn.ts"],
+  "workers/search/routes.ts": ["workers/catalog/schemas.ts"],
+  "workers/search/schemas.ts": ["workers/catalog/schemas.ts"],
+};
+
+/**
+ * Files allowed in an import cycle with each other, and nothing else.
+ * TODO(boundaries): remove when accounts is converted (accounts/service ↔ accounts/email-flows: queueAccountEmail
+ * and auditCtx/normaliseEmail import each other; moving the shared helpers into their own file breaks it).
+ */
+export const CYCLE_ALLOWLIST = ["workers/accounts/service.ts", "workers/accounts/email-flows.ts"];
+
+/**
+ * The import rules: no import cycles anywhere, and the domain boundaries.
+ *  - a file outside `workers/<B>/` may import from `workers/<B>/` only through `workers/<B>/index.ts` (its public API);
+ *    one exception: a domain's `tables.ts` may import another domain's `tables.ts` to declare a foreign key (the
+ *    database is one schema and drizzle needs the referenced column); nothing else may touch another domain's tables;
+ *  - `workers/platform/` is importable by everyone and imports no domain, no queue consumer and no Durable Object;
+ *  - domains import neither `queues/` nor `durable-objects/` (those call domains, not the reverse).
+ * Exported so test/node/boundaries.test.ts can run the very same rules on a fixture tree.
+ * @param {{ root: string, files?: string[], allowlist?: Record<string, string[]>, cycleAllowlist?: string[] }} opts
+ * @returns {import("eslint").Linter.Config[]}
+ */
+export function importRules({ root, files = ["**/*.ts", "**/*.tsx"], allowlist = {}, cycleAllowlist = [] }) {
+  const domains = domainsOf(root);
+  const rel = (/** @type {string} */ p) => `./${p}`;
+  /** @param {(domain: string) => string[]} extraExcept */
+  const zonesWith = (extraExcept) => {
+    const domainCode = [...domains.map((a) => rel(`workers/${a}`)), rel("workers/platform"), rel("workers/app.ts"), rel("workers/scheduled.ts")];
+    return [
+      ...domains.map((b) => ({
+        target: [...domains.filter((a) => a !== b).map((a) => rel(`workers/${a}`)), rel("workers/platform"), rel("workers/app.ts"), rel("workers/scheduled.ts"), rel("queues"), rel("durable-objects")],
+        from: rel(`workers/${b}`),
+        except: ["./index.ts", ...extraExcept(b)],
+        message: `Import the ${b} domain through workers/${b}/index.ts (its public API), never its tables or internals.`,
+      })),
+      {
+        target: [rel("workers/platform")],
+        from: rel("workers"),
+        except: ["./platform"],
+        message: "platform/ is shared by every domain and must not depend on one (invert the dependency: a context variable or a callback).",
+      },
+      {
+        target: domainCode,
+        from: rel("queues"),
+        message: "Queue consumers call domains, not the reverse: shared message shapes live in workers/platform/tasks.ts.",
+      },
+      {
+        target: domainCode,
+        from: rel("durable-objects"),
+        message: "Durable Objects are reached through their bindings on Env (RPC), not imported by domain code.",
+      },
+    ];
+  };
+  /** @param {ReturnType<typeof zonesWith>} zones */
+  const restricted = (zones) => ({ "import-x/no-restricted-paths": /** @type {const} */ (["error", { basePath: root, zones }]) });
+  // workers/index.ts (the Worker's entry point) is in no zone: it wires the queue handler and exports the DO classes.
+  return [
+    {
+      files,
+      plugins: { "import-x": importX },
+      settings: {
+        // Dependencies are parsed as TypeScript: without these, no-cycle cannot follow an import into a .ts file.
+        "import-x/extensions": [".ts", ".tsx", ".js"],
+        "import-x/parsers": { "@typescript-eslint/parser": [".ts", ".tsx"] },
+        "import-x/resolver-next": [createTypeScriptImportResolver({ project: path.join(root, "tsconfig.json") })],
+      },
+      rules: {
+        "import-x/no-cycle": ["error", { ignoreExternal: true }],
+        ...restricted(zonesWith(() => [])),
+      },
+    },
+    { files: ["workers/*/tables.ts"], rules: restricted(zonesWith(() => ["./tables.ts"])) },
+    ...Object.entries(allowlist).map(([file, allowed]) => ({
+      files: [file],
+      rules: restricted(
+        zonesWith((b) => allowed.filter((a) => a.startsWith(`workers/${b}/`)).map((a) => `./${a.slice(`workers/${b}/`.length)}`)),
+      ),
+    })),
+    ...(cycleAllowlist.length > 0 ? [{ files: cycleAllowlist, rules: { "import-x/no-cycle": /** @type {const} */ ("off") } }] : []),
+  ];
+}
+
+const root = import.meta.dirname;
 
 export default tseslint.config(
   { ignores: ["node_modules/", ".wrangler/", "worker-configuration.d.ts", "migrations/", ".stack/", "bench/results/"] },
@@ -19,5 +140,6 @@ export default tseslint.config(
       "@typescript-eslint/require-await": "off",
     },
   },
+  ...importRules({ root, allowlist: BOUNDARY_ALLOWLIST, cycleAllowlist: CYCLE_ALLOWLIST }),
   { files: ["eslint.config.js"], ...tseslint.configs.disableTypeChecked },
 );

@@ -10,11 +10,9 @@ import type { Cache } from "../workers/platform/cache";
 import type { DbRouter } from "../workers/platform/db";
 import type { Logger } from "../workers/platform/logger";
 import { errorFields } from "../workers/platform/logger";
-import { searchEngineFor } from "../workers/search/engine-factory";
-import { reindexProducts } from "../workers/search/indexer";
-import { publishIndexVersion } from "../workers/search/index-version";
-import { routerGateway } from "../workers/search/router-gateway";
-import { backoffSeconds, envelopeSchema, searchIndexTaskSchema } from "./envelope";
+import { publishIndexVersion, reindexProducts, routerGateway, searchEngineFor } from "../workers/search";
+import { backoffSeconds, envelopeSchema } from "../workers/platform/envelope";
+import { searchIndexTaskSchema } from "../workers/platform/tasks";
 
 interface Job {
   message: Message;

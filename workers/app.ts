@@ -1,5 +1,6 @@
 /** The Hono application: platform middleware, domain routes, and the envelope for 404/405/errors. */
 import { Hono } from "hono";
+import type { MiddlewareHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "./platform/context";
 import { AppError, errorResponse } from "./platform/errors";
@@ -8,18 +9,26 @@ import { errorFields } from "./platform/logger";
 import { requestContext } from "./platform/request-context";
 import { bodySizeLimit, corsAllowlist, securityHeaders } from "./platform/security";
 import { services } from "./platform/services";
-import { healthRoutes } from "./health/routes";
-import { catalogAdminRoutes, catalogRoutes } from "./catalog/routes";
-import { authRoutes } from "./accounts/routes";
-import { authenticate } from "./accounts/middleware";
-import { devMailboxRoutes } from "./email/dev-routes";
-import { cartRoutes } from "./cart/routes";
-import { devPaymentRoutes, orderAdminRoutes, orderRoutes } from "./orders/routes";
-import { stripeWebhookRoutes } from "./payments/webhook-routes";
 import { deadLetterAdminRoutes } from "./platform/dead-letter-routes";
-import { searchAdminRoutes, searchRoutes } from "./search/routes";
-import { devStockRoutes, inventoryAdminRoutes } from "./inventory/routes";
-import { devDbRoutes } from "./health/dev-routes";
+import { devDbRoutes, healthRoutes } from "./health";
+import { catalogAdminRoutes, catalogRoutes } from "./catalog";
+import { authRoutes, authenticate, currentClaims } from "./accounts";
+import { devMailboxRoutes } from "./email";
+import { cartRoutes } from "./cart";
+import { devPaymentRoutes, orderAdminRoutes, orderRoutes } from "./orders";
+import { stripeWebhookRoutes } from "./payments";
+import { searchAdminRoutes, searchRoutes } from "./search";
+import { devStockRoutes, inventoryAdminRoutes } from "./inventory";
+
+/**
+ * Hands accounts' verdict on the request's token to platform as the `principal` variable: platform (staff checks,
+ * audit) reads who is signed in from there and so never imports accounts.
+ */
+const principalFromClaims: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const claims = currentClaims(c.req.raw);
+  c.set("principal", claims ? { userId: claims.sub, role: claims.role } : null);
+  await next();
+};
 
 /** Environments that get the /dev routes (simulators, the mailbox, bench probes). */
 const DEV_ENVIRONMENTS = new Set(["development", "test"]);
@@ -31,7 +40,7 @@ const DEV_ENVIRONMENTS = new Set(["development", "test"]);
  */
 export function createApp(options: { devRoutes: boolean } = { devRoutes: false }): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  app.use(requestContext(), securityHeaders(), corsAllowlist(), bodySizeLimit(), services(), authenticate());
+  app.use(requestContext(), securityHeaders(), corsAllowlist(), bodySizeLimit(), services(), authenticate(), principalFromClaims);
   if (options.devRoutes) {
     app.route("/", devPaymentRoutes);
     app.route("/", devMailboxRoutes);

@@ -10,9 +10,8 @@ import { ADMIN_TOKEN, call, json, sql } from "./helpers";
 import type { ErrorBody } from "./helpers";
 import { add, checkout, deliver, eventsFor, guestCart, orderRow, pay, setStock, stripe } from "./shop";
 import type { CheckoutBody, StripeEvent } from "./shop";
-import { reconcileStuckOrders } from "../../workers/scheduled";
-import { DbRouter } from "../../workers/platform/db";
-import { getConfig } from "../../workers/platform/config";
+import { reconcileStuckOrders } from "../../workers/orders";
+import { standaloneServiceContext } from "../../workers/platform/service-context";
 import { createLogger } from "../../workers/platform/logger";
 
 async function waitFor<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
@@ -122,13 +121,11 @@ describe("holds and reconciliation", () => {
     await runDurableObjectAlarm(stub);
   };
   const reconcile = async (): Promise<Record<string, number>> => {
-    const config = getConfig(env);
-    const log = createLogger("warn", { test: "reconcile" });
-    const db = new DbRouter(config, log);
+    const ctx = standaloneServiceContext(env, { waitUntil: () => undefined }, { log: createLogger("warn", { test: "reconcile" }) });
     try {
-      return await reconcileStuckOrders(env, db, log, 500);
+      return await reconcileStuckOrders(ctx, 500);
     } finally {
-      await db.end();
+      await ctx.end();
     }
   };
 

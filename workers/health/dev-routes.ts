@@ -5,11 +5,11 @@
  */
 import { Hono } from "hono";
 import { sql } from "drizzle-orm";
+import { z } from "zod";
 import type { AppEnv } from "../platform/context";
 import { validate } from "../platform/validation";
-import { emptyQuerySchema } from "../catalog/schemas";
 
-export const devDbRoutes = new Hono<AppEnv>().get("/dev/db/ping", validate("query", emptyQuerySchema), async (c) => {
+export const devDbRoutes = new Hono<AppEnv>().get("/dev/db/ping", validate("query", z.strictObject({})), async (c) => {
   const { value, source } = await c.get("db").read((r) => r.rows<{ one: number }>(sql`select 1 as one`));
   c.header("Cache-Control", "no-store");
   return c.json({ one: value[0]?.one ?? null, source });

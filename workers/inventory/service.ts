@@ -4,7 +4,11 @@
  */
 import { AppError } from "../platform/errors";
 import { callStock } from "../platform/do-access";
-import type { AdjustInput, AdjustResult, StockSnapshot } from "../../durable-objects/stock-do";
+import type { StockAnswer, StockArgs } from "../platform/do-access";
+
+type StockSnapshot = NonNullable<StockAnswer<"find">>;
+type AdjustInput = StockArgs<"adjust">[1];
+type AdjustResult = StockAnswer<"adjust">;
 
 /** A SKU's exact live stock; 404 VARIANT_NOT_FOUND when no variant has that SKU. */
 export async function readStock(env: Env, sku: string): Promise<StockSnapshot> {

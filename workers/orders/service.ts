@@ -2,23 +2,32 @@
  * Reading orders (the owner's list and detail; guests by signed order token) and the staff/customer actions on them.
  * Anyone else's order is a 404: the query itself is scoped to the caller, so there is nothing to leak.
  */
-import type { Context } from "hono";
 import { sql } from "drizzle-orm";
-import type { AppEnv } from "../platform/context";
+import type { ServiceContext } from "../platform/service-context";
 import { AppError } from "../platform/errors";
 import { decryptPiiJson, parsePiiKeyRing } from "../platform/pii";
 import { verifySignedValue } from "../platform/signing";
-import { hashIp, writeAudit } from "../platform/audit";
-import { currentClaims } from "../accounts/middleware";
-import { stripeClient } from "../payments/stripe";
-import { syncOrderPayment } from "../payments/sync";
-import { isUnexpectedState, stripeRefusal } from "../payments/stripe-errors";
-import { clientIpOrNull } from "../platform/client-ip";
-import { orderNumber } from "../checkout/order-writer";
+import { writeAudit } from "../platform/audit";
+import { isUnexpectedState, stripeClient, stripeRefusal } from "../payments";
+import { syncOrderPayment } from "./payment-sync";
+import { orderNumber } from "./order-number";
 import { transitionOrder } from "./state-machine";
 import type { OrderStatus } from "./tables";
 
-export const ORDER_TOKEN_HEADER = "x-order-token";
+/** Who is looking at an order: a signed-in user, and/or a guest holding the order's signed token. */
+export interface OrderViewer {
+  userId: string | null;
+  orderToken: string | null;
+}
+
+/** Who acts in the staff console, as the audit log records it. */
+export interface StaffActor {
+  /** The staff user's id, or null for the interim ADMIN_API_TOKEN. */
+  actorId: string | null;
+  role: string;
+  ipHash: string | null;
+}
+
 const notFound = (): AppError => new AppError(404, "ORDER_NOT_FOUND", "Order was not found");
 
 interface OrderRow extends Record<string, unknown> {
@@ -43,17 +52,15 @@ interface OrderRow extends Record<string, unknown> {
   history: unknown[];
 }
 
-/** Whether this request may see the order: its owner, or a guest holding the order's signed token. */
-async function mayRead(c: Context<AppEnv>, orderId: string, ownerId: string | null): Promise<boolean> {
-  const userId = c.get("userId");
-  if (userId && ownerId === userId) return true;
-  const token = c.req.header(ORDER_TOKEN_HEADER);
-  if (!token) return false;
-  return (await verifySignedValue(c.get("config").cookieSecret, "order", token)) === orderId;
+/** Whether `viewer` may see the order: its owner, or a guest holding the order's signed token. */
+async function mayRead(ctx: ServiceContext, viewer: OrderViewer, orderId: string, ownerId: string | null): Promise<boolean> {
+  if (viewer.userId && ownerId === viewer.userId) return true;
+  if (!viewer.orderToken) return false;
+  return (await verifySignedValue(ctx.config.cookieSecret, "order", viewer.orderToken)) === orderId;
 }
 
-async function loadOrder(c: Context<AppEnv>, orderId: string): Promise<OrderRow | null> {
-  const { value } = await c.get("db").read(
+async function loadOrder(ctx: ServiceContext, orderId: string): Promise<OrderRow | null> {
+  const { value } = await ctx.db.read(
     (r) =>
       r.rows<OrderRow>(sql`
         select o.id, o.number, o.user_id, o.status, o.email, o.currency, o.subtotal, o.discount_total, o.tax_total, o.shipping_total,
@@ -70,31 +77,30 @@ async function loadOrder(c: Context<AppEnv>, orderId: string): Promise<OrderRow 
   return value[0] ?? null;
 }
 
-async function present(c: Context<AppEnv>, o: OrderRow): Promise<Record<string, unknown>> {
-  const ring = parsePiiKeyRing(c.get("config").piiKeys);
+async function present(ctx: ServiceContext, o: OrderRow): Promise<Record<string, unknown>> {
+  const ring = parsePiiKeyRing(ctx.config.piiKeys);
   const { shipping_address_enc: enc, user_id: _owner, number, ...rest } = o;
   return { ...rest, number: orderNumber(Number(number)), shipping_address: await decryptPiiJson(ring, enc, `order-address:${o.id}`) };
 }
 
-/** GET /orders/:id for its owner or token holder. */
-export async function orderDetail(c: Context<AppEnv>, orderId: string): Promise<Record<string, unknown>> {
-  const o = await loadOrder(c, orderId);
-  if (!o || !(await mayRead(c, o.id, o.user_id))) throw notFound();
-  return present(c, o);
+/** GET /orders/:id for its owner or token holder; anyone else gets the same 404 as for a missing order. */
+export async function orderDetail(ctx: ServiceContext, viewer: OrderViewer, orderId: string): Promise<Record<string, unknown>> {
+  const o = await loadOrder(ctx, orderId);
+  if (!o || !(await mayRead(ctx, viewer, o.id, o.user_id))) throw notFound();
+  return present(ctx, o);
 }
 
 /** GET /orders: the signed-in user's orders, newest first, keyset-paginated by number. */
-export async function listOrders(c: Context<AppEnv>, limit: number, before: number | null): Promise<{ data: unknown[]; next_cursor: string | null }> {
-  const userId = c.get("userId");
+export async function listOrders(ctx: ServiceContext, userId: string | null, limit: number, before: number | null): Promise<{ data: unknown[]; next_cursor: string | null }> {
   if (!userId) throw new AppError(401, "AUTHENTICATION_REQUIRED", "Sign in to do this");
-  const { value } = await c.get("db").read(
+  const { value } = await ctx.db.read(
     (r) =>
       r.rows<{ id: string; number: number; status: string; currency: string; grand_total: number; created_at: string; item_count: number }>(sql`
         select o.id, o.number, o.status, o.currency, o.grand_total, to_json(o.created_at) #>> '{}' as created_at,
           (select coalesce(sum(quantity), 0)::int from order_lines l where l.order_id = o.id) as item_count
         from orders o where o.user_id = ${userId} ${before === null ? sql`` : sql`and o.number < ${before}`}
         order by o.number desc limit ${limit + 1}`),
-    { primary: c.get("readYourWrites") },
+    { primary: ctx.readYourWrites },
   );
   const page = value.slice(0, limit);
   const last = page[page.length - 1];
@@ -102,13 +108,13 @@ export async function listOrders(c: Context<AppEnv>, limit: number, before: numb
 }
 
 /** POST /orders/:id/cancel: the owner gives up an unpaid order; Stripe cancels the PaymentIntent, stock returns. */
-export async function cancelOrder(c: Context<AppEnv>, orderId: string): Promise<Record<string, unknown>> {
-  const o = await loadOrder(c, orderId);
-  if (!o || !(await mayRead(c, o.id, o.user_id))) throw notFound();
+export async function cancelOrder(ctx: ServiceContext, viewer: OrderViewer, orderId: string): Promise<Record<string, unknown>> {
+  const o = await loadOrder(ctx, orderId);
+  if (!o || !(await mayRead(ctx, viewer, o.id, o.user_id))) throw notFound();
   if (o.status !== "pending_payment" && o.status !== "payment_failed") {
     throw new AppError(409, "ORDER_NOT_CANCELLABLE", `An order in status ${o.status} cannot be cancelled here`, { status: o.status });
   }
-  const config = c.get("config");
+  const config = ctx.config;
   if (o.payment_intent_id) {
     try {
       await stripeClient(config).paymentIntents.cancel(o.payment_intent_id, { cancellation_reason: "requested_by_customer" }, { idempotencyKey: `cancel:${o.id}` });
@@ -116,37 +122,35 @@ export async function cancelOrder(c: Context<AppEnv>, orderId: string): Promise<
       // Stripe refuses when the payment moved on first (paid, processing, already cancelled): record what happened,
       // then answer with it. A payment that won the race is a 409, not a cancelled order and not a 500.
       if (!isUnexpectedState(err)) throw stripeRefusal(err);
-      await syncOrderPayment(c.env, config, c.get("db"), c.get("log"), o.id, "customer_cancel");
-      const now = await loadOrder(c, orderId);
-      if (now?.status === "cancelled") return present(c, now);
+      await syncOrderPayment(ctx, o.id, "customer_cancel");
+      const now = await loadOrder(ctx, orderId);
+      if (now?.status === "cancelled") return present(ctx, now);
       throw new AppError(409, "ORDER_NOT_CANCELLABLE", "The payment went through before the cancellation; the order can no longer be cancelled", { status: now?.status ?? o.status });
     }
   }
-  await syncOrderPayment(c.env, config, c.get("db"), c.get("log"), o.id, "customer_cancel");
-  return orderDetail(c, orderId);
+  await syncOrderPayment(ctx, o.id, "customer_cancel");
+  return orderDetail(ctx, viewer, orderId);
 }
 
 const STAFF_MOVES: OrderStatus[] = ["fulfilled", "shipped", "delivered"];
 
 /** POST /admin/orders/:id/status: staff move a paid order along fulfilment (audited). */
-export async function staffTransition(c: Context<AppEnv>, orderId: string, to: OrderStatus, note: string | null): Promise<Record<string, unknown>> {
+export async function staffTransition(ctx: ServiceContext, actor: StaffActor, orderId: string, to: OrderStatus, note: string | null): Promise<Record<string, unknown>> {
   if (!STAFF_MOVES.includes(to)) throw new AppError(422, "INVALID_TRANSITION", `Staff can move orders to ${STAFF_MOVES.join(", ")}`);
-  const claims = currentClaims(c.req.raw);
-  const ipHash = await hashIp(clientIpOrNull(c), c.get("config").cookieSecret);
-  const result = await c.get("db").write((db) =>
+  const result = await ctx.db.write((db) =>
     db.transaction(async (tx) => {
-      const t = await transitionOrder(tx, orderId, { to, reason: "staff", actor: claims ? `user:${claims.sub}` : "staff-token", details: note ? { note } : null });
+      const t = await transitionOrder(tx, orderId, { to, reason: "staff", actor: actor.actorId ? `user:${actor.actorId}` : "staff-token", details: note ? { note } : null });
       if (t.changed) {
-        await writeAudit(tx, { actorId: claims?.sub ?? null, actorRole: claims?.role ?? "staff-token", action: "order.status", targetType: "order", targetId: orderId, requestId: c.get("requestId"), ipHash, before: { status: t.from }, after: { status: to } });
+        await writeAudit(tx, { actorId: actor.actorId, actorRole: actor.role, action: "order.status", targetType: "order", targetId: orderId, requestId: ctx.requestId, ipHash: actor.ipHash, before: { status: t.from }, after: { status: to } });
       }
       return t;
     }),
   );
   if (!result.changed && result.why === "missing") throw notFound();
   if (!result.changed && result.why === "not_allowed") throw new AppError(409, "INVALID_TRANSITION", `Cannot move an order from ${result.from} to ${to}`, { from: result.from, to });
-  const o = await loadOrder(c, orderId);
+  const o = await loadOrder(ctx, orderId);
   if (!o) throw notFound();
-  return present(c, o);
+  return present(ctx, o);
 }
 
 /**
@@ -155,10 +159,9 @@ export async function staffTransition(c: Context<AppEnv>, orderId: string, to: O
  * call), so concurrent requests reach Stripe one at a time and each sees the previous one's effect; Stripe's refusals
  * (already refunded, too large) become 409/422.
  */
-export async function staffRefund(c: Context<AppEnv>, orderId: string, amount: number | undefined, requestKey: string): Promise<{ refund_id: string; amount: number; status: string | null }> {
-  const claims = currentClaims(c.req.raw);
-  const config = c.get("config");
-  return c.get("db").write((db) =>
+export async function staffRefund(ctx: ServiceContext, actor: StaffActor, orderId: string, amount: number | undefined, requestKey: string): Promise<{ refund_id: string; amount: number; status: string | null }> {
+  const config = ctx.config;
+  return ctx.db.write((db) =>
     db.transaction(async (tx) => {
       await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`refund:${orderId}`}, 0))`);
       const { rows } = await tx.execute<{ id: string; payment_intent_id: string | null; amount_paid: number; amount_refunded: number }>(
@@ -178,7 +181,7 @@ export async function staffRefund(c: Context<AppEnv>, orderId: string, amount: n
       } catch (err) {
         throw stripeRefusal(err);
       }
-      await writeAudit(tx, { actorId: claims?.sub ?? null, actorRole: claims?.role ?? "staff-token", action: "order.refund", targetType: "order", targetId: o.id, requestId: c.get("requestId"), ipHash: null, after: { refund_id: refund.id, amount: refund.amount } });
+      await writeAudit(tx, { actorId: actor.actorId, actorRole: actor.role, action: "order.refund", targetType: "order", targetId: o.id, requestId: ctx.requestId, ipHash: actor.ipHash, after: { refund_id: refund.id, amount: refund.amount } });
       return { refund_id: refund.id, amount: refund.amount, status: refund.status };
     }),
   );
@@ -188,10 +191,10 @@ export async function staffRefund(c: Context<AppEnv>, orderId: string, amount: n
  * POST /dev/orders/:id/simulate-payment (development and test only): pays (or declines) the order's PaymentIntent
  * at the Stripe fake with a test card, as a shopper's browser would; the fake then sends the webhook.
  */
-export async function simulatePayment(c: Context<AppEnv>, orderId: string, outcome: "succeeded" | "declined"): Promise<{ payment_intent: string; status: string }> {
-  const config = c.get("config");
-  const o = await loadOrder(c, orderId);
-  if (!o || !(await mayRead(c, o.id, o.user_id))) throw notFound();
+export async function simulatePayment(ctx: ServiceContext, viewer: OrderViewer, orderId: string, outcome: "succeeded" | "declined"): Promise<{ payment_intent: string; status: string }> {
+  const config = ctx.config;
+  const o = await loadOrder(ctx, orderId);
+  if (!o || !(await mayRead(ctx, viewer, o.id, o.user_id))) throw notFound();
   if (!o.payment_intent_id) throw new AppError(409, "NO_PAYMENT_INTENT", "This order has no PaymentIntent yet");
   try {
     const pi = await stripeClient(config).paymentIntents.confirm(o.payment_intent_id, {

@@ -9,7 +9,7 @@ import { sql } from "drizzle-orm";
 import { z } from "zod";
 import type { AppEnv } from "../platform/context";
 import { AppError } from "../platform/errors";
-import { enqueueOutbox } from "../platform/outbox";
+import { enqueueOutbox, outboxEvent } from "../platform/outbox";
 import { dispatchAfterCommit } from "../platform/outbox-dispatch";
 import { verifyStripeWebhook } from "./stripe";
 
@@ -53,7 +53,7 @@ export const stripeWebhookRoutes = new Hono<AppEnv>().post("/webhooks/stripe", a
         values (${eventId}, ${envelope.data.type}, ${paymentIntentId}, ${object.metadata?.order_id ?? null}, ${payload}::jsonb)
         on conflict (event_id) do nothing returning event_id`);
       if (stored.rows.length === 0) return [];
-      return enqueueOutbox(tx, [{ queue: "payment-webhooks", taskName: "payment.stripe_event", payload: { event_id: eventId }, traceId: c.get("traceId") }]);
+      return enqueueOutbox(tx, [outboxEvent("payment.stripe_event", { event_id: eventId }, c.get("traceId"))]);
     }),
   );
   dispatchAfterCommit(c, ids);

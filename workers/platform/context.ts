@@ -3,6 +3,7 @@ import type { AppConfig } from "./config";
 import type { Logger } from "./logger";
 import type { DbRouter, DbSource } from "./db";
 import type { Cache } from "./cache";
+import type { Principal } from "./principal";
 
 export interface AppVariables {
   requestId: string;
@@ -16,6 +17,8 @@ export interface AppVariables {
   /** Where the response's data came from, reported in X-Served-By outside production. */
   servedBy: "cache" | DbSource | null;
   userId: string | null;
+  /** The signed-in principal, set from the accounts middleware's verdict (see principal.ts); unset when anonymous. */
+  principal?: Principal | null;
 }
 
 export interface AppEnv {

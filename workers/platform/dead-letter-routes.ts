@@ -8,7 +8,7 @@ import { validate } from "./validation";
 import { requireStaff } from "./staff-auth";
 import { QUEUE_NAMES, queueBinding } from "./queues";
 import { writeAudit } from "./audit";
-import { currentClaims } from "../accounts/middleware";
+import { currentPrincipal } from "./principal";
 
 const listQuery = z.strictObject({ queue: z.enum(QUEUE_NAMES).optional(), pending: z.enum(["true", "false"]).optional() });
 const idParam = z.strictObject({ id: z.string().regex(/^[\w-]{1,100}$/) });
@@ -37,11 +37,11 @@ export const deadLetterAdminRoutes = new Hono<AppEnv>()
     const q = queueBinding(c.env, row.queue);
     if (!q) throw new AppError(409, "QUEUE_UNKNOWN", `This Worker cannot send to ${row.queue}`);
     await q.send(row.body, { contentType: "json" });
-    const claims = currentClaims(c.req.raw);
+    const principal = currentPrincipal(c);
     await db.write((primary) =>
       primary.transaction(async (tx) => {
         await tx.execute(sql`update dead_letters set redriven_at = now() where message_id = ${id}`);
-        await writeAudit(tx, { actorId: claims?.sub ?? null, actorRole: claims?.role ?? "staff-token", action: "dead_letter.redrive", targetType: "dead_letter", targetId: id, requestId: c.get("requestId"), ipHash: null });
+        await writeAudit(tx, { actorId: principal?.userId ?? null, actorRole: principal?.role ?? "staff-token", action: "dead_letter.redrive", targetType: "dead_letter", targetId: id, requestId: c.get("requestId"), ipHash: null });
       }),
     );
     return c.json({ data: { id, queue: row.queue, redriven: true } }, 200, { "Cache-Control": "no-store" });

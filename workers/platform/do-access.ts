@@ -8,9 +8,16 @@
  *   const snap = await callStock(env, sku, (s) => s.snapshot(sku), { idempotent: true, label: "stock.snapshot" });
  *   const cart = await callCart(env, `cart:${id}`, (s) => s.view(), { idempotent: true, label: "cart.view" });
  */
-import type { CartDO } from "../../durable-objects/cart-do";
-import type { StockDO } from "../../durable-objects/stock-do";
 import { AppError } from "./errors";
+
+/** A StockDO's RPC stub, typed from its binding (domain code never imports the Durable Object classes). */
+export type StockStub = ReturnType<Env["STOCK_DO"]["getByName"]>;
+/** A CartDO's RPC stub, typed from its binding. */
+export type CartStub = ReturnType<Env["CART_DO"]["getByName"]>;
+/** What StockDO method `M` answers. */
+export type StockAnswer<M extends keyof StockStub> = StockStub[M] extends (...args: never[]) => infer R ? Awaited<R> : never;
+/** The arguments of StockDO method `M`. */
+export type StockArgs<M extends keyof StockStub> = StockStub[M] extends (...args: infer A) => unknown ? A : never;
 
 export interface DoCallOptions {
   /** True only when repeating the call cannot apply it twice. Non-idempotent calls are never retried. */
@@ -70,11 +77,11 @@ export async function callDurableObject<S, T>(getStub: () => S, call: (stub: S) 
 }
 
 /** Calls the StockDO of `sku` (`sku:<SKU>`) through the policy. */
-export function callStock<T>(env: Env, sku: string, call: (stub: DurableObjectStub<StockDO>) => Promise<T>, opts: DoCallOptions): Promise<T> {
+export function callStock<T>(env: Env, sku: string, call: (stub: StockStub) => Promise<T>, opts: DoCallOptions): Promise<T> {
   return callDurableObject(() => env.STOCK_DO.getByName(`sku:${sku}`), call, opts);
 }
 
 /** Calls the CartDO named `name` (`cart:<id>`) through the policy. */
-export function callCart<T>(env: Env, name: string, call: (stub: DurableObjectStub<CartDO>) => Promise<T>, opts: DoCallOptions): Promise<T> {
+export function callCart<T>(env: Env, name: string, call: (stub: CartStub) => Promise<T>, opts: DoCallOptions): Promise<T> {
   return callDurableObject(() => env.CART_DO.getByName(name), call, opts);
 }

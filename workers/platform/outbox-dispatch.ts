@@ -9,7 +9,9 @@ import type { AppEnv } from "./context";
 import type { Database } from "./db";
 import type { Logger } from "./logger";
 import { errorFields } from "./logger";
-import type { Envelope } from "../../queues/envelope";
+import type { Envelope } from "./envelope";
+import type { ServiceContext } from "./service-context";
+import { serviceContext } from "./service-context";
 import { QUEUE_NAMES, queueBinding } from "./queues";
 
 interface OutboxRow extends Record<string, unknown> {
@@ -62,15 +64,30 @@ export async function dispatchOutbox(
 }
 
 /**
- * Sends freshly committed outbox rows after the response (waitUntil), tracked by the request's router so its
- * pools stay open until the send is done; a failure leaves the rows to the cron sweep.
+ * Sends freshly committed outbox rows in the background (waitUntil), tracked by the context's router so its pools
+ * stay open until the send is done; a failure leaves the rows to the cron sweep.
  */
-export function dispatchAfterCommit(c: Context<AppEnv>, ids: string[]): void {
+export function dispatchSoon(ctx: ServiceContext, ids: string[]): void {
   if (ids.length === 0) return;
-  const db = c.get("db");
-  c.executionCtx.waitUntil(
-    db
-      .track(db.write((primary) => dispatchOutbox(c.env, primary, c.get("log"), { ids })))
-      .then(() => undefined, (err: unknown) => c.get("log").warn("outbox_dispatch_deferred", { error_message: String(err) })),
+  ctx.defer(
+    ctx.db
+      .write((primary) => dispatchOutbox(ctx.env, primary, ctx.log, { ids }))
+      .then(() => undefined, (err: unknown) => ctx.log.warn("outbox_dispatch_deferred", errorFields(err))),
   );
+}
+
+/**
+ * Sends freshly committed outbox rows now (queue consumers and crons, which have no response to hurry); a failure
+ * is logged and left to the cron sweep, never thrown: the change they announce is already committed.
+ */
+export async function dispatchNow(ctx: ServiceContext, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await ctx.db.write((primary) => dispatchOutbox(ctx.env, primary, ctx.log, { ids })).catch((err: unknown) => {
+    ctx.log.warn("outbox_dispatch_deferred", errorFields(err));
+  });
+}
+
+/** dispatchSoon for a route handler's Hono context. */
+export function dispatchAfterCommit(c: Context<AppEnv>, ids: string[]): void {
+  dispatchSoon(serviceContext(c), ids);
 }

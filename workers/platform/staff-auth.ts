@@ -5,7 +5,7 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "./context";
 import { AppError } from "./errors";
-import { currentClaims } from "../accounts/middleware";
+import { currentPrincipal, isStaff } from "./principal";
 
 async function digest(s: string): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(s)));
@@ -22,9 +22,9 @@ export async function safeEqual(a: string, b: string): Promise<boolean> {
 /** Requires a staff/admin access token or `Authorization: Bearer <ADMIN_API_TOKEN>`; 401/403 in the envelope otherwise. */
 export function requireStaff(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const claims = currentClaims(c.req.raw);
-    if (claims) {
-      if (claims.role !== "staff" && claims.role !== "admin") throw new AppError(403, "FORBIDDEN", "Your role does not allow this");
+    const principal = currentPrincipal(c);
+    if (principal) {
+      if (!isStaff(principal)) throw new AppError(403, "FORBIDDEN", "Your role does not allow this");
       await next();
       return;
     }

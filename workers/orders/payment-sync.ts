@@ -3,20 +3,23 @@
  * order, any number of times) only triggers a read of the PaymentIntent and its charge, and the order moves to
  * the state those facts imply through the state machine, which ignores moves already made. Stock is committed
  * before the order is marked paid (commits are idempotent), so a crash in between is repaired by the next event or
- * by the reconciliation cron.
+ * by the reconciliation cron. It lives in orders because it moves orders and writes their lines; payments only
+ * supplies the Stripe client.
  */
 import { sql } from "drizzle-orm";
 import type Stripe from "stripe";
-import type { AppConfig } from "../platform/config";
 import type { DbRouter } from "../platform/db";
-import type { Logger } from "../platform/logger";
-import { enqueueOutbox } from "../platform/outbox";
-import { dispatchOutbox } from "../platform/outbox-dispatch";
-import { transitionOrder } from "../orders/state-machine";
-import type { OrderStatus } from "../orders/tables";
+import type { ServiceContext } from "../platform/service-context";
+import type { OutboxEvent } from "../platform/outbox";
+import { enqueueOutbox, outboxEvent } from "../platform/outbox";
+import { dispatchNow } from "../platform/outbox-dispatch";
+import { stripeClient } from "../payments";
+import { transitionOrder } from "./state-machine";
+import type { OrderStatus } from "./tables";
 import { callStock } from "../platform/do-access";
-import type { ReserveResult } from "../../durable-objects/stock-do";
-import { stripeClient } from "./stripe";
+import type { StockAnswer } from "../platform/do-access";
+
+type ReserveResult = StockAnswer<"reserve">;
 
 // Every StockDO call here is idempotent by hold id, so the access layer may retry it.
 const reserve = (env: Env, sku: string, holdId: string, qty: number) =>
@@ -55,12 +58,12 @@ async function loadOrder(db: DbRouter, orderId: string): Promise<OrderFacts | nu
 }
 
 /** The order a Stripe object belongs to: metadata first, then the PaymentIntent id recorded on the order. */
-export async function orderIdFor(db: DbRouter, config: AppConfig, paymentIntentId: string | null, metadataOrderId: string | null): Promise<string | null> {
+export async function orderIdForPayment(ctx: ServiceContext, paymentIntentId: string | null, metadataOrderId: string | null): Promise<string | null> {
   if (metadataOrderId && /^[0-9a-f-]{36}$/.test(metadataOrderId)) return metadataOrderId;
   if (!paymentIntentId) return null;
-  const { value } = await db.read((r) => r.rows<{ id: string }>(sql`select id from orders where payment_intent_id = ${paymentIntentId}`), { primary: true });
+  const { value } = await ctx.db.read((r) => r.rows<{ id: string }>(sql`select id from orders where payment_intent_id = ${paymentIntentId}`), { primary: true });
   if (value[0]) return value[0].id;
-  const pi = await stripeClient(config).paymentIntents.retrieve(paymentIntentId);
+  const pi = await stripeClient(ctx.config).paymentIntents.retrieve(paymentIntentId);
   return pi.metadata.order_id ?? null;
 }
 
@@ -94,22 +97,29 @@ async function secureStock(env: Env, order: OrderFacts): Promise<StockPlan> {
   return { ok: true, holds };
 }
 
-async function emailAndIndex(db: DbRouter, env: Env, log: Logger, events: { queue: string; taskName: string; payload: Record<string, unknown> }[], write: (tx: Parameters<Parameters<DbRouter["write"]>[0]>[0]) => Promise<boolean>): Promise<boolean> {
+type Tx = Parameters<Parameters<DbRouter["write"]>[0]>[0];
+
+/**
+ * Runs `write` (an order state move) in one transaction with the events it causes, written only when it changed
+ * something; the events are sent after commit (a lost send is left to the cron sweep).
+ */
+async function moveAndAnnounce(ctx: ServiceContext, events: OutboxEvent[], write: (tx: Tx) => Promise<boolean>): Promise<boolean> {
   const ids: string[] = [];
-  const changed = await db.write((primary) =>
+  const changed = await ctx.db.write((primary) =>
     primary.transaction(async (tx) => {
       const did = await write(tx);
-      if (did) ids.push(...(await enqueueOutbox(tx, events.map((e) => ({ ...e, traceId: null })))));
+      if (did) ids.push(...(await enqueueOutbox(tx, events)));
       return did;
     }),
   );
-  if (ids.length > 0) await db.write((primary) => dispatchOutbox(env, primary, log, { ids }));
+  await dispatchNow(ctx, ids);
   return changed;
 }
 
 /** Syncs one order with Stripe; `cause` names the event (or job) for the order history. */
-export async function syncOrderPayment(env: Env, config: AppConfig, db: DbRouter, log: Logger, orderId: string, cause: string): Promise<SyncOutcome> {
-  const order = await loadOrder(db, orderId);
+export async function syncOrderPayment(ctx: ServiceContext, orderId: string, cause: string): Promise<SyncOutcome> {
+  const { env, config } = ctx;
+  const order = await loadOrder(ctx.db, orderId);
   if (!order) return "order_missing";
   if (!order.payment_intent_id) return "no_payment_intent";
   const stripe = stripeClient(config);
@@ -122,7 +132,7 @@ export async function syncOrderPayment(env: Env, config: AppConfig, db: DbRouter
       // Paid, but the stock went to someone else after the holds lapsed: refund in full and tell the shopper.
       await Promise.all(plan.taken.map((t) => release(env, t.sku, t.holdId)));
       await stripe.refunds.create({ payment_intent: pi.id, reason: "requested_by_customer", metadata: { order_id: order.id, why: "out_of_stock_after_payment" } }, { idempotencyKey: `oos-refund:${order.id}` });
-      await emailAndIndex(db, env, log, [{ queue: "email", taskName: "email.out_of_stock_after_payment", payload: { order_id: order.id, skus: plan.short } }], async (tx) => {
+      await moveAndAnnounce(ctx, [outboxEvent("email.out_of_stock_after_payment", { order_id: order.id, skus: plan.short }, ctx.traceId)], async (tx) => {
         const t = await transitionOrder(tx, order.id, {
           to: "refunded",
           reason: "out_of_stock_after_payment",
@@ -139,14 +149,12 @@ export async function syncOrderPayment(env: Env, config: AppConfig, db: DbRouter
       if (!h.committed) await commit(env, h.sku, h.holdId, order.id);
     }
     const productIds = [...new Set(order.lines.map((l) => l.product_id))];
-    await emailAndIndex(
-      db,
-      env,
-      log,
+    await moveAndAnnounce(
+      ctx,
       [
-        { queue: "email", taskName: "email.order_confirmation", payload: { order_id: order.id } },
+        outboxEvent("email.order_confirmation", { order_id: order.id }, ctx.traceId),
         // Sales change availability and popularity in search: one index job per product.
-        ...productIds.map((id) => ({ queue: "search-index", taskName: "catalog.product.changed", payload: { product_id: id, reason: "sale" } })),
+        ...productIds.map((id) => outboxEvent("catalog.product.changed", { product_id: Number(id), reason: "sale" }, ctx.traceId)),
       ],
       async (tx) => {
         for (const h of plan.holds) await tx.execute(sql`update order_lines set hold_id = ${h.holdId} where order_id = ${order.id} and line_no = ${h.lineNo}`);
@@ -167,7 +175,7 @@ export async function syncOrderPayment(env: Env, config: AppConfig, db: DbRouter
 
   if (pi.status === "succeeded" && charge && charge.amount_refunded > order.amount_refunded && !UNPAID.includes(order.status) && order.status !== "refunded") {
     const full = charge.amount_refunded >= (order.amount_paid || pi.amount_received);
-    const changed = await emailAndIndex(db, env, log, [{ queue: "email", taskName: "email.order_refunded", payload: { order_id: order.id, amount_refunded: charge.amount_refunded } }], async (tx) => {
+    const changed = await moveAndAnnounce(ctx, [outboxEvent("email.order_refunded", { order_id: order.id, amount_refunded: charge.amount_refunded }, ctx.traceId)], async (tx) => {
       const t = await transitionOrder(tx, order.id, {
         to: full ? "refunded" : "partially_refunded",
         reason: "charge.refunded",
@@ -188,8 +196,8 @@ export async function syncOrderPayment(env: Env, config: AppConfig, db: DbRouter
     if (to === order.status) return "unchanged";
     // Failure or cancellation gives the stock back; a later success re-reserves (see above).
     await Promise.all(order.lines.map((l) => release(env, l.sku, l.hold_id)));
-    const events = to === "payment_failed" ? [{ queue: "email", taskName: "email.payment_failed", payload: { order_id: order.id } }] : [];
-    const changed = await emailAndIndex(db, env, log, events, async (tx) => {
+    const events = to === "payment_failed" ? [outboxEvent("email.payment_failed", { order_id: order.id }, ctx.traceId)] : [];
+    const changed = await moveAndAnnounce(ctx, events, async (tx) => {
       const t = await transitionOrder(tx, order.id, {
         to,
         reason: pi.status === "canceled" ? "payment_intent.canceled" : "payment_intent.payment_failed",
@@ -208,9 +216,10 @@ export async function syncOrderPayment(env: Env, config: AppConfig, db: DbRouter
  * Reconciliation for an order whose holds lapsed unpaid: ask Stripe first (a success may be in flight), then cancel
  * the PaymentIntent and expire the order.
  */
-export async function expireIfUnpaid(env: Env, config: AppConfig, db: DbRouter, log: Logger, orderId: string): Promise<SyncOutcome> {
-  const synced = await syncOrderPayment(env, config, db, log, orderId, "reconciliation");
-  const order = await loadOrder(db, orderId);
+export async function expireIfUnpaid(ctx: ServiceContext, orderId: string): Promise<SyncOutcome> {
+  const { env, config } = ctx;
+  const synced = await syncOrderPayment(ctx, orderId, "reconciliation");
+  const order = await loadOrder(ctx.db, orderId);
   if (!order || !(order.status === "pending_payment" || order.status === "payment_failed")) return synced;
   if (order.payment_intent_id) {
     const pi = await stripeClient(config).paymentIntents.retrieve(order.payment_intent_id);
@@ -218,6 +227,6 @@ export async function expireIfUnpaid(env: Env, config: AppConfig, db: DbRouter, 
     if (pi.status !== "canceled") await stripeClient(config).paymentIntents.cancel(pi.id, { cancellation_reason: "abandoned" }, { idempotencyKey: `expire:${order.id}` });
   }
   await Promise.all(order.lines.map((l) => release(env, l.sku, l.hold_id)));
-  const changed = await emailAndIndex(db, env, log, [], async (tx) => (await transitionOrder(tx, order.id, { to: "expired", reason: "holds_expired", actor: "reconciliation" })).changed);
+  const changed = await moveAndAnnounce(ctx, [], async (tx) => (await transitionOrder(tx, order.id, { to: "expired", reason: "holds_expired", actor: "reconciliation" })).changed);
   return changed ? "expired" : "unchanged";
 }

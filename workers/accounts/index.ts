@@ -1,0 +1,9 @@
+/**
+ * The accounts domain's public API: sign-up/login/profile routes and the authentication middleware. Other domains
+ * learn who is signed in from `c.get("userId")` / platform's currentPrincipal, not from accounts' tables or tokens.
+ */
+export { authRoutes } from "./routes";
+export { authenticate, requireAuth, requireRole, currentClaims } from "./middleware";
+export type { AccessClaims } from "./jwt";
+export type { Role } from "./tables";
+export { accountSettings } from "./settings";

@@ -1,0 +1,15 @@
+/**
+ * The orders domain's public API. Orders own `orders`, `order_lines`, `order_history` and the tax/shipping tables;
+ * every status change goes through the state machine. Payments reach orders through syncOrderPayment (called by
+ * the payment-webhooks consumer), the cron through reconcileStuckOrders.
+ */
+export { orderRoutes, orderAdminRoutes, devPaymentRoutes, ORDER_TOKEN_HEADER } from "./routes";
+export { orderDetail, listOrders, cancelOrder, staffTransition, staffRefund, simulatePayment } from "./service";
+export type { OrderViewer, StaffActor } from "./service";
+export { syncOrderPayment, expireIfUnpaid, orderIdForPayment } from "./payment-sync";
+export type { SyncOutcome } from "./payment-sync";
+export { reconcileStuckOrders } from "./reconcile";
+export { canTransition } from "./state-machine";
+export { orderNumber } from "./order-number";
+export { orderStatuses } from "./tables";
+export type { OrderStatus } from "./tables";
