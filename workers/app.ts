@@ -19,6 +19,7 @@ import { stripeWebhookRoutes } from "./payments/webhook-routes";
 import { deadLetterAdminRoutes } from "./platform/dead-letter-routes";
 import { searchAdminRoutes, searchRoutes } from "./search/routes";
 import { devStockRoutes, inventoryAdminRoutes } from "./inventory/routes";
+import { saleLimitRoutes } from "./checkout/sale-limit-routes";
 import { devDbRoutes } from "./health/dev-routes";
 
 /** Builds the app; exported for tests that need a fresh instance. */
@@ -41,6 +42,7 @@ export function createApp(): Hono<AppEnv> {
   app.route("/v1/admin", searchAdminRoutes);
   app.route("/v1/admin", deadLetterAdminRoutes);
   app.route("/v1/admin", inventoryAdminRoutes);
+  app.route("/v1/admin", saleLimitRoutes);
 
   const routeTable = app.routes
     .filter((r) => r.method !== "ALL")

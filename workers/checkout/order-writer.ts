@@ -16,16 +16,38 @@ export interface NewOrder {
   shippingAddressEnc: string;
   couponCode: string | null;
   holdsExpireAt: Date;
+  /** Who places it and how many unpaid orders they may have at once; null skips the cap (records from before it). */
+  claim: { customer: string; ip: string; maxPerCustomer: number; maxPerIp: number } | null;
   lines: { variantId: number; productId: number; sku: string; title: string; format: string; unitPrice: number; quantity: number; holdId: string }[];
 }
 
+export type PendingOrderResult = { ok: true; number: number; created: boolean } | { ok: false; scope: "customer" | "ip"; max: number };
+
 /**
  * Inserts the order unless it exists (a resumed saga writes the same id), and returns its number. Idempotent: the
- * saga may run this step again after a crash or a lost reply.
+ * saga may run this step again after a crash or a lost reply. With a claim, refuses a new order when its customer or
+ * IP already has the most unpaid orders allowed: advisory locks on both keys (taken in one order, so two checkouts
+ * cannot deadlock) make concurrent checkouts of one customer count one after the other.
  */
-export async function createPendingOrder(db: DbRouter, o: NewOrder): Promise<{ number: number; created: boolean }> {
+export async function createPendingOrder(db: DbRouter, o: NewOrder): Promise<PendingOrderResult> {
   return db.write((primary) =>
-    primary.transaction(async (tx) => {
+    primary.transaction(async (tx): Promise<PendingOrderResult> => {
+      const claim = o.claim;
+      if (claim) {
+        for (const key of [claim.customer, claim.ip].sort()) await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`checkout-claim:${key}`}, 0))`);
+        const existing = await tx.execute<{ number: number }>(sql`select number from orders where id = ${o.id}`);
+        const found = existing.rows[0];
+        if (found) return { ok: true, number: Number(found.number), created: false };
+        const open = await tx.execute<{ by_customer: number; by_ip: number }>(sql`
+          select count(*) filter (where c.customer_key = ${claim.customer})::int as by_customer,
+                 count(*) filter (where c.ip_key = ${claim.ip})::int as by_ip
+          from checkout_claims c join orders ord on ord.id = c.order_id
+          where (c.customer_key = ${claim.customer} or c.ip_key = ${claim.ip})
+            and ord.status = 'pending_payment' and ord.holds_expire_at > now()`);
+        const counts = open.rows[0];
+        if (Number(counts?.by_customer ?? 0) >= claim.maxPerCustomer) return { ok: false, scope: "customer", max: claim.maxPerCustomer };
+        if (Number(counts?.by_ip ?? 0) >= claim.maxPerIp) return { ok: false, scope: "ip", max: claim.maxPerIp };
+      }
       const inserted = await tx.execute<{ number: number }>(sql`
         insert into orders (id, user_id, cart_id, checkout_key, email, status, currency, subtotal, discount_total, tax_total,
           shipping_total, grand_total, tax_rate_bps, shipping_region, shipping_address_enc, coupon_code, holds_expire_at)
@@ -36,7 +58,7 @@ export async function createPendingOrder(db: DbRouter, o: NewOrder): Promise<{ n
       const created = inserted.rows[0];
       if (!created) {
         const existing = await tx.execute<{ number: number }>(sql`select number from orders where id = ${o.id}`);
-        return { number: Number(existing.rows[0]?.number ?? 0), created: false };
+        return { ok: true, number: Number(existing.rows[0]?.number ?? 0), created: false };
       }
       let lineNo = 0;
       for (const l of o.lines) {
@@ -46,7 +68,8 @@ export async function createPendingOrder(db: DbRouter, o: NewOrder): Promise<{ n
       }
       await tx.execute(sql`insert into order_history (order_id, from_status, to_status, reason, actor, ref)
         values (${o.id}, null, 'pending_payment', 'checkout', ${o.userId ? `user:${o.userId}` : "guest"}, ${o.checkoutKey})`);
-      return { number: Number(created.number), created: true };
+      if (claim) await tx.execute(sql`insert into checkout_claims (order_id, customer_key, ip_key) values (${o.id}, ${claim.customer}, ${claim.ip})`);
+      return { ok: true, number: Number(created.number), created: true };
     }),
   );
 }

@@ -1,0 +1,35 @@
+/**
+ * Who is checking out, for the caps: the account when signed in, else the guest device (the cart its signed token
+ * proves), and always the client IP, so an attacker opening new guest carts still meets the per-IP caps. Keys are
+ * keyed hashes: the StockDO and Postgres never store a raw IP.
+ */
+import { hashIp } from "../platform/audit";
+
+export interface CustomerKeys {
+  /** `u:<user id>` or `d:<hash of the guest cart>`. */
+  customer: string;
+  /** `ip:<hash of the address>`; IPv6 addresses count by their /64. */
+  ip: string;
+}
+
+/** Expands an IPv6 address and keeps its first four groups (one /64, what one subscriber usually gets). */
+export function ipBucket(raw: string): string {
+  const ip = raw.trim().toLowerCase();
+  if (!ip.includes(":")) return ip;
+  const [head = "", tail = ""] = ip.split("::", 2);
+  const h = head === "" ? [] : head.split(":");
+  const t = ip.includes("::") ? (tail === "" ? [] : tail.split(":")) : [];
+  const groups = ip.includes("::") ? [...h, ...Array<string>(Math.max(0, 8 - h.length - t.length)).fill("0"), ...t] : h;
+  return groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ""))
+    .join(":");
+}
+
+/** The caps' keys for a request. */
+export async function customerKeys(secret: string, userId: string | null, cartId: string, clientIp: string | null): Promise<CustomerKeys> {
+  const ipHash = (await hashIp(ipBucket(clientIp ?? "unknown"), `checkout-ip|${secret}`)) ?? "unknown";
+  if (userId) return { customer: `u:${userId}`, ip: `ip:${ipHash}` };
+  const device = (await hashIp(cartId, `checkout-device|${secret}`)) ?? cartId;
+  return { customer: `d:${device}`, ip: `ip:${ipHash}` };
+}
