@@ -1,5 +1,5 @@
 /**
- * Staff set a SKU's "max per customer" for a sale (PATCH /v1/admin/variants/:sku). The StockDO keeps the number and
+ * Staff set a SKU's "max per customer" for a sale (PATCH /v1/admin/variants/:sku/sale-limit). The StockDO keeps the number and
  * enforces it at reserve, counting the customer's active holds and units already sold; the cart meets it at
  * add-to-cart. Every change is audited with its before and after.
  */
@@ -16,7 +16,7 @@ const skuParam = z.strictObject({ sku: z.string().regex(/^[A-Z0-9][A-Z0-9-]{1,63
 const body = z.strictObject({ max_per_customer: z.number().int("must be a whole number").min(1, "must be at least 1").max(1000, "must be at most 1000").nullable() });
 
 export const saleLimitRoutes = new Hono<AppEnv>().use("/variants/*", requireStaff()).patch(
-  "/variants/:sku",
+  "/variants/:sku/sale-limit",
   validate("param", skuParam),
   validate("json", body, { max_per_customer: "INVALID_QUANTITY" }),
   async (c) => {
