@@ -734,7 +734,7 @@ export async function startStripeFake(opts: StripeFakeOptions): Promise<StripeFa
     if (card.threeDSecure === true && pi.status !== "requires_action") {
       pi.status = "requires_action";
       pi.payment_method = pm.id;
-      pi.next_action = { type: "use_stripe_sdk", use_stripe_sdk: {} } as Stripe.PaymentIntent.NextAction;
+      pi.next_action = { type: "use_stripe_sdk", use_stripe_sdk: {} };
       recordEvent("payment_intent.requires_action", pi, ctx);
       return;
     }
