@@ -19,6 +19,8 @@ import { Pool } from "undici";
 import { unstable_startWorker } from "wrangler";
 import { LOCAL_STRIPE_SECRET_KEY, LOCAL_STRIPE_WEBHOOK_SECRET, loadStackConfig, pgUrl, projectRoot } from "../../dev/config";
 import { LOCAL_ADMIN_TOKEN, localWorkerVars } from "../../dev/worker-env";
+import { startStripeFake } from "../../dev/stripe-fake";
+import type { StripeFake } from "../../dev/stripe-fake";
 
 const cfg = loadStackConfig();
 const SKU = "BK00060-PB";
@@ -31,14 +33,18 @@ const ADDRESS = { name: "Flash Buyer", line1: "1 Main St", city: "Springfield", 
 let worker: Awaited<ReturnType<typeof unstable_startWorker>>;
 let origin = "";
 const db = new pg.Client({ connectionString: pgUrl(cfg.pgPrimaryPort, cfg.testDatabase) });
-const stripe = new Stripe(LOCAL_STRIPE_SECRET_KEY, { host: "127.0.0.1", port: cfg.stripeFakePort, protocol: "http" });
+// A Stripe fake of this file's own (not the shared one on the stack's port), so its objects are this run's alone.
+let fake: StripeFake;
+let stripe: Stripe;
 
 beforeAll(async () => {
+  fake = await startStripeFake({ port: 0, secretKey: LOCAL_STRIPE_SECRET_KEY, webhookSecret: LOCAL_STRIPE_WEBHOOK_SECRET, log: () => undefined });
+  stripe = new Stripe(LOCAL_STRIPE_SECRET_KEY, { host: "127.0.0.1", port: fake.port, protocol: "http" });
   await db.connect();
   // Fresh Durable Object storage (persist: false) loads this stock from Postgres on first use.
   await db.query("update inventory set on_hand = $2 where sku = $1", [SKU, STOCK]);
   await db.query("delete from inventory_movements where sku = $1 and reason = 'sale'", [SKU]);
-  const vars = { ...localWorkerVars(cfg, cfg.testDatabase, "test"), API_RATE_LIMIT_PER_MINUTE: "100000", LOG_LEVEL: "error" };
+  const vars = { ...localWorkerVars(cfg, cfg.testDatabase, "test"), API_RATE_LIMIT_PER_MINUTE: "100000", LOG_LEVEL: "error", STRIPE_API_BASE: fake.url };
   const envFile = path.join(mkdtempSync(path.join(tmpdir(), "nb-flash-")), ".dev.vars");
   writeFileSync(envFile, Object.entries(vars).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join("\n"));
   worker = await unstable_startWorker({
@@ -53,6 +59,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await worker?.dispose();
   await db.end();
+  await fake?.close();
 });
 
 async function json<T>(res: Response): Promise<T> {
@@ -174,3 +181,43 @@ it("a hoarder (one address, 12 guest carts of 10 units and one account) ends hol
   expect(stock.data.available).toBeGreaterThanOrEqual(onHand - cap);
   expect(answers.filter((a) => a.status === 201).length * 10).toBe(stock.data.held);
 }, 120_000);
+
+it("a payment in progress (3-D Secure) extends the 5-minute hold to 15 minutes after checkout, once; a finished payment needs no extension", async () => {
+  const sku = "BK00062-PB";
+  const ip = `198.18.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250) + 1}`;
+  const headers = (extra: Record<string, string>) => ({ "content-type": "application/json", "cf-connecting-ip": ip, ...extra });
+  const created = await json<{ data: { cart_token: string } }>(await fetch(`${origin}/v1/carts`, { method: "POST", headers: headers({}) }));
+  const cart = { "x-cart-token": created.data.cart_token };
+  expect((await fetch(`${origin}/v1/cart/items`, { method: "POST", headers: headers(cart), body: JSON.stringify({ sku, quantity: 1 }) })).status).toBe(200);
+  const placed = await fetch(`${origin}/v1/checkout`, { method: "POST", headers: headers({ ...cart, "idempotency-key": `3ds-${Date.now()}` }), body: JSON.stringify({ email: "threeds@example.com", shipping_address: ADDRESS }) });
+  expect(placed.status).toBe(201);
+  const order = (await json<{ data: { order: { id: string; holds_expire_at: string }; payment: { payment_intent_id: string } } }>(placed)).data;
+  const createdAt = (await db.query<{ created_at: Date }>("select created_at from orders where id = $1", [order.order.id])).rows[0]?.created_at.getTime() ?? 0;
+  expect(new Date(order.order.holds_expire_at).getTime() - createdAt).toBeLessThan(310_000);
+  const started = () => fetch(`${origin}/v1/checkout/payment-started`, { method: "POST", headers: headers(cart), body: JSON.stringify({ order_id: order.order.id }) });
+
+  const notYet = await started();
+  expect(notYet.status).toBe(409);
+  expect(((await notYet.json()) as { error: { code: string } }).error.code).toBe("PAYMENT_NOT_STARTED");
+
+  // The shopper's card asks for 3-D Secure: the PaymentIntent waits in requires_action while they authenticate.
+  const challenged = await stripe.paymentIntents.confirm(order.payment.payment_intent_id, { payment_method: "pm_card_threeDSecure2Required", return_url: "https://shop.example/return" });
+  expect(challenged.status).toBe("requires_action");
+  const extended = await started();
+  expect(extended.status).toBe(200);
+  const body = (await extended.json()) as { data: { holds_expire_at: string; payment_status: string } };
+  expect(body.data.payment_status).toBe("requires_action");
+  const until = new Date(body.data.holds_expire_at).getTime();
+  expect(Math.abs(until - (createdAt + 900_000))).toBeLessThan(2_000);
+  const row = (await db.query<{ holds_expire_at: Date }>("select holds_expire_at from orders where id = $1", [order.order.id])).rows[0];
+  expect(row?.holds_expire_at.getTime()).toBe(until);
+  // Bounded: asking again does not push it further.
+  const again = (await (await started()).json()) as { data: { holds_expire_at: string } };
+  expect(again.data.holds_expire_at).toBe(body.data.holds_expire_at);
+
+  // Authenticated: the payment succeeds; the order then needs no longer hold.
+  const paid = await stripe.paymentIntents.confirm(order.payment.payment_intent_id, { payment_method: "pm_card_threeDSecure2Required", return_url: "https://shop.example/return" });
+  expect(paid.status).toBe("succeeded");
+  const after = await started();
+  expect(after.status).toBe(409);
+}, 60_000);
