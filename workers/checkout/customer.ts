@@ -3,7 +3,12 @@
  * proves), and always the client IP, so an attacker opening new guest carts still meets the per-IP caps. Keys are
  * keyed hashes: the StockDO and Postgres never store a raw IP.
  */
-import { hashIp } from "../platform/audit";
+
+/** A keyed SHA-256 of `value`, 128 bits as hex: stable per secret, not reversible to the address. */
+async function keyedHash(value: string, secret: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${secret}|${value}`));
+  return [...new Uint8Array(digest).slice(0, 16)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
 
 export interface CustomerKeys {
   /** `u:<user id>` or `d:<hash of the guest cart>`. */
@@ -28,8 +33,8 @@ export function ipBucket(raw: string): string {
 
 /** The caps' keys for a request. */
 export async function customerKeys(secret: string, userId: string | null, cartId: string, clientIp: string | null): Promise<CustomerKeys> {
-  const ipHash = (await hashIp(ipBucket(clientIp ?? "unknown"), `checkout-ip|${secret}`)) ?? "unknown";
+  const ipHash = await keyedHash(ipBucket(clientIp ?? "unknown"), `checkout-ip|${secret}`);
   if (userId) return { customer: `u:${userId}`, ip: `ip:${ipHash}` };
-  const device = (await hashIp(cartId, `checkout-device|${secret}`)) ?? cartId;
+  const device = await keyedHash(cartId, `checkout-device|${secret}`);
   return { customer: `d:${device}`, ip: `ip:${ipHash}` };
 }
