@@ -34,17 +34,20 @@ export async function createPendingOrder(db: DbRouter, o: NewOrder): Promise<Pen
     primary.transaction(async (tx): Promise<PendingOrderResult> => {
       const claim = o.claim;
       if (claim) {
-        for (const key of [claim.customer, claim.ip].sort()) await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`checkout-claim:${key}`}, 0))`);
-        const existing = await tx.execute<{ number: number }>(sql`select number from orders where id = ${o.id}`);
-        const found = existing.rows[0];
-        if (found) return { ok: true, number: Number(found.number), created: false };
-        const open = await tx.execute<{ by_customer: number; by_ip: number }>(sql`
-          select count(*) filter (where c.customer_key = ${claim.customer})::int as by_customer,
+        // One statement for both locks (evaluated left to right, keys sorted) and a separate one for the count: a
+        // statement's snapshot is taken when it starts, so counting in the locking statement could miss a claim
+        // committed while it waited. Few round trips: in a flash sale every winner runs this at once.
+        const [first, second] = [claim.customer, claim.ip].sort();
+        await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`checkout-claim:${first}`}, 0)), pg_advisory_xact_lock(hashtextextended(${`checkout-claim:${second}`}, 0))`);
+        const open = await tx.execute<{ number: number | null; by_customer: number; by_ip: number }>(sql`
+          select (select number from orders where id = ${o.id}) as number,
+                 count(*) filter (where c.customer_key = ${claim.customer})::int as by_customer,
                  count(*) filter (where c.ip_key = ${claim.ip})::int as by_ip
           from checkout_claims c join orders ord on ord.id = c.order_id
           where (c.customer_key = ${claim.customer} or c.ip_key = ${claim.ip})
             and ord.status = 'pending_payment' and ord.holds_expire_at > now()`);
         const counts = open.rows[0];
+        if (counts?.number !== null && counts?.number !== undefined) return { ok: true, number: Number(counts.number), created: false };
         if (Number(counts?.by_customer ?? 0) >= claim.maxPerCustomer) return { ok: false, scope: "customer", max: claim.maxPerCustomer };
         if (Number(counts?.by_ip ?? 0) >= claim.maxPerIp) return { ok: false, scope: "ip", max: claim.maxPerIp };
       }
@@ -66,9 +69,12 @@ export async function createPendingOrder(db: DbRouter, o: NewOrder): Promise<Pen
         await tx.execute(sql`insert into order_lines (order_id, line_no, variant_id, product_id, sku, title, format, unit_price, quantity, line_total, hold_id)
           values (${o.id}, ${lineNo}, ${l.variantId}, ${l.productId}, ${l.sku}, ${l.title}, ${l.format}, ${l.unitPrice}, ${l.quantity}, ${l.unitPrice * l.quantity}, ${l.holdId})`);
       }
-      await tx.execute(sql`insert into order_history (order_id, from_status, to_status, reason, actor, ref)
-        values (${o.id}, null, 'pending_payment', 'checkout', ${o.userId ? `user:${o.userId}` : "guest"}, ${o.checkoutKey})`);
-      if (claim) await tx.execute(sql`insert into checkout_claims (order_id, customer_key, ip_key) values (${o.id}, ${claim.customer}, ${claim.ip})`);
+      const history = sql`insert into order_history (order_id, from_status, to_status, reason, actor, ref)
+        values (${o.id}, null, 'pending_payment', 'checkout', ${o.userId ? `user:${o.userId}` : "guest"}, ${o.checkoutKey})`;
+      // The claim rides on the history insert's round trip.
+      await tx.execute(
+        claim ? sql`with h as (${history} returning 1) insert into checkout_claims (order_id, customer_key, ip_key) values (${o.id}, ${claim.customer}, ${claim.ip})` : history,
+      );
       return { ok: true, number: Number(created.number), created: true };
     }),
   );
