@@ -230,6 +230,20 @@ export async function runCheckoutSaga(env: Env, config: AppConfig, log: Logger, 
       outcome: fail(503, transient ? "PAYMENT_PROVIDER_UNAVAILABLE" : "CHECKOUT_FAILED", "Checkout could not finish; retry with the same Idempotency-Key", { retry_after_seconds: 5 }),
     };
   } finally {
-    await db.end();
+    await endWithin(db, POOL_END_MS);
   }
+}
+
+/** How long the saga waits for its pools to close before answering anyway. */
+const POOL_END_MS = 3_000;
+
+/**
+ * Ends the request's pools, but never waits longer than `ms`: a pool whose connection broke mid-transaction (seen as
+ * "Failed query: begin" under a burst) may never finish ending, and the shopper's answer must not wait on it. The
+ * abandoned connection is closed by the server and the isolate.
+ */
+async function endWithin(db: DbRouter, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([db.end(), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
