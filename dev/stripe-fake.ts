@@ -310,6 +310,8 @@ interface TestCard {
   funding: "credit" | "debit";
   /** Absent: the charge succeeds. */
   decline?: { code: string; declineCode: string; message: string; param?: string };
+  /** 3D Secure required: the first confirm stops at requires_action; confirming again (authenticated) charges. */
+  threeDSecure?: boolean;
 }
 
 const GENERIC_DECLINE = { code: "card_declined", declineCode: "generic_decline", message: "Your card was declined." };
@@ -317,6 +319,7 @@ const GENERIC_DECLINE = { code: "card_declined", declineCode: "generic_decline",
 /** The test PaymentMethod ids of docs.stripe.com/testing that matter for a card checkout. */
 const TEST_CARDS: Record<string, TestCard> = {
   pm_card_visa: { brand: "visa", last4: "4242", funding: "credit" },
+  pm_card_threeDSecure2Required: { brand: "visa", last4: "3220", funding: "credit", threeDSecure: true },
   pm_card_visa_debit: { brand: "visa", last4: "5556", funding: "debit" },
   pm_card_mastercard: { brand: "mastercard", last4: "4444", funding: "credit" },
   pm_card_amex: { brand: "amex", last4: "8431", funding: "credit" },
@@ -728,6 +731,14 @@ export async function startStripeFake(opts: StripeFakeOptions): Promise<StripeFa
    */
   function attemptPayment(pi: Stripe.PaymentIntent, pmId: string, pmParam: string, ctx: RequestContext): void {
     const { pm, card } = paymentMethodFor(pmId, pmParam);
+    if (card.threeDSecure === true && pi.status !== "requires_action") {
+      pi.status = "requires_action";
+      pi.payment_method = pm.id;
+      pi.next_action = { type: "use_stripe_sdk", use_stripe_sdk: {} };
+      recordEvent("payment_intent.requires_action", pi, ctx);
+      return;
+    }
+    pi.next_action = null;
     const manual = pi.capture_method === "manual";
     const charge = newCharge(pi, pm, card, !manual);
     pi.latest_charge = charge.id;

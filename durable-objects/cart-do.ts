@@ -186,11 +186,20 @@ export class CartDO extends DurableObject<Env> {
     if (total > caps.maxLineQty) {
       return fail(422, "QUANTITY_LIMIT", `At most ${caps.maxLineQty} of one item per cart`, { sku: variant.sku, max: caps.maxLineQty, in_cart: existing?.qty ?? 0 });
     }
+    const saleMax = this.saleLimitProblem(variant.sku, total, existing?.qty ?? 0, stock.get(variant.sku));
+    if (saleMax) return saleMax;
     if (!existing && items.length >= caps.maxLines) return fail(422, "CART_FULL", `A cart holds at most ${caps.maxLines} different items`, { max: caps.maxLines });
     const now = Date.now();
     this.store.putItem(variant, total, now);
     await this.touched(now);
     return this.viewWith(cartId, stock);
+  }
+
+  /** The merchant's max per customer on a SKU, met at add-to-cart already (checkout's reserve enforces it for good). */
+  private saleLimitProblem(sku: string, qty: number, inCart: number, s: StockSnapshot | null | undefined): CartFailure | null {
+    const max = s?.maxPerCustomer ?? null;
+    if (max === null || qty <= max) return null;
+    return fail(422, "QUANTITY_LIMIT", `At most ${max} of ${sku} per customer in this sale`, { sku, max, in_cart: inCart, reason: "max_per_customer" });
   }
 
   /** Sets a line's quantity (1…cap); the line must exist. */
@@ -203,7 +212,7 @@ export class CartDO extends DurableObject<Env> {
     if (before.status === "ordered" || !this.store.item(sku)) return fail(404, "CART_ITEM_NOT_FOUND", `${sku} is not in the cart`, { sku });
     if (!Number.isInteger(qty) || qty < 1 || qty > caps.maxLineQty) return fail(422, "QUANTITY_LIMIT", `Quantity must be 1 to ${caps.maxLineQty}`, { sku, max: caps.maxLineQty });
     const stock = await this.snapshots(this.store.items().map((i) => i.sku));
-    const stockProblem = this.stockAllows(sku, qty, stock.get(sku));
+    const stockProblem = this.stockAllows(sku, qty, stock.get(sku)) ?? this.saleLimitProblem(sku, qty, this.store.item(sku)?.qty ?? 0, stock.get(sku));
     if (stockProblem) return stockProblem;
     const meta = this.current(cartId);
     if (!meta) return notFound();
@@ -365,6 +374,7 @@ export class CartDO extends DurableObject<Env> {
       coupon: meta.coupon,
       items: items.map((i) => ({ sku: i.sku, qty: i.qty, unitPrice: i.unitPrice })),
       traceId: req.traceId,
+      customer: req.customer,
     };
     const now = Date.now();
     this.store.startCheckout({ key: req.idempotencyKey, orderId: input.orderId, requestHash: req.requestHash, request: JSON.stringify(input), createdAt: now });

@@ -15,7 +15,9 @@ import { signValue } from "../workers/platform/signing";
 import { computeTotals, loadPricing } from "../workers/checkout/pricing";
 import { createPendingOrder, orderNumber } from "../workers/checkout/order-writer";
 import { isTransientStripeError, stripeClient } from "../workers/payments/stripe";
-import type { StockDO } from "./stock-do";
+import type { HoldOwner, StockDO } from "./stock-do";
+import { checkoutPolicy } from "../workers/checkout";
+import type { CheckoutPolicy, CustomerKeys } from "../workers/checkout";
 import type { CartFailure, CheckoutSuccess, ShippingAddress } from "../workers/cart/types";
 
 /** What the CartDO stores with the lock: everything the saga needs to run again. */
@@ -29,6 +31,15 @@ export interface SagaInput {
   coupon: string | null;
   items: { sku: string; qty: number; unitPrice: number }[];
   traceId: string | null;
+  /** Whose checkout this is, for the per-customer and per-IP caps (absent only in records from before the caps). */
+  customer?: CustomerKeys;
+}
+
+interface Limited {
+  sku: string;
+  scope: string;
+  max: number;
+  held: number;
 }
 
 /** done: store the result and mark the cart ordered; unlock: forget the attempt; keep: leave the lock for a retry. */
@@ -43,17 +54,24 @@ const fail = (status: CartFailure["status"], code: string, message: string, deta
 async function reserveAll(
   env: Env,
   input: SagaInput,
-  holdSeconds: number,
-): Promise<{ ok: true; expiresAt: number } | { ok: false; short: { sku: string; requested: number; available: number }[]; unavailable: string[] }> {
+  policy: CheckoutPolicy,
+): Promise<{ ok: true; expiresAt: number } | { ok: false; short: { sku: string; requested: number; available: number }[]; unavailable: string[]; limited: Limited[] }> {
   const sorted = [...input.items].sort((a, b) => (a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : 0));
   const taken: string[] = [];
   const short: { sku: string; requested: number; available: number }[] = [];
   const unavailable: string[] = [];
+  const limited: Limited[] = [];
+  const owners: HoldOwner[] = input.customer
+    ? [
+        { key: input.customer.customer, scope: "customer", max: policy.maxUnitsPerCustomer },
+        { key: input.customer.ip, scope: "ip", max: policy.maxUnitsPerIp },
+      ]
+    : [];
   let expiresAt = Number.POSITIVE_INFINITY;
   for (const item of sorted) {
     let res: Awaited<ReturnType<StockDO["reserve"]>>;
     try {
-      res = await env.STOCK_DO.getByName(`sku:${item.sku}`).reserve(item.sku, `${input.orderId}:${item.sku}`, item.qty, holdSeconds);
+      res = await env.STOCK_DO.getByName(`sku:${item.sku}`).reserve(item.sku, `${input.orderId}:${item.sku}`, item.qty, policy.holdSeconds, owners);
     } catch {
       unavailable.push(item.sku);
       break;
@@ -63,14 +81,16 @@ async function reserveAll(
       expiresAt = Math.min(expiresAt, res.expiresAt);
     } else if (res.reason === "insufficient_stock") {
       short.push({ sku: item.sku, requested: item.qty, available: res.available });
+    } else if (res.reason === "owner_limit") {
+      limited.push({ sku: item.sku, scope: res.scope, max: res.max, held: res.held });
     } else {
       // A hold of this order that already expired or was released: report as short, the shopper retries fresh.
       short.push({ sku: item.sku, requested: item.qty, available: 0 });
     }
   }
-  if (short.length === 0 && unavailable.length === 0) return { ok: true, expiresAt };
+  if (short.length === 0 && unavailable.length === 0 && limited.length === 0) return { ok: true, expiresAt };
   await releaseHolds(env, input.orderId, taken);
-  return { ok: false, short, unavailable };
+  return { ok: false, short, unavailable, limited };
 }
 
 /** Releases this order's holds on `skus` (idempotent). */
@@ -88,12 +108,19 @@ export async function runCheckoutSaga(env: Env, config: AppConfig, log: Logger, 
     const skus = input.items.map((i) => i.sku);
     // 2. Holds, in SKU order, before anything touches Postgres: in a flash sale the shoppers who lose are turned
     //    away by the StockDO alone, so a thousand of them cost the database nothing.
-    const holds = await reserveAll(env, input, config.checkoutHoldSeconds);
+    const policy = checkoutPolicy(env);
+    const holds = await reserveAll(env, input, policy);
     if (!holds.ok && holds.unavailable.length > 0) {
       return { disposition: "unlock", outcome: fail(503, "STOCK_UNAVAILABLE", "Stock could not be checked right now; retry shortly", { skus: holds.unavailable, retry_after_seconds: 5 }) };
     }
-    if (!holds.ok) {
+    if (!holds.ok && holds.short.length > 0) {
       return { disposition: "unlock", outcome: fail(409, "OUT_OF_STOCK", "Not enough stock for some items", { skus: holds.short }) };
+    }
+    if (!holds.ok) {
+      return {
+        disposition: "unlock",
+        outcome: fail(409, "PURCHASE_LIMIT", "You already hold (or bought) as many of these items as one customer may; pay or cancel an open order first", { skus: holds.limited }),
+      };
     }
     stage = "held";
 
@@ -133,6 +160,7 @@ export async function runCheckoutSaga(env: Env, config: AppConfig, log: Logger, 
       shippingAddressEnc: await encryptPiiJson(ring, input.shippingAddress, `order-address:${input.orderId}`),
       couponCode: input.coupon,
       holdsExpireAt: new Date(holds.expiresAt),
+      claim: input.customer ? { ...input.customer, maxPerCustomer: policy.maxUnpaidPerCustomer, maxPerIp: policy.maxUnpaidPerIp } : null,
       lines: priced.map(({ item, v }) => ({
         variantId: v.variant_id,
         productId: v.product_id,
@@ -144,6 +172,13 @@ export async function runCheckoutSaga(env: Env, config: AppConfig, log: Logger, 
         holdId: `${input.orderId}:${item.sku}`,
       })),
     });
+    if (!order.ok) {
+      await releaseHolds(env, input.orderId, skus);
+      return {
+        disposition: "unlock",
+        outcome: fail(409, "UNPAID_ORDER_LIMIT", "Too many orders are awaiting payment; pay or cancel one first", { scope: order.scope, max: order.max }),
+      };
+    }
 
     // 5. The PaymentIntent, idempotent by order id: a resumed saga gets the same one back.
     const intent = await stripeClient(config).paymentIntents.create(
@@ -194,6 +229,20 @@ export async function runCheckoutSaga(env: Env, config: AppConfig, log: Logger, 
       outcome: fail(503, transient ? "PAYMENT_PROVIDER_UNAVAILABLE" : "CHECKOUT_FAILED", "Checkout could not finish; retry with the same Idempotency-Key", { retry_after_seconds: 5 }),
     };
   } finally {
-    await db.end();
+    await endWithin(db, POOL_END_MS);
   }
+}
+
+/** How long the saga waits for its pools to close before answering anyway. */
+const POOL_END_MS = 3_000;
+
+/**
+ * Ends the request's pools, but never waits longer than `ms`: a pool whose connection broke mid-transaction (seen as
+ * "Failed query: begin" under a burst) may never finish ending, and the shopper's answer must not wait on it. The
+ * abandoned connection is closed by the server and the isolate.
+ */
+async function endWithin(db: DbRouter, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([db.end(), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }

@@ -21,7 +21,18 @@ export type ReserveResult =
   | { ok: true; holdId: string; qty: number; available: number; expiresAt: number }
   | { ok: false; reason: "invalid_quantity" | "invalid_ttl" }
   | { ok: false; reason: "insufficient_stock"; available: number }
-  | { ok: false; reason: "hold_closed"; state: string };
+  | { ok: false; reason: "hold_closed"; state: string }
+  | { ok: false; reason: "owner_limit"; scope: string; max: number; held: number };
+
+/**
+ * Who a hold is for, with the most units of this SKU that key may hold at once (README "Checkout abuse policy").
+ * `scope` "customer" also meets the merchant's max per customer, which counts units already sold to the key too.
+ */
+export interface HoldOwner {
+  key: string;
+  scope: "customer" | "ip";
+  max: number;
+}
 
 export interface StockSnapshot {
   sku: string;
@@ -33,6 +44,8 @@ export interface StockSnapshot {
   available: number;
   activeHolds: number;
   pendingLedger: number;
+  /** The merchant's sale limit: units one customer may buy of this SKU (null: only the hold caps apply). */
+  maxPerCustomer: number | null;
 }
 
 export type AdjustReason = "restock" | "adjustment" | "correction" | "return";
@@ -204,7 +217,7 @@ export class StockDO extends DurableObject<Env> {
    * Reserves `qty` units under `holdId` for `ttlSeconds`. Idempotent per holdId: a repeat returns the same hold.
    * Refuses (never partially fills) when fewer units are available.
    */
-  async reserve(sku: string, holdId: string, qty: number, ttlSeconds: number): Promise<ReserveResult> {
+  async reserve(sku: string, holdId: string, qty: number, ttlSeconds: number, owners: HoldOwner[] = []): Promise<ReserveResult> {
     // Bad input is an answer, not an exception: a thrown error would cross the RPC boundary as an uncaught one.
     if (!Number.isInteger(qty) || qty < 1 || qty > MAX_QTY) return { ok: false, reason: "invalid_quantity" };
     if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > MAX_TTL_SECONDS) return { ok: false, reason: "invalid_ttl" };
@@ -219,12 +232,75 @@ export class StockDO extends DurableObject<Env> {
     }
     const available = this.available();
     const unlimited = this.meta("tracked") === "0" || this.meta("backorder") === "1";
+    // Sold out answers first: a flash sale's losers learn it without any per-customer bookkeeping.
     if (!unlimited && qty > available) return { ok: false, reason: "insufficient_stock", available };
+    const overCap = this.ownerProblem(owners, qty);
+    if (overCap) return overCap;
     const expiresAt = now + ttlSeconds * 1000;
-    this.sql.exec("insert into holds (hold_id, qty, expires_at, state, created_at) values (?, ?, ?, 'active', ?)", holdId, qty, expiresAt, now);
+    this.ctx.storage.transactionSync(() => {
+      this.sql.exec("insert into holds (hold_id, qty, expires_at, state, created_at) values (?, ?, ?, 'active', ?)", holdId, qty, expiresAt, now);
+      for (const o of owners) this.sql.exec("insert into hold_owners (owner_key, hold_id) values (?, ?) on conflict do nothing", o.key, holdId);
+    });
     this.availabilityChanged(now);
     await this.scheduleAlarm();
     return { ok: true, holdId, qty, available: available - qty, expiresAt };
+  }
+
+  /** Units `key` holds now, plus (when `sold`) units of its holds already committed. */
+  private ownedBy(key: string, sold: boolean): number {
+    const states = sold ? "('active','committed')" : "('active')";
+    const row = this.sql
+      .exec<{ n: number | null }>(`select sum(h.qty) as n from hold_owners o join holds h on h.hold_id = o.hold_id where o.owner_key = ? and h.state in ${states}`, key)
+      .toArray()[0];
+    return row?.n ?? 0;
+  }
+
+  /** The first owner this hold would put over its cap (or the merchant's max per customer), if any. */
+  private ownerProblem(owners: HoldOwner[], qty: number): ReserveResult | null {
+    const merchantMax = this.maxPerCustomer();
+    for (const o of owners) {
+      if (!Number.isInteger(o.max) || o.max < 1) continue;
+      const held = this.ownedBy(o.key, false);
+      if (held + qty > o.max) return { ok: false, reason: "owner_limit", scope: o.scope, max: o.max, held };
+      if (o.scope === "customer" && merchantMax !== null) {
+        const bought = this.ownedBy(o.key, true);
+        if (bought + qty > merchantMax) return { ok: false, reason: "owner_limit", scope: "max_per_customer", max: merchantMax, held: bought };
+      }
+    }
+    return null;
+  }
+
+  private maxPerCustomer(): number | null {
+    const v = this.meta("max_per_customer");
+    return v === null ? null : Number(v);
+  }
+
+  /** Sets (or with null removes) the merchant's sale limit on this SKU. Existing holds stay; new ones meet it. */
+  async setMaxPerCustomer(sku: string, max: number | null): Promise<{ ok: boolean; maxPerCustomer: number | null }> {
+    if (max !== null && (!Number.isInteger(max) || max < 1 || max > MAX_QTY)) return { ok: false, maxPerCustomer: this.maxPerCustomer() };
+    await this.ensureLoaded(sku);
+    if (max === null) this.sql.exec("delete from meta where key = 'max_per_customer'");
+    else this.setMeta("max_per_customer", String(max));
+    return { ok: true, maxPerCustomer: max };
+  }
+
+  /**
+   * Moves an active hold's expiry later to `expiresAt` (never earlier, never more than an hour from now): for a
+   * payment that is in progress. Expired, released and committed holds are not revived.
+   */
+  async extendHold(sku: string, holdId: string, expiresAt: number): Promise<{ ok: true; expiresAt: number } | { ok: false; state: string }> {
+    await this.ensureLoaded(sku);
+    const now = Date.now();
+    this.expireHolds(now);
+    const hold = this.sql.exec<{ state: string; expires_at: number }>("select state, expires_at from holds where hold_id = ?", holdId).toArray()[0];
+    if (!hold) return { ok: false, state: "unknown" };
+    if (hold.state !== "active") return { ok: false, state: hold.state };
+    const until = Math.min(Math.max(hold.expires_at, Math.floor(expiresAt)), now + MAX_TTL_SECONDS * 1000);
+    if (until !== hold.expires_at) {
+      this.sql.exec("update holds set expires_at = ? where hold_id = ?", until, holdId);
+      await this.scheduleAlarm();
+    }
+    return { ok: true, expiresAt: until };
   }
 
   /** Turns an active hold into a sale: on_hand goes down and a ledger entry is written. Idempotent. */
@@ -339,6 +415,7 @@ export class StockDO extends DurableObject<Env> {
       available: this.available(),
       activeHolds: active,
       pendingLedger: this.pendingLedger(),
+      maxPerCustomer: this.maxPerCustomer(),
     };
   }
 

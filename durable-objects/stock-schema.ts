@@ -34,4 +34,10 @@ export const stockMigrations: readonly SqliteMigration[] = [
       create index adjustments_age on adjustments (created_at);
       create index ledger_pending on ledger (delivered, created_at);`,
   },
+  {
+    version: 3,
+    name: "hold_owners",
+    // Who a hold counts against (customer, IP), for the per-customer and per-IP hold caps.
+    sql: `create table if not exists hold_owners (owner_key text not null, hold_id text not null, primary key (owner_key, hold_id));`,
+  },
 ];

@@ -19,6 +19,7 @@ import { devPaymentRoutes, orderAdminRoutes, orderRoutes } from "./orders";
 import { stripeWebhookRoutes } from "./payments";
 import { searchAdminRoutes, searchRoutes } from "./search";
 import { devStockRoutes, inventoryAdminRoutes } from "./inventory";
+import { saleLimitRoutes } from "./checkout";
 
 /**
  * Hands accounts' verdict on the request's token to platform as the `principal` variable: platform (staff checks,
@@ -59,6 +60,7 @@ export function createApp(options: { devRoutes: boolean } = { devRoutes: false }
   app.route("/v1/admin", searchAdminRoutes);
   app.route("/v1/admin", deadLetterAdminRoutes);
   app.route("/v1/admin", inventoryAdminRoutes);
+  app.route("/v1/admin", saleLimitRoutes);
 
   const routeTable = app.routes
     .filter((r) => r.method !== "ALL")

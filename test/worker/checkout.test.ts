@@ -163,7 +163,7 @@ const HOT_BUYERS = 250;
 
 function sagaCheckout(cart: Cart, key: string): Promise<CheckoutOutcome> {
   const cartId = (cart.token ?? "").split(".")[0] ?? "";
-  return env.CART_DO.getByName(`cart:${cartId}`).checkout({ cartId, idempotencyKey: key, requestHash: key, userId: null, email: "flash@example.com", shippingAddress: ADDRESS, traceId: null });
+  return env.CART_DO.getByName(`cart:${cartId}`).checkout({ cartId, idempotencyKey: key, requestHash: key, userId: null, email: "flash@example.com", shippingAddress: ADDRESS, traceId: null, customer: { customer: `d:${cartId}`, ip: `ip:${cartId}` } });
 }
 
 describe("no oversell", () => {

@@ -3,8 +3,8 @@ import { Hono } from "hono";
 import type { AppEnv } from "../platform/context";
 import { AppError } from "../platform/errors";
 import { validate } from "../platform/validation";
-import { addItemSchema, checkoutSchema, couponSchema, emptyQuerySchema, idempotencyKey, setQuantitySchema, skuParamSchema } from "./schemas";
-import { addItem, checkout, clearCart, createCart, getCart, removeItem, setCoupon, setQuantity } from "./service";
+import { addItemSchema, checkoutSchema, paymentStartedSchema, couponSchema, emptyQuerySchema, idempotencyKey, setQuantitySchema, skuParamSchema } from "./schemas";
+import { addItem, checkout, paymentStarted, clearCart, createCart, getCart, removeItem, setCoupon, setQuantity } from "./service";
 
 const noStore = { "Cache-Control": "no-store" };
 const quantityCodes = { quantity: "INVALID_QUANTITY", sku: "INVALID_SKU" };
@@ -31,4 +31,7 @@ export const cartRoutes = new Hono<AppEnv>()
     const result = await checkout(c, key.data, c.req.valid("json"));
     const { replayed, ...body } = result;
     return c.json({ data: body }, replayed ? 200 : 201, { ...noStore, ...(replayed ? { "Idempotent-Replayed": "true" } : {}) });
-  });
+  })
+  .post("/checkout/payment-started", validate("json", paymentStartedSchema, { order_id: "INVALID_ORDER_ID" }), async (c) =>
+    c.json({ data: await paymentStarted(c, c.req.valid("json").order_id) }, 200, noStore),
+  );

@@ -44,3 +44,6 @@ export const checkoutSchema = z.strictObject({
 });
 
 export const idempotencyKey = z.string().regex(/^[A-Za-z0-9_:.-]{8,100}$/, "must be 8-100 characters of A-Z a-z 0-9 _ : . -");
+
+/** The order whose payment the shopper has started (its holds may be extended while Stripe says it is in progress). */
+export const paymentStartedSchema = z.strictObject({ order_id: z.uuid() });

@@ -5,7 +5,9 @@ import type { AppEnv } from "../platform/context";
 import { AppError } from "../platform/errors";
 import type { CartFailure, CartResult, CartView, CheckoutOutcome, CheckoutSuccess, ShippingAddress, VariantInfo } from "./types";
 import { newGuestCart, requestCartId, userCartId } from "./token";
-import { enforceLimit } from "../platform/rate-limit";
+import { enforceBindingLimit, enforceLimit } from "../platform/rate-limit";
+import { checkoutPolicy, customerKeys, extendHoldsForPayment } from "../checkout";
+import { stripeClient } from "../payments";
 
 const VARIANT_TTL_SECONDS = 60;
 
@@ -109,8 +111,12 @@ export async function checkout(
   body: { email?: string | undefined; shipping_address: ShippingAddress },
 ): Promise<CheckoutSuccess> {
   const { cartId, userId } = await requestCartId(c);
-  // Fails closed: without Redis there is no limit, and checkout is where abuse costs money.
-  await enforceLimit(c, "checkout-cart", cartId, 30, 60, "closed");
+  const ip = c.req.header("cf-connecting-ip") ?? null;
+  const customer = await customerKeys(c.get("config").cookieSecret, userId, cartId, ip);
+  // Location-local limits (no Redis round trip, so a flash-sale burst is not refused by a busy Redis); fail closed:
+  // checkout is where abuse costs money.
+  await enforceBindingLimit(c.env.CHECKOUT_IP_LIMITER, c.get("log"), "checkout-ip", customer.ip, 60);
+  await enforceBindingLimit(c.env.CHECKOUT_CART_LIMITER, c.get("log"), "checkout-cart", cartId, 60);
   let email = body.email ?? null;
   if (userId) {
     const { value } = await c.get("db").read((r) => r.rows<{ email: string }>(sql`select email from users where id = ${userId}`), { primary: true });
@@ -125,7 +131,16 @@ export async function checkout(
     email,
     shippingAddress: body.shipping_address,
     traceId: c.get("traceId"),
+    customer,
   });
   if (!outcome.ok) raise(outcome);
   return outcome;
+}
+
+/** POST /checkout/payment-started: the cart's order keeps its stock longer while its payment is in progress. */
+export async function paymentStarted(c: Context<AppEnv>, orderId: string): Promise<{ order_id: string; payment_status: string; holds_expire_at: string }> {
+  const { cartId } = await requestCartId(c);
+  await enforceBindingLimit(c.env.CHECKOUT_CART_LIMITER, c.get("log"), "payment-started-cart", cartId, 60);
+  const policy = checkoutPolicy(c.env);
+  return extendHoldsForPayment({ db: c.get("db"), stripe: stripeClient(c.get("config")), stock: c.env.STOCK_DO, policy }, cartId, orderId);
 }

@@ -82,6 +82,8 @@ export interface CheckoutRequest {
   email: string | null;
   shippingAddress: ShippingAddress;
   traceId: string | null;
+  /** Keys for the per-customer and per-IP caps (workers/checkout/customer.ts). */
+  customer: { customer: string; ip: string };
 }
 
 export interface CheckoutSuccess {

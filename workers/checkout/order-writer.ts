@@ -16,16 +16,41 @@ export interface NewOrder {
   shippingAddressEnc: string;
   couponCode: string | null;
   holdsExpireAt: Date;
+  /** Who places it and how many unpaid orders they may have at once; null skips the cap (records from before it). */
+  claim: { customer: string; ip: string; maxPerCustomer: number; maxPerIp: number } | null;
   lines: { variantId: number; productId: number; sku: string; title: string; format: string; unitPrice: number; quantity: number; holdId: string }[];
 }
 
+export type PendingOrderResult = { ok: true; number: number; created: boolean } | { ok: false; scope: "customer" | "ip"; max: number };
+
 /**
  * Inserts the order unless it exists (a resumed saga writes the same id), and returns its number. Idempotent: the
- * saga may run this step again after a crash or a lost reply.
+ * saga may run this step again after a crash or a lost reply. With a claim, refuses a new order when its customer or
+ * IP already has the most unpaid orders allowed: advisory locks on both keys (taken in one order, so two checkouts
+ * cannot deadlock) make concurrent checkouts of one customer count one after the other.
  */
-export async function createPendingOrder(db: DbRouter, o: NewOrder): Promise<{ number: number; created: boolean }> {
+export async function createPendingOrder(db: DbRouter, o: NewOrder): Promise<PendingOrderResult> {
   return db.write((primary) =>
-    primary.transaction(async (tx) => {
+    primary.transaction(async (tx): Promise<PendingOrderResult> => {
+      const claim = o.claim;
+      if (claim) {
+        // One statement for both locks (evaluated left to right, keys sorted) and a separate one for the count: a
+        // statement's snapshot is taken when it starts, so counting in the locking statement could miss a claim
+        // committed while it waited. Few round trips: in a flash sale every winner runs this at once.
+        const [first, second] = [claim.customer, claim.ip].sort();
+        await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`checkout-claim:${first}`}, 0)), pg_advisory_xact_lock(hashtextextended(${`checkout-claim:${second}`}, 0))`);
+        const open = await tx.execute<{ number: number | null; by_customer: number; by_ip: number }>(sql`
+          select (select number from orders where id = ${o.id}) as number,
+                 count(*) filter (where c.customer_key = ${claim.customer})::int as by_customer,
+                 count(*) filter (where c.ip_key = ${claim.ip})::int as by_ip
+          from checkout_claims c join orders ord on ord.id = c.order_id
+          where (c.customer_key = ${claim.customer} or c.ip_key = ${claim.ip})
+            and ord.status = 'pending_payment' and ord.holds_expire_at > now()`);
+        const counts = open.rows[0];
+        if (counts?.number !== null && counts?.number !== undefined) return { ok: true, number: Number(counts.number), created: false };
+        if (Number(counts?.by_customer ?? 0) >= claim.maxPerCustomer) return { ok: false, scope: "customer", max: claim.maxPerCustomer };
+        if (Number(counts?.by_ip ?? 0) >= claim.maxPerIp) return { ok: false, scope: "ip", max: claim.maxPerIp };
+      }
       const inserted = await tx.execute<{ number: number }>(sql`
         insert into orders (id, user_id, cart_id, checkout_key, email, status, currency, subtotal, discount_total, tax_total,
           shipping_total, grand_total, tax_rate_bps, shipping_region, shipping_address_enc, coupon_code, holds_expire_at)
@@ -36,7 +61,7 @@ export async function createPendingOrder(db: DbRouter, o: NewOrder): Promise<{ n
       const created = inserted.rows[0];
       if (!created) {
         const existing = await tx.execute<{ number: number }>(sql`select number from orders where id = ${o.id}`);
-        return { number: Number(existing.rows[0]?.number ?? 0), created: false };
+        return { ok: true, number: Number(existing.rows[0]?.number ?? 0), created: false };
       }
       let lineNo = 0;
       for (const l of o.lines) {
@@ -44,9 +69,13 @@ export async function createPendingOrder(db: DbRouter, o: NewOrder): Promise<{ n
         await tx.execute(sql`insert into order_lines (order_id, line_no, variant_id, product_id, sku, title, format, unit_price, quantity, line_total, hold_id)
           values (${o.id}, ${lineNo}, ${l.variantId}, ${l.productId}, ${l.sku}, ${l.title}, ${l.format}, ${l.unitPrice}, ${l.quantity}, ${l.unitPrice * l.quantity}, ${l.holdId})`);
       }
-      await tx.execute(sql`insert into order_history (order_id, from_status, to_status, reason, actor, ref)
-        values (${o.id}, null, 'pending_payment', 'checkout', ${o.userId ? `user:${o.userId}` : "guest"}, ${o.checkoutKey})`);
-      return { number: Number(created.number), created: true };
+      const history = sql`insert into order_history (order_id, from_status, to_status, reason, actor, ref)
+        values (${o.id}, null, 'pending_payment', 'checkout', ${o.userId ? `user:${o.userId}` : "guest"}, ${o.checkoutKey})`;
+      // The claim rides on the history insert's round trip.
+      await tx.execute(
+        claim ? sql`with h as (${history} returning 1) insert into checkout_claims (order_id, customer_key, ip_key) values (${o.id}, ${claim.customer}, ${claim.ip})` : history,
+      );
+      return { ok: true, number: Number(created.number), created: true };
     }),
   );
 }

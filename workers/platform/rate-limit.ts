@@ -69,3 +69,30 @@ export async function enforceLimit(
     throw new AppError(429, "RATE_LIMITED", "Too many attempts; slow down", { retry_after_seconds: retryAfter }, { "Retry-After": String(retryAfter) });
   }
 }
+
+/**
+ * Consumes one unit of a Workers Rate Limiting binding (`[[ratelimits]]` in wrangler.toml) for `key`: counted in the
+ * Cloudflare location with no network round trip, so a burst of honest buyers never waits on Redis. 429 RATE_LIMITED
+ * when over; when the binding itself throws, 503 RATE_LIMIT_UNAVAILABLE (fail closed) or, with "open", let through.
+ */
+export async function enforceBindingLimit(
+  limiter: RateLimit,
+  log: AppEnv["Variables"]["log"],
+  name: string,
+  key: string,
+  periodSeconds: 10 | 60,
+  onUnavailable: "closed" | "open" = "closed",
+): Promise<void> {
+  let success: boolean;
+  try {
+    ({ success } = await limiter.limit({ key: `${name}:${key}` }));
+  } catch (err) {
+    log.error("rate_limit_unavailable", { name, fail: onUnavailable, error_message: err instanceof Error ? err.message : String(err) });
+    if (onUnavailable === "open") return;
+    throw new AppError(503, "RATE_LIMIT_UNAVAILABLE", "This action is temporarily unavailable; retry shortly", null, { "Retry-After": "5" });
+  }
+  if (!success) {
+    // The binding reports no reset time: the window's length is the honest upper bound.
+    throw new AppError(429, "RATE_LIMITED", "Too many attempts; slow down", { retry_after_seconds: periodSeconds }, { "Retry-After": String(periodSeconds) });
+  }
+}
