@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest";
 import { SELF, env } from "cloudflare:test";
 import { ADMIN_TOKEN, DEAD_PORT, call, json, nextIp, sql } from "../worker/helpers";
 import type { ErrorBody } from "../worker/helpers";
+import { registerAndLogin } from "../worker/accounts-helpers";
 import { ADDRESS, add, deliver, eventsFor, guestCart, orderRow, pay, setStock } from "../worker/shop";
 import type { Cart, CheckoutBody } from "../worker/shop";
 
@@ -31,13 +32,8 @@ async function status(res: Response): Promise<{ status: number; code: string | n
 }
 
 async function newUser(): Promise<{ token: string; cart: Cart }> {
-  const res = await call("/v1/auth/signup", {
-    method: "POST",
-    headers: { "content-type": "application/json", "cf-connecting-ip": nextIp() },
-    body: JSON.stringify({ email: `hoard-${crypto.randomUUID().slice(0, 8)}@example.com`, password: PASSWORD }),
-  });
-  expect(res.status).toBe(201);
-  const token = (await json<{ access_token: string }>(res)).access_token;
+  const { body } = await registerAndLogin(`hoard-${crypto.randomUUID().slice(0, 8)}@example.com`, PASSWORD);
+  const token = body.access_token;
   return { token, cart: { token: null, headers: { authorization: `Bearer ${token}` } } };
 }
 

@@ -9,7 +9,7 @@ import { PgDialect } from "drizzle-orm/pg-core";
 import type { Database } from "../../workers/platform/db";
 import { enqueueOutbox, outboxEvent } from "../../workers/platform/outbox";
 import type { OutboxEvent } from "../../workers/platform/outbox";
-import { TASKS, TaskPayloadError, emailTaskSchema, inventoryMovementSchema, searchIndexTaskSchema, stripeEventTaskSchema } from "../../workers/platform/tasks";
+import { TASKS, TaskPayloadError, emailTaskSchema, inventoryTaskSchema, searchIndexTaskSchema, stripeEventTaskSchema } from "../../workers/platform/tasks";
 import { QUEUE_NAMES } from "../../workers/platform/queues";
 
 const dialect = new PgDialect();
@@ -60,16 +60,24 @@ describe("producer and consumer share the schema", () => {
   });
 
   it("what a producer may write, the consumer of its queue accepts", () => {
-    const consumers = { email: emailTaskSchema, inventory: inventoryMovementSchema, "search-index": searchIndexTaskSchema, "payment-webhooks": stripeEventTaskSchema };
+    const consumers = { email: emailTaskSchema, inventory: inventoryTaskSchema, "search-index": searchIndexTaskSchema, "payment-webhooks": stripeEventTaskSchema };
     const samples: OutboxEvent[] = [
       outboxEvent("email.verify_email", { user_id: ORDER }, null),
       outboxEvent("email.password_reset", { user_id: ORDER }, null),
+      outboxEvent("email.password_reset_request", { email: "someone@example.com" }, null),
+      outboxEvent("email.signup_attempt", { user_id: ORDER }, null),
       outboxEvent("email.order_confirmation", { order_id: ORDER }, null),
       outboxEvent("email.payment_failed", { order_id: ORDER }, null),
       outboxEvent("email.order_refunded", { order_id: ORDER, amount_refunded: 500 }, null),
       outboxEvent("email.out_of_stock_after_payment", { order_id: ORDER, skus: ["BK00001-PB"] }, null),
       outboxEvent("catalog.product.changed", { product_id: 7, reason: "variant.updated", slug: "a-book", sku: "BK00007-HC" }, null),
       outboxEvent("inventory.movement", { sku: "BK00001-PB", delta: -2, reason: "sale", ref: "order:1", on_hand_after: 8 }, null),
+      outboxEvent(
+        "inventory.movement",
+        { sku: "BK00001-PB", delta: 5, reason: "restock", ref: null, on_hand_after: 13, audit: { actor_id: null, actor_role: "admin", note: "delivery", request_id: "r-1", idempotency_key: "restock-0001" } },
+        null,
+      ),
+      outboxEvent("inventory.availability", { sku: "BK00001-PB", held: 3, on_hand: 13, seq: 7 }, null),
       outboxEvent("payment.stripe_event", { event_id: "evt_123abc" }, null),
     ];
     expect(new Set(samples.map((s) => s.taskName))).toEqual(new Set(Object.keys(TASKS)));

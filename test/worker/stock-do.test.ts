@@ -5,6 +5,7 @@ import { ADMIN_TOKEN, DEAD_PORT, call, json, sql, stack } from "./helpers";
 import type { ErrorBody } from "./helpers";
 import type { AdjustInput } from "../../durable-objects/stock-do";
 import { LEDGER_RETRY_MS } from "../../durable-objects/stock-do";
+import { stockMigrations } from "../../durable-objects/stock-schema";
 
 const stock = (sku: string) => env.STOCK_DO.getByName(`sku:${sku}`);
 
@@ -182,7 +183,8 @@ describe("StockDO", () => {
     const versions = await runInDurableObject(stub, (_i, state) =>
       state.storage.sql.exec<{ version: number; name: string }>("select version, name from _schema_migrations order by version").toArray(),
     );
-    expect(versions.map((v) => v.version)).toEqual([1, 2]);
+    expect(versions.map((v) => v.version)).toEqual(stockMigrations.map((m) => m.version));
+    expect(versions.length).toBeGreaterThanOrEqual(2);
     const columns = await runInDurableObject(stub, (_i, state) => state.storage.sql.exec<{ name: string }>("select name from pragma_table_info('ledger')").toArray().map((c) => c.name));
     expect(columns).toEqual(expect.arrayContaining(["actor_id", "note", "idem_key"]));
   });

@@ -4,8 +4,9 @@
  */
 import Stripe from "stripe";
 import type { AppConfig } from "../platform/config";
+import { BoundedMap } from "../platform/bounded-map";
 
-const clients = new Map<string, Stripe>();
+const clients = new BoundedMap<string, Stripe>(16, 3_600_000);
 
 /** One client per key and endpoint per isolate. */
 export function stripeClient(config: AppConfig): Stripe {

@@ -8,6 +8,7 @@ import type { AppConfig } from "./config";
 import type { Logger } from "./logger";
 import { errorFields } from "./logger";
 import { RAISE_SCRIPT } from "./version-counter";
+import { BoundedMap } from "./bounded-map";
 
 /**
  * A cached HTTP body with the version of the data it was rendered from and its ETag. Stored as one raw string
@@ -37,9 +38,9 @@ export function decodeEntry(raw: unknown): CacheEntry | null {
 const REDIS_TIMEOUT_MS = 400;
 const CIRCUIT_MS = 3_000;
 /** Per endpoint, until when Redis is treated as down (shared by the requests of one isolate). */
-const downUntil = new Map<string, number>();
+const downUntil = new BoundedMap<string, number>(64, 60_000);
 
-const clients = new Map<string, Redis>();
+const clients = new BoundedMap<string, Redis>(16, 3_600_000);
 
 /** The shared Upstash client for this config (also used by the rate limiter). */
 export function redisFor(config: AppConfig): Redis {

@@ -16,6 +16,7 @@ import type { Logger } from "./logger";
 import { errorFields } from "./logger";
 import { AppError } from "./errors";
 import { isConnectionError } from "./db-errors";
+import { BoundedMap } from "./bounded-map";
 
 export type Database = NeonDatabase<Record<string, never>>;
 
@@ -48,7 +49,7 @@ function configureNeon(localProxy: string | null): void {
  * Endpoints that failed to connect recently, shared by the requests of one isolate: while open, reads skip the
  * endpoint instead of paying a connect timeout on every request.
  */
-const unhealthyUntil = new Map<string, number>();
+const unhealthyUntil = new BoundedMap<string, number>(64, 60_000);
 const CIRCUIT_MS = 5_000;
 const CONNECT_TIMEOUT_MS = 3_000;
 /** Upper bound for one read over HTTP (Neon's own limit is much higher; a catalog read should never take this). */

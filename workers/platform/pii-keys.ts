@@ -3,8 +3,9 @@ import type { Context } from "hono";
 import type { AppEnv } from "./context";
 import { parsePiiKeyRing } from "./pii";
 import type { PiiKeyRing } from "./pii";
+import { BoundedMap } from "./bounded-map";
 
-const rings = new Map<string, PiiKeyRing>();
+const rings = new BoundedMap<string, PiiKeyRing>(8, 3_600_000);
 
 /** The key ring for PII_KEYS (first key encrypts, all decrypt). */
 export function piiRing(c: Context<AppEnv>): PiiKeyRing {

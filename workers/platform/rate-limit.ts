@@ -8,9 +8,10 @@ import type { Context } from "hono";
 import type { AppEnv } from "./context";
 import { Redis } from "@upstash/redis/cloudflare";
 import { AppError } from "./errors";
+import { BoundedMap } from "./bounded-map";
 
-const limiters = new Map<string, Ratelimit>();
-const redisClients = new Map<string, Redis>();
+const limiters = new BoundedMap<string, Ratelimit>(64, 3_600_000);
+const redisClients = new BoundedMap<string, Redis>(16, 3_600_000);
 
 /**
  * The limiter's own Redis client: unlike the cache (400 ms, then carry on without it), a limit that fails closed must

@@ -5,12 +5,13 @@
 import { getCookie, setCookie } from "hono/cookie";
 import type { Context } from "hono";
 import type { AppEnv } from "./context";
+import { BoundedMap } from "./bounded-map";
 
 export const RYW_COOKIE = "nb_ryw";
 /** Longer than any replica lag we tolerate before the replica is considered unhealthy. */
 export const RYW_WINDOW_SECONDS = 15;
 
-const keys = new Map<string, Promise<CryptoKey>>();
+const keys = new BoundedMap<string, Promise<CryptoKey>>(16, 3_600_000);
 
 function hmacKey(secret: string): Promise<CryptoKey> {
   let key = keys.get(secret);

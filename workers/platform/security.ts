@@ -5,6 +5,7 @@ import { cors } from "hono/cors";
 import { bodyLimit } from "hono/body-limit";
 import type { AppEnv } from "./context";
 import { AppError } from "./errors";
+import { BoundedMap } from "./bounded-map";
 
 /** Largest request body accepted anywhere (JSON APIs; uploads would get their own route). */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -20,7 +21,7 @@ export function securityHeaders(): MiddlewareHandler<AppEnv> {
   });
 }
 
-const corsByOrigins = new Map<string, MiddlewareHandler<AppEnv>>();
+const corsByOrigins = new BoundedMap<string, MiddlewareHandler<AppEnv>>(16, 3_600_000);
 
 /** Request headers the API reads: browsers must be allowed to send them cross-origin. */
 export const CORS_ALLOW_HEADERS = [

@@ -1,5 +1,6 @@
 /** HMAC-SHA256 signatures for opaque values handed to clients (cart tokens, guest order tokens). */
-const keys = new Map<string, Promise<CryptoKey>>();
+import { BoundedMap } from "./bounded-map";
+const keys = new BoundedMap<string, Promise<CryptoKey>>(16, 3_600_000);
 
 function hmacKey(secret: string): Promise<CryptoKey> {
   let key = keys.get(secret);

@@ -137,6 +137,8 @@ export const emailTaskSchema = z.discriminatedUnion("task_name", [
 export type EmailTask = z.output<typeof emailTaskSchema>;
 export const inventoryMovementSchema = messageSchema(inventoryMovementTask);
 export const inventoryAvailabilitySchema = messageSchema(inventoryAvailabilityTask);
+/** The inventory queue's tasks (StockDO ledger entries and availability reports). */
+export const inventoryTaskSchema = z.discriminatedUnion("task_name", [inventoryMovementSchema, inventoryAvailabilitySchema]);
 export const searchIndexTaskSchema = messageSchema(productChangedTask);
 export const stripeEventTaskSchema = messageSchema(stripeEventTask);
 
