@@ -192,7 +192,7 @@ export async function runCheckoutSaga(env: Env, config: AppConfig, log: Logger, 
       },
       { idempotencyKey: input.orderId },
     );
-    await db.write((primary) => primary.execute(sql`update orders set payment_intent_id = ${intent.id} where id = ${input.orderId} and payment_intent_id is null`));
+    await db.write((primary) => primary.execute(sql`update orders set payment_intent_id = ${intent.id} where id = ${input.orderId} and payment_intent_id is null`), { retryConnect: true });
 
     // 6. The answer, stored by the CartDO and replayed for a repeat of the same key.
     const outcome: CheckoutSuccess = {

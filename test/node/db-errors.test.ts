@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isConnectionError } from "../../workers/platform/db-errors";
+import { isConnectTimeout, isConnectionError } from "../../workers/platform/db-errors";
 
 const withCode = (message: string, code: string): Error => Object.assign(new Error(message), { code });
 
@@ -26,5 +26,17 @@ describe("isConnectionError", () => {
     expect(isConnectionError(wrapped)).toBe(false);
     const outage = new Error("Failed query: select 1", { cause: withCode("admin shutdown", "57P01") });
     expect(isConnectionError(outage)).toBe(true);
+  });
+});
+
+describe("isConnectTimeout", () => {
+  it("is true only when connecting took too long (nothing was sent), through drizzle's wrapper too", () => {
+    expect(isConnectTimeout(new Error("Connection terminated due to connection timeout"))).toBe(true);
+    expect(isConnectTimeout(new Error("timeout exceeded when trying to connect"))).toBe(true);
+    expect(isConnectTimeout(new Error("Failed query: begin", { cause: new Error("Connection terminated due to connection timeout") }))).toBe(true);
+    // A connection lost mid-statement may have applied the statement: never retried blindly.
+    expect(isConnectTimeout(new Error("Connection terminated unexpectedly"))).toBe(false);
+    expect(isConnectTimeout(withCode("canceling statement due to statement timeout", "57014"))).toBe(false);
+    expect(isConnectTimeout({ type: "error" })).toBe(false);
   });
 });

@@ -77,6 +77,8 @@ export async function createPendingOrder(db: DbRouter, o: NewOrder): Promise<Pen
       );
       return { ok: true, number: Number(created.number), created: true };
     }),
+    // One transaction whose insert ignores an existing id: safe to run again after a connect timed out.
+    { retryConnect: true },
   );
 }
 

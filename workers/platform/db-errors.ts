@@ -23,3 +23,13 @@ export function isConnectionError(err: unknown): boolean {
   const text = `${e.name} ${e.message}`;
   return /connect|connection|websocket|socket|terminated|timeout|timed out|ECONN|closed|network|fetch failed|abort|server error/i.test(text);
 }
+
+/**
+ * True when the connection was never established because connecting took too long (pg's connect timeout, or the
+ * pool's wait for a connection): nothing was sent, so running the same work again cannot apply it twice.
+ */
+export function isConnectTimeout(err: unknown): boolean {
+  let e: unknown = err;
+  while (e instanceof Error && !/connection timeout|trying to connect/i.test(e.message) && e.cause !== undefined && e.cause !== null) e = e.cause;
+  return e instanceof Error && /connection timeout|timeout exceeded when trying to connect/i.test(e.message);
+}

@@ -15,7 +15,7 @@ import type { AppConfig } from "./config";
 import type { Logger } from "./logger";
 import { errorFields } from "./logger";
 import { AppError } from "./errors";
-import { isConnectionError } from "./db-errors";
+import { isConnectTimeout, isConnectionError } from "./db-errors";
 import { BoundedMap } from "./bounded-map";
 
 export type Database = NeonDatabase<Record<string, never>>;
@@ -52,6 +52,8 @@ function configureNeon(localProxy: string | null): void {
 const unhealthyUntil = new BoundedMap<string, number>(64, 60_000);
 const CIRCUIT_MS = 5_000;
 const CONNECT_TIMEOUT_MS = 3_000;
+/** How long a write keeps retrying connects that timed out before it answers 503. */
+const WRITE_CONNECT_BUDGET_MS = 8_000;
 /** Upper bound for one read over HTTP (Neon's own limit is much higher; a catalog read should never take this). */
 const READ_TIMEOUT_MS = 5_000;
 
@@ -151,19 +153,38 @@ export class DbRouter {
     });
   }
 
-  /** Runs a write on the primary; marks the request as a writer for read-your-writes. */
-  async write<T>(fn: (db: Database) => Promise<T>): Promise<T> {
-    try {
-      const value = await fn(this.primary);
-      this.wrote = true;
-      return value;
-    } catch (err) {
-      if (err instanceof AppError || !isConnectionError(err)) throw err;
-      this.log.error("db_primary_unreachable", errorFields(err));
-      throw new AppError(503, "DATABASE_UNAVAILABLE", "The database is unreachable; retry shortly", null, {
-        "Retry-After": "5",
-      });
+  /**
+   * Runs a write on the primary; marks the request as a writer for read-your-writes.
+   * `retryConnect`: for work that is one transaction (or otherwise safe to run again): a connect that timed out sent
+   * nothing, so it is tried again (twice at most, within WRITE_CONNECT_BUDGET_MS). Under a burst of new connections
+   * (a flash sale's winners all writing their orders at once) a slow connect must not turn a sale into a 503.
+   */
+  async write<T>(fn: (db: Database) => Promise<T>, opts: { retryConnect?: boolean } = {}): Promise<T> {
+    const started = Date.now();
+    const attempts = opts.retryConnect === true ? 3 : 1;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const value = await fn(this.primary);
+        this.wrote = true;
+        return value;
+      } catch (err) {
+        if (attempt < attempts && isConnectTimeout(err) && Date.now() - started < WRITE_CONNECT_BUDGET_MS) {
+          this.log.warn("db_connect_retry", { attempt, ...errorFields(err) });
+          await new Promise((r) => setTimeout(r, 50 + Math.random() * 200 * attempt));
+          continue;
+        }
+        throw this.writeFailure(err);
+      }
     }
+  }
+
+  /** What a failed write throws: AppErrors and statement errors as they are, an unreachable primary as a 503. */
+  private writeFailure(err: unknown): unknown {
+    if (err instanceof AppError || !isConnectionError(err)) return err;
+    this.log.error("db_primary_unreachable", errorFields(err));
+    return new AppError(503, "DATABASE_UNAVAILABLE", "The database is unreachable; retry shortly", null, {
+      "Retry-After": "5",
+    });
   }
 
   private background: Promise<unknown>[] = [];
