@@ -7,8 +7,8 @@
  *   npm run bench:soak -- --minutes 3 --connections 4 --snapshot /tmp/nb.heapsnapshot
  *
  * Needs the local services (`npm run stack:up` or `npm run dev`) and a seeded dev database (`npm run db:seed`).
- * The mix per connection loop: catalog list, product detail, search, suggest, and a new guest cart with two adds
- * (a fresh CartDO each time, the traffic that made workerd grow before its caches were bounded).
+ * The mix per connection loop: catalog list, product detail, search, suggest, and two adds to a guest cart — a new
+ * cart (a new CartDO) one loop in `--new-cart-every` (default 10), else one of the carts already made.
  */
 import { mkdtempSync, writeFileSync, createWriteStream } from "node:fs";
 import { readFile } from "node:fs/promises";
@@ -32,6 +32,10 @@ const minutes = Number(opt("--minutes", "10"));
 const connections = Number(opt("--connections", "8"));
 const sampleSeconds = Number(opt("--sample-seconds", "15"));
 const snapshotPath = opt("--snapshot", "");
+/** One loop in N starts a new guest cart (a new CartDO); the others add to one of the carts already made. */
+const newCartEvery = Number(opt("--new-cart-every", "10"));
+/** Seconds of sampling after the traffic stops, to see what an idle Worker gives back. */
+const idleSeconds = Number(opt("--idle-seconds", "60"));
 const cfg = loadStackConfig();
 
 /** A minimal DevTools-protocol client over the inspector's WebSocket. */
@@ -167,6 +171,7 @@ async function main(): Promise<void> {
     }
   };
   const pick = <T>(xs: T[], i: number): T => xs[i % xs.length] as T;
+  const carts: string[] = [];
 
   const samples: { s: number; rssMb: number; heapMb: number; requests: number }[] = [];
   const sample = async (): Promise<void> => {
@@ -191,8 +196,12 @@ async function main(): Promise<void> {
         await request("GET", `/v1/products/${pick(slugs, i * 7)}`, { "cf-connecting-ip": ip });
         await request("GET", `/v1/search?q=${encodeURIComponent(`${pick(words, i * 3)} ${pick(words, i * 5 + 1)}`)}`, { "cf-connecting-ip": ip });
         await request("GET", `/v1/search/suggest?q=${encodeURIComponent(pick(words, i * 11).slice(0, 3))}`, { "cf-connecting-ip": ip });
-        const cart = await request("POST", "/v1/carts", { "cf-connecting-ip": ip });
-        const token = /"cart_token":"([^"]+)"/.exec(cart)?.[1];
+        let token = carts.length > 0 && i % newCartEvery !== 0 ? carts[i % carts.length] : undefined;
+        if (!token) {
+          const cart = await request("POST", "/v1/carts", { "cf-connecting-ip": ip });
+          token = /"cart_token":"([^"]+)"/.exec(cart)?.[1];
+          if (token) carts.push(token);
+        }
         if (token) {
           for (const k of [0, 1]) {
             await request("POST", "/v1/cart/items", { "x-cart-token": token, "cf-connecting-ip": ip }, JSON.stringify({ sku: pick(skus, i * 13 + k), quantity: 1 }));
@@ -201,8 +210,10 @@ async function main(): Promise<void> {
       }
     }),
   );
-  clearInterval(sampler);
   const elapsed = performance.now() - started;
+  // Idle tail: no traffic, sampling goes on (Durable Objects past their idle time can be evicted).
+  await new Promise((r) => setTimeout(r, idleSeconds * 1000));
+  clearInterval(sampler);
   await sample();
   if (snapshotPath) {
     await inspector.snapshot(snapshotPath);
@@ -217,7 +228,7 @@ async function main(): Promise<void> {
   const mid = samples.slice(third, 2 * third);
   const last = samples.slice(-third);
   const avg = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-  console.log(`\nsoak: ${minutes} min, ${connections} connections, ${latencies.length} requests, ${(latencies.length / (elapsed / 1000)).toFixed(1)} req/s, errors ${errors}`);
+  console.log(`\nsoak: ${minutes} min + ${idleSeconds} s idle, ${connections} connections, ${carts.length} carts (CartDOs), ${latencies.length} requests, ${(latencies.length / (elapsed / 1000)).toFixed(1)} req/s, errors ${errors}`);
   console.log(`latency ms: p50 ${percentile(sorted, 50).toFixed(1)}  p95 ${percentile(sorted, 95).toFixed(1)}  p99 ${percentile(sorted, 99).toFixed(1)}  statuses ${JSON.stringify(statuses)}`);
   console.log(
     `memory: rss ${samples[0]?.rssMb.toFixed(0)} → ${samples.at(-1)?.rssMb.toFixed(0)} MB (middle third avg ${avg(mid.map((s) => s.rssMb)).toFixed(0)}, last third avg ${avg(last.map((s) => s.rssMb)).toFixed(0)}); ` +
