@@ -5,6 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { ADMIN_TOKEN, call, json, nextIp, sql } from "../worker/helpers";
 import type { ErrorBody } from "../worker/helpers";
+import { registerAndLogin } from "../worker/accounts-helpers";
 
 const staff = { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" };
 const newKey = () => `adj-${crypto.randomUUID()}`;
@@ -45,14 +46,10 @@ async function eventually<T>(read: () => Promise<T>, ok: (v: T) => boolean, ms =
   return v;
 }
 
+/** A signed-in shopper (sign-up answers 202 with no session since the sign-up enumeration fix: sign in after it). */
 async function shopperToken(): Promise<string> {
-  const res = await call("/v1/auth/signup", {
-    method: "POST",
-    headers: { "content-type": "application/json", "cf-connecting-ip": nextIp() },
-    body: JSON.stringify({ email: `stock-${crypto.randomUUID().slice(0, 8)}@example.com`, password: "vK9#qL2$wX7!zR4p-secure" }),
-  });
-  expect(res.status).toBe(201);
-  return (await json<{ access_token: string }>(res)).access_token;
+  const { body } = await registerAndLogin(`stock-${crypto.randomUUID().slice(0, 8)}@example.com`, "vK9#qL2$wX7!zR4p-secure");
+  return body.access_token;
 }
 
 describe("API2/API5: only staff adjust stock or read exact counts", () => {

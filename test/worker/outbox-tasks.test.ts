@@ -9,7 +9,7 @@ import { PgDialect } from "drizzle-orm/pg-core";
 import type { Database } from "../../workers/platform/db";
 import { enqueueOutbox, outboxEvent } from "../../workers/platform/outbox";
 import type { OutboxEvent } from "../../workers/platform/outbox";
-import { TASKS, TaskPayloadError, emailTaskSchema, inventoryMovementSchema, searchIndexTaskSchema, stripeEventTaskSchema } from "../../workers/platform/tasks";
+import { TASKS, TaskPayloadError, emailTaskSchema, inventoryAvailabilitySchema, inventoryMovementSchema, searchIndexTaskSchema, stripeEventTaskSchema } from "../../workers/platform/tasks";
 import { QUEUE_NAMES } from "../../workers/platform/queues";
 
 const dialect = new PgDialect();
@@ -60,16 +60,21 @@ describe("producer and consumer share the schema", () => {
   });
 
   it("what a producer may write, the consumer of its queue accepts", () => {
-    const consumers = { email: emailTaskSchema, inventory: inventoryMovementSchema, "search-index": searchIndexTaskSchema, "payment-webhooks": stripeEventTaskSchema };
+    // The inventory consumer reads two tasks (it picks the schema by task_name, as queues/inventory-consumer.ts does).
+    const inventory = { safeParse: (m: { task_name: string; payload: unknown }) => (m.task_name === "inventory.availability" ? inventoryAvailabilitySchema : inventoryMovementSchema).safeParse(m) };
+    const consumers = { email: emailTaskSchema, inventory, "search-index": searchIndexTaskSchema, "payment-webhooks": stripeEventTaskSchema };
     const samples: OutboxEvent[] = [
       outboxEvent("email.verify_email", { user_id: ORDER }, null),
       outboxEvent("email.password_reset", { user_id: ORDER }, null),
+      outboxEvent("email.password_reset_request", { email: "reader@example.com" }, null),
+      outboxEvent("email.signup_attempt", { user_id: ORDER }, null),
       outboxEvent("email.order_confirmation", { order_id: ORDER }, null),
       outboxEvent("email.payment_failed", { order_id: ORDER }, null),
       outboxEvent("email.order_refunded", { order_id: ORDER, amount_refunded: 500 }, null),
       outboxEvent("email.out_of_stock_after_payment", { order_id: ORDER, skus: ["BK00001-PB"] }, null),
       outboxEvent("catalog.product.changed", { product_id: 7, reason: "variant.updated", slug: "a-book", sku: "BK00007-HC" }, null),
       outboxEvent("inventory.movement", { sku: "BK00001-PB", delta: -2, reason: "sale", ref: "order:1", on_hand_after: 8 }, null),
+      outboxEvent("inventory.availability", { sku: "BK00001-PB", held: 3, on_hand: 8, seq: 1 }, null),
       outboxEvent("payment.stripe_event", { event_id: "evt_123abc" }, null),
     ];
     expect(new Set(samples.map((s) => s.taskName))).toEqual(new Set(Object.keys(TASKS)));
