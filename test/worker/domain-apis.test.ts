@@ -12,7 +12,7 @@ import { getConfig } from "../../workers/platform/config";
 import { createLogger } from "../../workers/platform/logger";
 import { accountEmailFor } from "../../workers/accounts";
 import { orderEmailFacts } from "../../workers/orders";
-import { markProductsChanged } from "../../workers/catalog";
+import { markProductsChanged, variantIdForSku } from "../../workers/catalog";
 
 const config = getConfig(env);
 const db = new DbRouter(config, createLogger("warn", {}));
@@ -131,5 +131,13 @@ describe("catalog: markProductsChanged", () => {
     ).rejects.toThrow("the caller gives up");
     expect(await version()).toBe(before + 2);
     expect((await inTx((tx) => markProductsChanged(tx, { variantIds: [], reason: "stock.changed", reindex: true, traceId: null }))).products).toEqual([]);
+  });
+});
+
+describe("catalog: variantIdForSku", () => {
+  it("the variant of a SKU, or null for a SKU no variant has", async () => {
+    const [v] = await sql<{ id: string; sku: string }>("primary", "select id::text, sku from variants order by id limit 1");
+    expect(await inTx((tx) => variantIdForSku(tx, (v as { sku: string }).sku))).toBe(Number(v?.id));
+    expect(await inTx((tx) => variantIdForSku(tx, "NO-SUCH-SKU-0"))).toBeNull();
   });
 });

@@ -10,7 +10,7 @@ import { sql } from "drizzle-orm";
 import type { DbRouter } from "../platform/db";
 import { writeAudit } from "../platform/audit";
 import type { TaskPayload } from "../platform/tasks";
-import { markProductsChanged } from "../catalog";
+import { markProductsChanged, variantIdForSku } from "../catalog";
 import type { ProductsChanged } from "../catalog";
 
 /** What applying one entry did: whether it changed anything, and the products catalog marked (publish after commit). */
@@ -24,10 +24,12 @@ const NOTHING: LedgerOutcome = { applied: false, products: [], outboxIds: [] };
 export async function applyMovement(db: Pick<DbRouter, "write">, movementId: string, payload: TaskPayload<"inventory.movement">, traceId: string | null): Promise<LedgerOutcome> {
   return db.write((primary) =>
     primary.transaction(async (tx) => {
+      // The SKU's variant, from catalog (which owns variants); an unknown SKU inserts nothing, as before.
+      const variantId = await variantIdForSku(tx, payload.sku);
+      if (variantId === null) return NOTHING;
       const inserted = await tx.execute<{ variant_id: string | number }>(sql`
         insert into inventory_movements (id, variant_id, sku, delta, reason, ref, on_hand_after)
-        select ${movementId}::uuid, v.id, v.sku, ${payload.delta}, ${payload.reason}, ${payload.ref}, ${payload.on_hand_after}
-        from variants v where v.sku = ${payload.sku}
+        values (${movementId}::uuid, ${variantId}, ${payload.sku}, ${payload.delta}, ${payload.reason}, ${payload.ref}, ${payload.on_hand_after})
         on conflict (id) do nothing
         returning variant_id`);
       const row = inserted.rows[0];
