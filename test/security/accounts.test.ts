@@ -226,6 +226,27 @@ describe("API4 resource consumption", () => {
   });
 });
 
+describe("API4 resource consumption: per-IP limits key on the trusted client IP", () => {
+  // Behind a proxy that is not Cloudflare, CF-Connecting-IP is just a header the client writes: rotating it must not
+  // buy a fresh budget. postJson sends a new cf-connecting-ip with every request; only x-real-ip is trusted here.
+  const behindProxy = { CLIENT_IP_HEADER: "x-real-ip" } as Partial<Record<keyof Env, string>>;
+  // The limit's window is an hour and outlives the test run: an address no earlier run used (nextIp() repeats per run).
+  const freshV6 = (): string => `2001:db8:${crypto.randomUUID().slice(0, 4)}:${crypto.randomUUID().slice(0, 4)}::1`;
+
+  it("password-reset requests: 10 per hour per client IP, however the untrusted header rotates", async () => {
+    const ip = freshV6();
+    const statuses: number[] = [];
+    for (let i = 0; i < 11; i++) {
+      const res = await postJson("/v1/auth/password-reset/request", { email: `ipflood-${i}-${run}@example.com` }, { headers: { "x-real-ip": ip }, overrides: behindProxy });
+      statuses.push(res.status);
+    }
+    expect(statuses.slice(0, 10)).toEqual(Array<number>(10).fill(202));
+    expect(statuses[10]).toBe(429);
+    // Another trusted address still has its own budget.
+    expect((await postJson("/v1/auth/password-reset/request", { email: `ipflood-x-${run}@example.com` }, { headers: { "x-real-ip": freshV6() }, overrides: behindProxy })).status).toBe(202);
+  });
+});
+
 describe("API4 resource consumption: mail floods", () => {
   it("sends at most 5 account mails per address per hour, however many sign-ups name it", { timeout: 60_000 }, async () => {
     const victim = `flood-${run}@example.com`;

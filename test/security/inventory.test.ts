@@ -46,6 +46,7 @@ async function eventually<T>(read: () => Promise<T>, ok: (v: T) => boolean, ms =
   return v;
 }
 
+/** A signed-in shopper (sign-up answers 202 with no session since the sign-up enumeration fix: sign in after it). */
 async function shopperToken(): Promise<string> {
   const { body } = await registerAndLogin(`stock-${crypto.randomUUID().slice(0, 8)}@example.com`, "vK9#qL2$wX7!zR4p-secure");
   return body.access_token;

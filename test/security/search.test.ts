@@ -59,6 +59,21 @@ describe("API4 Unrestricted Resource Consumption", () => {
     expect((await get("/v1/search?q=hobbit", nextIp())).status).toBe(200);
   });
 
+  it("the per-IP budget keys on the trusted client IP (CLIENT_IP_HEADER): rotating an untrusted header escapes nothing", async () => {
+    await freshWindow();
+    const behindProxy = { CLIENT_IP_HEADER: "x-real-ip" } as Partial<Record<keyof Env, string>>;
+    const ip = nextIp();
+    const statuses: number[] = [];
+    for (let batch = 0; batch < 7; batch++) {
+      const res = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => call(`/v1/search?q=hobbit&limit=${(batch * 10 + i) % 50 + 1}`, { headers: { "x-real-ip": ip, "cf-connecting-ip": nextIp() } }, behindProxy)),
+      );
+      statuses.push(...res.map((r) => r.status));
+    }
+    expect(statuses.filter((s) => s === 200)).toHaveLength(60);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(10);
+  });
+
   it("suggest has its own, larger budget: 120 per 10 s per IP", async () => {
     await freshWindow();
     const ip = nextIp();

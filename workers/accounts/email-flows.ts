@@ -7,21 +7,17 @@
 import { sql } from "drizzle-orm";
 import type { Context } from "hono";
 import type { AppEnv } from "../platform/context";
-import type { Database } from "../platform/db";
 import { AppError } from "../platform/errors";
 import { writeAudit } from "../platform/audit";
-import { enqueueOutbox } from "../platform/outbox";
+import { enqueueOutbox, outboxEvent } from "../platform/outbox";
+import { clientIp } from "../platform/client-ip";
 import { dispatchAfterCommit } from "../platform/outbox-dispatch";
 import { enforceLimit } from "../platform/rate-limit";
 import { checkPasswordPolicy, hashPassword } from "./password";
 import { hashToken } from "./session";
-import { auditCtx, normaliseEmail } from "./service";
+import { auditCtx, normaliseEmail } from "./request-audit";
+import { queueAccountEmail } from "./email-queue";
 import { raiseUserEpoch } from "./revocation";
-
-/** Queues an email job for `userId` inside the caller's transaction; returns the job id. */
-export async function queueAccountEmail(c: Context<AppEnv>, tx: Pick<Database, "execute">, task: "email.verify_email" | "email.password_reset" | "email.signup_attempt", userId: string): Promise<string[]> {
-  return enqueueOutbox(tx, [{ queue: "email", taskName: task, payload: { user_id: userId }, traceId: c.get("traceId") }]);
-}
 
 /** Sends (again) the verification email to the signed-in user. */
 export async function requestVerification(c: Context<AppEnv>, userId: string): Promise<void> {
@@ -29,7 +25,7 @@ export async function requestVerification(c: Context<AppEnv>, userId: string): P
   const ids = await c.get("db").write(async (db) => {
     const res = await db.execute<{ verified: boolean }>(sql`select email_verified_at is not null as verified from users where id = ${userId}`);
     if (res.rows[0]?.verified) throw new AppError(409, "EMAIL_ALREADY_VERIFIED", "This email address is already confirmed");
-    return queueAccountEmail(c, db, "email.verify_email", userId);
+    return queueAccountEmail(c.get("traceId"), db, "email.verify_email", userId);
   });
   dispatchAfterCommit(c, ids);
 }
@@ -61,7 +57,7 @@ export async function confirmEmail(c: Context<AppEnv>, token: string): Promise<v
  */
 export async function requestPasswordReset(c: Context<AppEnv>, rawEmail: string): Promise<void> {
   const email = normaliseEmail(rawEmail);
-  await enforceLimit(c, "reset-ip", c.req.header("cf-connecting-ip") ?? "unknown", 10, 3600);
+  await enforceLimit(c, "reset-ip", clientIp(c), 10, 3600);
   await enforceLimit(c, "reset-account", email, 3, 3600);
   const audit = await auditCtx(c);
   const ids = await c.get("db").write((db) =>
@@ -69,7 +65,7 @@ export async function requestPasswordReset(c: Context<AppEnv>, rawEmail: string)
       const res = await tx.execute<{ id: string }>(sql`select id from users where email_normalized = ${email} and status = 'active'`);
       const user = res.rows[0];
       await writeAudit(tx, { actorId: null, actorRole: null, action: "auth.password_reset_requested", targetType: "user", targetId: user?.id ?? null, ...audit });
-      return enqueueOutbox(tx, [{ queue: "email", taskName: "email.password_reset_request", payload: { email }, traceId: c.get("traceId") }]);
+      return enqueueOutbox(tx, [outboxEvent("email.password_reset_request", { email }, c.get("traceId"))]);
     }),
   );
   dispatchAfterCommit(c, ids);

@@ -7,3 +7,5 @@ export { authenticate, requireAuth, requireRole, currentClaims } from "./middlew
 export type { AccessClaims } from "./jwt";
 export type { Role } from "./tables";
 export { accountSettings } from "./settings";
+export { accountEmailFor, isAccountEmailTask, DEFAULT_MAILS_PER_ADDRESS_PER_HOUR, VERIFY_TOKEN_TTL_SECONDS, RESET_TOKEN_TTL_SECONDS } from "./account-email";
+export type { AccountEmail, AccountEmailTask } from "./account-email";

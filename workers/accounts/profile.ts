@@ -10,6 +10,7 @@ import { AppError } from "../platform/errors";
 import { decryptPii, decryptPiiJson, encryptPii, encryptPiiJson } from "../platform/pii";
 import { piiRing as ring } from "../platform/pii-keys";
 import { hashIp, writeAudit } from "../platform/audit";
+import { clientIpOrNull } from "../platform/client-ip";
 import type { AddressInput, AddressPatch, ProfilePatch } from "./schemas";
 
 const phoneContext = (userId: string): string => `user:${userId}:phone`;
@@ -56,7 +57,7 @@ export async function getProfile(c: Context<AppEnv>, userId: string): Promise<Pr
 /** Changes the caller's name and/or phone (encrypted); audited without the values themselves. */
 export async function updateProfile(c: Context<AppEnv>, userId: string, patch: ProfilePatch): Promise<Profile> {
   const phoneEnc = patch.phone === undefined ? undefined : patch.phone === null ? null : await encryptPii(ring(c), patch.phone, phoneContext(userId));
-  const ipHash = await hashIp(c.req.header("cf-connecting-ip") ?? null, c.get("config").cookieSecret);
+  const ipHash = await hashIp(clientIpOrNull(c), c.get("config").cookieSecret);
   await c.get("db").write((db) =>
     db.transaction(async (tx) => {
       await tx.execute(sql`update users set

@@ -7,7 +7,8 @@ import { sql } from "drizzle-orm";
 import type { Context } from "hono";
 import type { AppEnv } from "../platform/context";
 import { AppError } from "../platform/errors";
-import { hashIp, writeAudit } from "../platform/audit";
+import { writeAudit } from "../platform/audit";
+import { clientIp } from "../platform/client-ip";
 import type { Database } from "../platform/db";
 import { enforceLimit } from "../platform/rate-limit";
 import { checkPasswordPolicy, dummyVerify, hashPassword, verifyPassword } from "./password";
@@ -15,7 +16,8 @@ import { ACCESS_TOKEN_TTL_SECONDS, MFA_TOKEN_TTL_SECONDS, signAccessToken, signM
 import type { Role } from "./tables";
 import { REFRESH_TTL_SECONDS, assertCsrfBound, clearSessionCookies, csrfTokenFor, hashToken, newOpaqueToken, refreshTokenFromRequest, setSessionCookies } from "./session";
 import { markFamilyRevoked, raiseUserEpoch } from "./revocation";
-import { queueAccountEmail } from "./email-flows";
+import { queueAccountEmail } from "./email-queue";
+import { auditCtx, normaliseEmail } from "./request-audit";
 import { dispatchAfterCommit } from "../platform/outbox-dispatch";
 import { admitLogin, clearLoginFailures, recordLoginFailure } from "./login-backoff";
 import { issueDeviceCookie, trustedDeviceFor } from "./device";
@@ -51,16 +53,6 @@ export interface SessionBody {
   user: { id: string; email: string; name: string | null; role: Role };
 }
 
-/** Lowercased and trimmed: the key that makes emails unique regardless of case. */
-export const normaliseEmail = (email: string): string => email.trim().toLowerCase();
-
-/** Request id and IP hash for audit rows. */
-export async function auditCtx(c: Context<AppEnv>) {
-  return {
-    requestId: c.get("requestId"),
-    ipHash: await hashIp(c.req.header("cf-connecting-ip") ?? null, c.get("config").cookieSecret),
-  };
-}
 
 const successorContext = (predecessorId: string): string => `refresh:${predecessorId}`;
 
@@ -108,7 +100,7 @@ export interface SignupAccepted {
  * session is started: the new owner signs in with the password just chosen.
  */
 export async function signup(c: Context<AppEnv>, input: { email: string; password: string; name?: string | undefined }): Promise<SignupAccepted> {
-  const ip = c.req.header("cf-connecting-ip") ?? "unknown";
+  const ip = clientIp(c);
   await enforceLimit(c, "signup-ip", ip, c.get("config").authLimits.signupPerIp, 3600);
   const email = normaliseEmail(input.email);
   const policy = checkPasswordPolicy(input.password, { email, ...(input.name ? { name: input.name } : {}) });
@@ -140,7 +132,7 @@ export async function signup(c: Context<AppEnv>, input: { email: string; passwor
         targetId: user.id,
         ...audit,
       });
-      return queueAccountEmail(c, tx, user.created ? "email.verify_email" : "email.signup_attempt", user.id);
+      return queueAccountEmail(c.get("traceId"), tx, user.created ? "email.verify_email" : "email.signup_attempt", user.id);
     }),
   );
   dispatchAfterCommit(c, jobs);
@@ -158,7 +150,7 @@ const invalidCredentials = (): AppError => new AppError(401, "INVALID_CREDENTIAL
 export async function login(c: Context<AppEnv>, input: { email: string; password: string }): Promise<SessionBody | MfaChallengeBody> {
   const limits = c.get("config").authLimits;
   const email = normaliseEmail(input.email);
-  const ip = c.req.header("cf-connecting-ip") ?? "unknown";
+  const ip = clientIp(c);
   await enforceLimit(c, "login-ip", ip, limits.loginPerIp, 60);
   const audit = await auditCtx(c);
   return c.get("db").write(async (db) => {

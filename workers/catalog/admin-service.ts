@@ -1,15 +1,15 @@
 /**
  * Staff changes to the catalog. One transaction: the change, the product's derived columns and version, the
  * catalog version, the outbox event for search, and the audit row. After commit the new versions go to Redis so
- * cached pages older than the change stop being served at once.
+ * cached pages older than the change stop being served at once. Services take a ServiceContext, the acting staff
+ * member and plain inputs.
  */
 import { sql } from "drizzle-orm";
-import type { Context } from "hono";
-import type { AppEnv } from "../platform/context";
+import type { ServiceContext } from "../platform/service-context";
 import { AppError } from "../platform/errors";
 import { writeAudit, hashIp } from "../platform/audit";
-import { enqueueOutbox } from "../platform/outbox";
-import { dispatchAfterCommit } from "../platform/outbox-dispatch";
+import { enqueueOutbox, outboxEvent } from "../platform/outbox";
+import { dispatchSoon } from "../platform/outbox-dispatch";
 import { keys } from "./cache-keys";
 import type { VariantPatch } from "./schemas";
 
@@ -30,10 +30,16 @@ export interface VariantUpdateResult {
   catalog_version: number;
 }
 
+/** Who made a staff change, for its audit row: the staff user (null for the interim staff token) and their client IP. */
+export interface StaffActor {
+  userId: string | null;
+  ip: string | null;
+}
+
 /** Changes a variant's price override and/or status. */
-export async function updateVariant(c: Context<AppEnv>, sku: string, patch: VariantPatch): Promise<VariantUpdateResult> {
-  const ipHash = await hashIp(c.req.header("cf-connecting-ip") ?? null, c.get("config").cookieSecret);
-  const result = await c.get("db").write((db) =>
+export async function updateVariant(ctx: ServiceContext, actor: StaffActor, sku: string, patch: VariantPatch): Promise<VariantUpdateResult> {
+  const ipHash = await hashIp(actor.ip, ctx.config.cookieSecret);
+  const result = await ctx.db.write((db) =>
     db.transaction(async (tx) => {
       const found = await tx.execute<VariantState>(sql`
         select v.sku, v.product_id, p.slug, v.price_override, v.status
@@ -65,20 +71,15 @@ export async function updateVariant(c: Context<AppEnv>, sku: string, patch: Vari
         update cache_versions set version = version + 1, updated_at = now() where scope = 'catalog' returning version`);
       const after = { sku, price_override: priceOverride, status };
       const outboxIds = await enqueueOutbox(tx, [
-        {
-          queue: "search-index",
-          taskName: "catalog.product.changed",
-          payload: { product_id: Number(before.product_id), slug: before.slug, reason: "variant.updated", sku },
-          traceId: c.get("traceId"),
-        },
+        outboxEvent("catalog.product.changed", { product_id: Number(before.product_id), slug: before.slug, reason: "variant.updated", sku }, ctx.traceId),
       ]);
       await writeAudit(tx, {
-        actorId: c.get("userId"),
+        actorId: actor.userId,
         actorRole: "staff",
         action: "variant.update",
         targetType: "variant",
         targetId: sku,
-        requestId: c.get("requestId"),
+        requestId: ctx.requestId,
         ipHash,
         before: { sku, price_override: before.price_override, status: before.status },
         after,
@@ -95,9 +96,9 @@ export async function updateVariant(c: Context<AppEnv>, sku: string, patch: Vari
     }),
   );
   // The search index follows through the queue (the cron sweep re-sends if this dispatch is lost).
-  dispatchAfterCommit(c, result.outboxIds);
+  dispatchSoon(ctx, result.outboxIds);
   // If Redis is down this fails open: cached entries then live at most their TTL (1-5 minutes).
-  await c.get("cache").raiseVersions({
+  await ctx.cache.raiseVersions({
     [keys.catalogVersion]: result.catalog_version,
     [keys.productVersion(result.product_slug)]: result.product_version,
   });

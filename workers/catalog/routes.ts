@@ -16,6 +16,12 @@ import {
 } from "./schemas";
 import { categoryTreeResponse, productByIsbnResponse, productListResponse, productResponse } from "./service";
 import { updateVariant } from "./admin-service";
+import type { StaffActor } from "./admin-service";
+import { serviceContext } from "../platform/service-context";
+import { clientIpOrNull } from "../platform/client-ip";
+import type { Context } from "hono";
+
+const staffActor = (c: Context<AppEnv>): StaffActor => ({ userId: c.get("userId") ?? null, ip: clientIpOrNull(c) });
 
 export const catalogRoutes = new Hono<AppEnv>()
   .get("/categories", publicCache(300), validate("query", emptyQuerySchema), (c) => categoryTreeResponse(c))
@@ -39,5 +45,5 @@ export const catalogRoutes = new Hono<AppEnv>()
 export const catalogAdminRoutes = new Hono<AppEnv>()
   .use(requireStaff())
   .patch("/variants/:sku", validate("param", skuParamSchema), validate("json", variantPatchSchema), async (c) =>
-    c.json({ data: await updateVariant(c, c.req.valid("param").sku, c.req.valid("json")) }),
+    c.json({ data: await updateVariant(serviceContext(c), staffActor(c), c.req.valid("param").sku, c.req.valid("json")) }),
   );

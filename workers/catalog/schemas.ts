@@ -1,10 +1,12 @@
 /** Input schemas of the catalog routes. Query strings are strict: an unknown parameter is a 400. */
 import { z } from "zod";
 import { safeText } from "../platform/validation";
+import { MAX_PRICE } from "../platform/price-bounds";
+
+export { MAX_PRICE };
 
 export const MAX_PAGE_SIZE = 50;
 export const DEFAULT_PAGE_SIZE = 24;
-export const MAX_PRICE = 100_000_000;
 
 export const sortKeys = ["popularity", "price_asc", "price_desc", "rating", "newest"] as const;
 export type SortKey = (typeof sortKeys)[number];

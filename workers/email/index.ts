@@ -5,6 +5,7 @@ export type { EmailProvider } from "./provider";
 export {
   verifyEmailMessage,
   passwordResetMessage,
+  signupAttemptMessage,
   orderConfirmationMessage,
   paymentFailedMessage,
   orderRefundedMessage,

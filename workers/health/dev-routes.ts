@@ -4,13 +4,13 @@
  * this machine next to /healthz and search. Mounted only in development and test (workers/app.ts), like the other /dev routes.
  */
 import { Hono } from "hono";
-import { sql } from "drizzle-orm";
 import { z } from "zod";
 import type { AppEnv } from "../platform/context";
 import { validate } from "../platform/validation";
+import { serviceContext } from "../platform/service-context";
+import { pingDatabase } from "./service";
 
 export const devDbRoutes = new Hono<AppEnv>().get("/dev/db/ping", validate("query", z.strictObject({})), async (c) => {
-  const { value, source } = await c.get("db").read((r) => r.rows<{ one: number }>(sql`select 1 as one`));
   c.header("Cache-Control", "no-store");
-  return c.json({ one: value[0]?.one ?? null, source });
+  return c.json(await pingDatabase(serviceContext(c)));
 });

@@ -1,6 +1,7 @@
 /** Liveness and readiness. /healthz never touches a dependency; /readyz checks each and reports timings. */
 import { Hono } from "hono";
 import type { AppEnv } from "../platform/context";
+import { serviceContext } from "../platform/service-context";
 import { checkReadiness } from "./service";
 
 export const healthRoutes = new Hono<AppEnv>()
@@ -9,7 +10,7 @@ export const healthRoutes = new Hono<AppEnv>()
     return c.json({ status: "ok" });
   })
   .get("/readyz", async (c) => {
-    const report = await checkReadiness(c.get("config"), c.get("cache"));
+    const report = await checkReadiness(serviceContext(c));
     c.header("Cache-Control", "no-store");
     return c.json(report, report.status === "fail" ? 503 : 200);
   });

@@ -2,9 +2,10 @@
  * Readiness: the primary must answer (no writes, no checkout without it); a replica or Redis being down degrades
  * the service (reads fall back to the primary, the cache to Postgres) but does not fail it.
  */
-import type { AppConfig } from "../platform/config";
-import type { Cache } from "../platform/cache";
 import { probeDatabase } from "../platform/db";
+import type { DbSource } from "../platform/db";
+import type { ServiceContext } from "../platform/service-context";
+import { sql } from "drizzle-orm";
 
 export interface DependencyStatus {
   name: string;
@@ -36,7 +37,8 @@ async function timed(name: string, required: boolean, fn: () => Promise<Partial<
 }
 
 /** Probes the primary, every replica and Redis in parallel. */
-export async function checkReadiness(config: AppConfig, cache: Cache): Promise<ReadinessReport> {
+export async function checkReadiness(ctx: Pick<ServiceContext, "config" | "cache">): Promise<ReadinessReport> {
+  const { config, cache } = ctx;
   const checks = await Promise.all([
     timed("postgres_primary", true, async () => {
       const r = await probeDatabase(config, config.databaseUrl, TIMEOUT_MS);
@@ -54,4 +56,10 @@ export async function checkReadiness(config: AppConfig, cache: Cache): Promise<R
   const failed = checks.some((c) => c.required && c.status === "down");
   const degraded = checks.some((c) => c.status === "down");
   return { status: failed ? "fail" : degraded ? "degraded" : "ok", checks };
+}
+
+/** One `select 1` through the context's router (a replica when one is healthy): the cost of one database round trip. */
+export async function pingDatabase(ctx: Pick<ServiceContext, "db">): Promise<{ one: number | null; source: DbSource }> {
+  const { value, source } = await ctx.db.read((r) => r.rows<{ one: number }>(sql`select 1 as one`));
+  return { one: value[0]?.one ?? null, source };
 }

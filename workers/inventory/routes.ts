@@ -10,7 +10,8 @@ import { AppError } from "../platform/errors";
 import { validate } from "../platform/validation";
 import { requireStaff } from "../platform/staff-auth";
 import { callStock } from "../platform/do-access";
-import { currentClaims } from "../accounts/middleware";
+import { currentPrincipal } from "../platform/principal";
+import { serviceContext } from "../platform/service-context";
 import { adjustStock, readStock } from "./service";
 
 const skuParam = z.strictObject({ sku: z.string().regex(/^[A-Z0-9][A-Z0-9-]{1,63}$/, "must be a SKU") });
@@ -28,23 +29,23 @@ export const inventoryAdminRoutes = new Hono<AppEnv>()
   .use("/inventory/*", requireStaff())
   .get("/inventory/:sku", validate("param", skuParam), async (c) => {
     const { sku } = c.req.valid("param");
-    return c.json({ data: await readStock(c.env, sku) }, 200, noStore);
+    return c.json({ data: await readStock(serviceContext(c), sku) }, 200, noStore);
   })
   .post("/inventory/:sku/adjust", validate("param", skuParam), validate("json", adjustBody, { note: "INVALID_NOTE", delta: "INVALID_DELTA", reason: "INVALID_REASON" }), async (c) => {
     const { sku } = c.req.valid("param");
     const body = c.req.valid("json");
     const key = idempotencyKey.safeParse(c.req.header("idempotency-key"));
     if (!key.success) throw new AppError(400, "IDEMPOTENCY_KEY_REQUIRED", "Send an Idempotency-Key header (8-100 characters: letters, digits, _ : . -) with every adjustment");
-    const claims = currentClaims(c.req.raw);
+    const principal = currentPrincipal(c);
     const input = {
       delta: body.delta,
       reason: body.reason,
       idempotencyKey: key.data,
-      actor: { id: claims?.sub ?? null, role: claims?.role ?? "staff-token" },
+      actor: { id: principal?.userId ?? null, role: principal?.role ?? "staff-token" },
       note: body.note === undefined || body.note === "" ? null : body.note,
       requestId: c.get("requestId"),
     };
-    const { data, replayed } = await adjustStock(c.env, sku, input);
+    const { data, replayed } = await adjustStock(serviceContext(c), sku, input);
     return c.json({ data }, 200, { ...noStore, ...(replayed ? { "Idempotent-Replayed": "true" } : {}) });
   });
 
@@ -57,7 +58,7 @@ export const devStockRoutes = new Hono<AppEnv>().post(
     const { n } = c.req.valid("query");
     // Not retried: a retry would restart the timed loop.
     const opts = { idempotent: false, label: "stock.bench" };
-    await readStock(c.env, sku);
+    await readStock(serviceContext(c), sku);
     const run = crypto.randomUUID().slice(0, 8);
     const t0 = Date.now();
     // Sequential reserve/release pairs from one caller: the object's own serial throughput.

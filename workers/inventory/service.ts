@@ -1,7 +1,9 @@
 /**
- * Stock services for the staff API: plain inputs in, plain data out, AppErrors for the envelope. The StockDO does
- * the work (and is the only writer); these only choose the access-layer policy and translate its refusals.
+ * Stock services for the staff API: a ServiceContext and plain inputs in, plain data out, AppErrors for the
+ * envelope. The StockDO does the work (and is the only writer); these only choose the access-layer policy and
+ * translate its refusals.
  */
+import type { ServiceContext } from "../platform/service-context";
 import { AppError } from "../platform/errors";
 import { callStock } from "../platform/do-access";
 import type { StockAnswer, StockArgs } from "../platform/do-access";
@@ -11,8 +13,8 @@ type AdjustInput = StockArgs<"adjust">[1];
 type AdjustResult = StockAnswer<"adjust">;
 
 /** A SKU's exact live stock; 404 VARIANT_NOT_FOUND when no variant has that SKU. */
-export async function readStock(env: Env, sku: string): Promise<StockSnapshot> {
-  const snap = await callStock<StockSnapshot | null>(env, sku, async (s) => await s.find(sku), { idempotent: true, label: "stock.find" });
+export async function readStock(ctx: Pick<ServiceContext, "env">, sku: string): Promise<StockSnapshot> {
+  const snap = await callStock<StockSnapshot | null>(ctx.env, sku, async (s) => await s.find(sku), { idempotent: true, label: "stock.find" });
   if (!snap) throw new AppError(404, "VARIANT_NOT_FOUND", `No variant with SKU '${sku}'`, { sku });
   return snap;
 }
@@ -26,9 +28,9 @@ export interface AdjustOutcome {
  * Applies a staff adjustment once per idempotency key. Safe to retry at the access layer because the StockDO
  * remembers the key; a replay comes back with `replayed: true`.
  */
-export async function adjustStock(env: Env, sku: string, input: AdjustInput): Promise<AdjustOutcome> {
-  await readStock(env, sku);
-  const result = await callStock<AdjustResult>(env, sku, async (s) => await s.adjust(sku, input), { idempotent: true, label: "stock.adjust" });
+export async function adjustStock(ctx: Pick<ServiceContext, "env">, sku: string, input: AdjustInput): Promise<AdjustOutcome> {
+  await readStock(ctx, sku);
+  const result = await callStock<AdjustResult>(ctx.env, sku, async (s) => await s.adjust(sku, input), { idempotent: true, label: "stock.adjust" });
   if (result.ok) {
     const { replayed, ...data } = result;
     return { data, replayed };

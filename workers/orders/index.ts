@@ -11,5 +11,7 @@ export type { SyncOutcome } from "./payment-sync";
 export { reconcileStuckOrders } from "./reconcile";
 export { canTransition } from "./state-machine";
 export { orderNumber } from "./order-number";
+export { orderEmailFacts } from "./email-facts";
+export type { OrderEmailFacts } from "./email-facts";
 export { orderStatuses } from "./tables";
 export type { OrderStatus } from "./tables";

@@ -1,11 +1,11 @@
 /**
  * Staff management of synonyms. The `search_synonyms` table is the record (a new Typesense collection gets them
  * back from it on reindex); each change is written there with its audit row, then applied to the engine, and
- * the index version is raised so cached result pages that the change affects stop being served.
+ * the index version is raised so cached result pages that the change affects stop being served. Services take a
+ * ServiceContext, the acting staff member and plain inputs.
  */
 import { sql } from "drizzle-orm";
-import type { Context } from "hono";
-import type { AppEnv } from "../platform/context";
+import type { ServiceContext } from "../platform/service-context";
 import type { Database } from "../platform/db";
 import { AppError } from "../platform/errors";
 import { hashIp, writeAudit } from "../platform/audit";
@@ -16,24 +16,31 @@ import { publishIndexVersion } from "./index-version";
 import { routerGateway } from "./router-gateway";
 import type { SynonymBody } from "./schemas";
 
+/** Who made a staff change, for its audit row: the staff user (null for the interim staff token) and their client IP. */
+export interface StaffActor {
+  userId: string | null;
+  ip: string | null;
+}
+
 /** Runs a synonym change and its audit row in one transaction on the primary. */
 async function audited(
-  c: Context<AppEnv>,
+  ctx: ServiceContext,
+  actor: StaffActor,
   action: string,
   id: string,
   change: (tx: Pick<Database, "execute">) => Promise<{ before: unknown; after: unknown }>,
 ): Promise<void> {
-  const ipHash = await hashIp(c.req.header("cf-connecting-ip") ?? null, c.get("config").cookieSecret);
-  await c.get("db").write((db) =>
+  const ipHash = await hashIp(actor.ip, ctx.config.cookieSecret);
+  await ctx.db.write((db) =>
     db.transaction(async (tx) => {
       const { before, after } = await change(tx);
       await writeAudit(tx, {
-        actorId: c.get("userId"),
+        actorId: actor.userId,
         actorRole: "staff",
         action,
         targetType: "search_synonym",
         targetId: id,
-        requestId: c.get("requestId"),
+        requestId: ctx.requestId,
         ipHash,
         before,
         after,
@@ -42,38 +49,38 @@ async function audited(
   );
 }
 
-async function afterChange(c: Context<AppEnv>): Promise<void> {
-  const version = await bumpIndexVersion(routerGateway(c.get("db")));
-  await publishIndexVersion(c.get("cache"), version);
+async function afterChange(ctx: ServiceContext): Promise<void> {
+  const version = await bumpIndexVersion(routerGateway(ctx.db));
+  await publishIndexVersion(ctx.cache, version);
 }
 
 /** Every synonym set, as the engine holds them. */
-export async function listSynonyms(c: Context<AppEnv>): Promise<SynonymSet[]> {
-  return searchEngineFor(c.get("config"), c.get("db"), { readPrimary: true }).listSynonyms();
+export async function listSynonyms(ctx: ServiceContext): Promise<SynonymSet[]> {
+  return searchEngineFor(ctx.config, ctx.db, { readPrimary: true }).listSynonyms();
 }
 
 /** Creates or replaces a synonym set. */
-export async function putSynonym(c: Context<AppEnv>, id: string, body: SynonymBody): Promise<SynonymSet> {
+export async function putSynonym(ctx: ServiceContext, actor: StaffActor, id: string, body: SynonymBody): Promise<SynonymSet> {
   const set: SynonymSet = { id, root: body.root ?? null, synonyms: [...new Set(body.synonyms)] };
-  await audited(c, "search.synonym.put", id, async (tx) => {
+  await audited(ctx, actor, "search.synonym.put", id, async (tx) => {
     const before = await tx.execute(sql`select root, synonyms from search_synonyms where id = ${id} for update`);
     await tx.execute(sql`insert into search_synonyms (id, root, synonyms)
       values (${id}, ${set.root}, array[${sql.join(set.synonyms.map((s) => sql`${s}`), sql`, `)}]::text[])
       on conflict (id) do update set root = excluded.root, synonyms = excluded.synonyms, updated_at = now()`);
     return { before: before.rows[0] ?? null, after: { root: set.root, synonyms: set.synonyms } };
   });
-  await searchEngineFor(c.get("config"), c.get("db")).upsertSynonym(set);
-  await afterChange(c);
+  await searchEngineFor(ctx.config, ctx.db).upsertSynonym(set);
+  await afterChange(ctx);
   return set;
 }
 
 /** Deletes a synonym set; 404 when there is none. */
-export async function deleteSynonym(c: Context<AppEnv>, id: string): Promise<void> {
-  await audited(c, "search.synonym.delete", id, async (tx) => {
+export async function deleteSynonym(ctx: ServiceContext, actor: StaffActor, id: string): Promise<void> {
+  await audited(ctx, actor, "search.synonym.delete", id, async (tx) => {
     const gone = await tx.execute(sql`delete from search_synonyms where id = ${id} returning root, synonyms`);
     if (gone.rows.length === 0) throw new AppError(404, "SYNONYM_NOT_FOUND", `No synonym set '${id}'`, { id });
     return { before: gone.rows[0], after: null };
   });
-  await searchEngineFor(c.get("config"), c.get("db")).deleteSynonym(id);
-  await afterChange(c);
+  await searchEngineFor(ctx.config, ctx.db).deleteSynonym(id);
+  await afterChange(ctx);
 }

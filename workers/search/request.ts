@@ -1,5 +1,5 @@
 /** From validated query parameters to an engine request; an ISBN typed as the query becomes an exact filter. */
-import { toIsbn13 } from "../catalog/isbn";
+import { toIsbn13 } from "../platform/isbn";
 import type { SearchRequest } from "./engine";
 import type { SearchQuery } from "./schemas";
 

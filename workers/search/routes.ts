@@ -4,11 +4,17 @@ import type { AppEnv } from "../platform/context";
 import { publicCache } from "../platform/http-cache";
 import { validate } from "../platform/validation";
 import { requireStaff } from "../platform/staff-auth";
-import { emptyQuerySchema } from "../catalog/schemas";
+import { emptyQuerySchema } from "../catalog";
 import { searchQueryCodes, searchQuerySchema, suggestQueryCodes, suggestQuerySchema, synonymBodySchema, synonymIdParamSchema } from "./schemas";
 import { searchResponse, suggestResponse } from "./service";
 import { deleteSynonym, listSynonyms, putSynonym } from "./admin-service";
 import { searchRateLimit } from "./rate-limit";
+import { serviceContext } from "../platform/service-context";
+import { clientIpOrNull } from "../platform/client-ip";
+import type { Context } from "hono";
+import type { StaffActor } from "./admin-service";
+
+const staffActor = (c: Context<AppEnv>): StaffActor => ({ userId: c.get("userId") ?? null, ip: clientIpOrNull(c) });
 
 export const searchRoutes = new Hono<AppEnv>()
   .get("/search", searchRateLimit("SEARCH_RATE_LIMITER"), publicCache(30), validate("query", searchQuerySchema, searchQueryCodes), (c) => searchResponse(c, c.req.valid("query")))
@@ -16,11 +22,11 @@ export const searchRoutes = new Hono<AppEnv>()
 
 export const searchAdminRoutes = new Hono<AppEnv>()
   .use("/search/*", requireStaff())
-  .get("/search/synonyms", validate("query", emptyQuerySchema), async (c) => c.json({ data: await listSynonyms(c) }))
+  .get("/search/synonyms", validate("query", emptyQuerySchema), async (c) => c.json({ data: await listSynonyms(serviceContext(c)) }))
   .put("/search/synonyms/:id", validate("param", synonymIdParamSchema, { id: "INVALID_SLUG" }), validate("json", synonymBodySchema), async (c) =>
-    c.json({ data: await putSynonym(c, c.req.valid("param").id, c.req.valid("json")) }),
+    c.json({ data: await putSynonym(serviceContext(c), staffActor(c), c.req.valid("param").id, c.req.valid("json")) }),
   )
   .delete("/search/synonyms/:id", validate("param", synonymIdParamSchema, { id: "INVALID_SLUG" }), async (c) => {
-    await deleteSynonym(c, c.req.valid("param").id);
+    await deleteSynonym(serviceContext(c), staffActor(c), c.req.valid("param").id);
     return c.body(null, 204);
   });

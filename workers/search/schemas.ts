@@ -1,6 +1,6 @@
 /** Input schemas of the search routes. Query strings are strict: an unknown parameter is a 400. */
 import { z } from "zod";
-import { MAX_PRICE } from "../catalog/schemas";
+import { MAX_PRICE } from "../platform/price-bounds";
 import { facetFields, searchSorts } from "./engine";
 
 export const MAX_QUERY_LENGTH = 200;
