@@ -116,13 +116,13 @@ describe("Redis cache", () => {
     expect(hit.headers.get("x-served-by")).toBe("cache");
     expect(await hit.json()).toEqual(await miss.json());
 
-    const ttl = await redis<number>("TTL", `test:product_detail:${SLUG}`);
+    const ttl = await redis<number>("TTL", `${env.CACHE_NAMESPACE}:product_detail:${SLUG}`);
     expect(ttl).toBeGreaterThan(60);
     expect(ttl).toBeLessThanOrEqual(300);
     await call("/v1/categories");
-    expect(await redis<number>("EXISTS", "test:category_tree")).toBe(1);
+    expect(await redis<number>("EXISTS", `${env.CACHE_NAMESPACE}:category_tree`)).toBe(1);
     await call("/v1/categories/fantasy/products?sort=rating");
-    const listKeys = await redis<string[]>("KEYS", "test:product_list:fantasy:*");
+    const listKeys = await redis<string[]>("KEYS", `${env.CACHE_NAMESPACE}:product_list:fantasy:*`);
     expect(listKeys.length).toBeGreaterThan(0);
     const listTtl = await redis<number>("TTL", listKeys[0] as string);
     expect(listTtl).toBeGreaterThan(0);
