@@ -26,10 +26,6 @@ export function domainsOf(root) {
  * @type {Record<string, string[]>}
  */
 export const BOUNDARY_ALLOWLIST = {
-  // TODO(boundaries): remove when cart/checkout are converted (the saga should use checkout's, payments' and cart's index).
-  "durable-objects/cart-do.ts": ["workers/cart/types.ts"],
-  "durable-objects/cart-store.ts": ["workers/cart/types.ts"],
-  "durable-objects/checkout-saga.ts": ["workers/cart/types.ts", "workers/checkout/pricing.ts", "workers/checkout/order-writer.ts", "workers/payments/stripe.ts"],
   // TODO(boundaries): remove when accounts is converted (the consumer mints account tokens and reads orders itself;
   // accounts and orders should expose what an email needs).
   "queues/email-consumer.ts": ["workers/accounts/session.ts", "workers/email/provider.ts", "workers/email/templates.ts", "workers/checkout/order-writer.ts"],

@@ -37,9 +37,10 @@ export async function loadPricing(
   subdivision: string | undefined,
 ): Promise<{ variants: Map<string, PricedVariant>; rules: RegionRules }> {
   const regions = regionCandidates(country, subdivision);
-  const { value } = await db.read(
-    (r) =>
-      r.rows<{ variants: PricedVariant[] | null; tax: { region: string; rate_bps: number }[] | null; shipping: { region: string; flat_fee: number; free_over: number | null }[] | null }>(sql`
+  // Strictly the primary: a read would fall back to the (asynchronous) replica when the primary is down, and a
+  // checkout must never charge a price the primary has already changed. (db.write is the primary-only path.)
+  const value = await db.write(async (primary) =>
+    (await primary.execute<{ variants: PricedVariant[] | null; tax: { region: string; rate_bps: number }[] | null; shipping: { region: string; flat_fee: number; free_over: number | null }[] | null }>(sql`
         select
           (select json_agg(json_build_object(
              'sku', v.sku, 'variant_id', v.id, 'product_id', v.product_id, 'title', p.name,
@@ -50,8 +51,7 @@ export async function loadPricing(
           (select json_agg(json_build_object('region', region, 'rate_bps', rate_bps)) from tax_rates
            where region in (${sql.join(regions.map((s) => sql`${s}`), sql`, `)})) as tax,
           (select json_agg(json_build_object('region', region, 'flat_fee', flat_fee, 'free_over', free_over)) from shipping_rules
-           where region in (${sql.join(regions.map((s) => sql`${s}`), sql`, `)})) as shipping`),
-    { primary: true },
+           where region in (${sql.join(regions.map((s) => sql`${s}`), sql`, `)})) as shipping`)).rows,
   );
   const row = value[0];
   const variants = new Map((row?.variants ?? []).map((v) => [v.sku, v]));

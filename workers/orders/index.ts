@@ -11,5 +11,7 @@ export type { SyncOutcome } from "./payment-sync";
 export { reconcileStuckOrders } from "./reconcile";
 export { canTransition } from "./state-machine";
 export { orderNumber } from "./order-number";
+export { createPendingOrder, attachPaymentIntent, cancelPendingOrder } from "./order-writer";
+export type { NewOrder, OrderTotals, PendingOrderResult } from "./order-writer";
 export { orderStatuses } from "./tables";
 export type { OrderStatus } from "./tables";
