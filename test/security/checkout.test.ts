@@ -11,6 +11,7 @@ import { ADMIN_TOKEN, DEAD_PORT, call, json, nextIp, sql } from "../worker/helpe
 import type { ErrorBody } from "../worker/helpers";
 import { ADDRESS, add, deliver, eventsFor, guestCart, orderRow, pay, setStock } from "../worker/shop";
 import type { Cart, CheckoutBody } from "../worker/shop";
+import { registerAndLogin } from "../worker/accounts-helpers";
 
 const PASSWORD = "vK9#qL2$wX7!zR4p-secure";
 const stock = (sku: string) => env.STOCK_DO.getByName(`sku:${sku}`).snapshot(sku);
@@ -31,13 +32,9 @@ async function status(res: Response): Promise<{ status: number; code: string | n
 }
 
 async function newUser(): Promise<{ token: string; cart: Cart }> {
-  const res = await call("/v1/auth/signup", {
-    method: "POST",
-    headers: { "content-type": "application/json", "cf-connecting-ip": nextIp() },
-    body: JSON.stringify({ email: `hoard-${crypto.randomUUID().slice(0, 8)}@example.com`, password: PASSWORD }),
-  });
-  expect(res.status).toBe(201);
-  const token = (await json<{ access_token: string }>(res)).access_token;
+  // Sign-up answers a uniform 202 (no session); the account then signs in.
+  const { body: session } = await registerAndLogin(`hoard-${crypto.randomUUID().slice(0, 8)}@example.com`, PASSWORD);
+  const token = session.access_token;
   return { token, cart: { token: null, headers: { authorization: `Bearer ${token}` } } };
 }
 
