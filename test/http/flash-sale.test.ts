@@ -164,9 +164,13 @@ it("a hoarder (one address, 12 guest carts of 10 units and one account) ends hol
     const created = await json<{ data: { cart_token: string } }>(await fetch(`${origin}/v1/carts`, { method: "POST", headers: headers({}) }));
     carts.push({ "x-cart-token": created.data.cart_token });
   }
-  const signup = await fetch(`${origin}/v1/auth/signup`, { method: "POST", headers: headers({}), body: JSON.stringify({ email: `hoarder-${Date.now()}@example.com`, password: "vK9#qL2$wX7!zR4p-secure" }) });
-  expect(signup.status).toBe(201);
-  carts.push({ authorization: `Bearer ${(await json<{ access_token: string }>(signup)).access_token}` });
+  // Sign-up answers a uniform 202 with no session; the account then signs in.
+  const account = JSON.stringify({ email: `hoarder-${Date.now()}@example.com`, password: "vK9#qL2$wX7!zR4p-secure" });
+  const signup = await fetch(`${origin}/v1/auth/signup`, { method: "POST", headers: headers({}), body: account });
+  expect(signup.status).toBe(202);
+  const login = await fetch(`${origin}/v1/auth/login`, { method: "POST", headers: headers({}), body: account });
+  expect(login.status).toBe(200);
+  carts.push({ authorization: `Bearer ${(await json<{ access_token: string }>(login)).access_token}` });
   for (const cart of carts) {
     const added = await fetch(`${origin}/v1/cart/items`, { method: "POST", headers: headers(cart), body: JSON.stringify({ sku, quantity: 10 }) });
     expect(added.status).toBe(200);

@@ -268,4 +268,27 @@ describe("a Worker that dies mid-saga", () => {
     const ok = await resume(cart, "died-key-1");
     expect(ok.order.id).toBe(orderId);
   }, 60_000);
+
+  it("a lock with no run and older than the hold time is taken over by another key, after the old order's holds are released", async () => {
+    const sku = "BK00103-PB";
+    const before = await held(sku);
+    const cart = await cartWith([[sku, 2]]);
+    const stub = env.CART_DO.getByName(`cart:${cartIdOf(cart)}`);
+    const dead = deadOrders();
+    const kept = failure(await checkoutWith(cart, "stale-lock-1", (real) => ({ orders: { ...real.orders, write: dead.port.write } })));
+    await dead.db.end();
+    expect(kept.code).toBe("CHECKOUT_UNAVAILABLE");
+    expect(await held(sku)).toBe(before + 2);
+    // Fresh lock: another key is refused.
+    expect((await json<ErrorBody>(await checkout(cart, "stale-lock-2"))).error.code).toBe("CART_LOCKED");
+    // Age the lock past CHECKOUT_HOLD_SECONDS (300 s).
+    await runInDurableObject(stub, (_obj: CartDO, state) => {
+      state.storage.sql.exec("update checkouts set created_at = ? where idem_key = 'stale-lock-1'", Date.now() - 301_000);
+    });
+    resetHealth();
+    const ok = await resume(cart, "stale-lock-2");
+    expect(ok.order.id).not.toBe((kept.details as { order_id: string }).order_id);
+    // The old order's 2 units went back before the new order took its own 2.
+    expect(await held(sku)).toBe(before + 2);
+  });
 });
