@@ -92,6 +92,26 @@ function isTransient(err: unknown): boolean {
   return false;
 }
 
+/** Attempts in all for an idempotent Postgres step whose database was unreachable. */
+const DB_STEP_ATTEMPTS = 2;
+
+/**
+ * Runs an idempotent Postgres step, once more after a short jittered pause if the database was unreachable: under a
+ * burst a connection can time out while the next one succeeds, and every Postgres step of the saga is idempotent by
+ * order id. A refusal or a bug is not retried.
+ */
+async function dbStep<T>(ports: SagaPorts, step: string, fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (attempt >= DB_STEP_ATTEMPTS || !(err instanceof AppError) || err.status !== 503) throw err;
+      ports.log.warn("checkout_db_step_retry", { step, attempt, ...errorFields(err) });
+      await new Promise<void>((resolve) => setTimeout(resolve, 50 + Math.random() * 200));
+    }
+  }
+}
+
 /** Runs (or resumes) the saga for one locked checkout. Never throws: every failure is an answer with a disposition. */
 export async function runCheckoutSaga(ports: SagaPorts, input: SagaInput): Promise<SagaResult> {
   const log = ports.log;
@@ -122,7 +142,7 @@ export async function runCheckoutSaga(ports: SagaPorts, input: SagaInput): Promi
     // 2. Re-price from the primary.
     stage = "pricing";
     const skus = input.items.map((i) => i.sku);
-    const { variants, rules } = await ports.orders.pricing(skus, input.shippingAddress.country, input.shippingAddress.region);
+    const { variants, rules } = await dbStep(ports, "pricing", () => ports.orders.pricing(skus, input.shippingAddress.country, input.shippingAddress.region));
     const unavailable = skus.filter((s) => !variants.get(s)?.purchasable);
     if (unavailable.length > 0) return await giveUp(fail(409, "ITEM_UNAVAILABLE", "Some items can no longer be bought; remove them and try again", { skus: unavailable }));
     const currencies = new Set([...variants.values()].map((v) => v.currency));
@@ -138,7 +158,8 @@ export async function runCheckoutSaga(ports: SagaPorts, input: SagaInput): Promi
     // 3. Order, lines, history and claim in one transaction (idempotent by order id).
     stage = "order";
     const ring = parsePiiKeyRing(ports.piiKeys);
-    const order = await ports.orders.write({
+    const shippingAddressEnc = await encryptPiiJson(ring, input.shippingAddress, `order-address:${input.orderId}`);
+    const order = await dbStep(ports, "order", () => ports.orders.write({
       id: input.orderId,
       userId: input.userId,
       cartId: input.cartId,
@@ -148,7 +169,7 @@ export async function runCheckoutSaga(ports: SagaPorts, input: SagaInput): Promi
       totals: computed,
       taxRateBps: rules.taxRateBps,
       shippingRegion: rules.region,
-      shippingAddressEnc: await encryptPiiJson(ring, input.shippingAddress, `order-address:${input.orderId}`),
+      shippingAddressEnc,
       couponCode: input.coupon,
       holdsExpireAt: new Date(holds.expiresAt),
       claim: input.customer ? { ...input.customer, maxPerCustomer: ports.policy.maxUnpaidPerCustomer, maxPerIp: ports.policy.maxUnpaidPerIp } : null,
@@ -162,7 +183,7 @@ export async function runCheckoutSaga(ports: SagaPorts, input: SagaInput): Promi
         quantity: item.qty,
         holdId: holdId(input, item.sku),
       })),
-    });
+    }));
     if (!order.ok) return await giveUp(fail(409, "UNPAID_ORDER_LIMIT", "Too many orders are awaiting payment; pay or cancel one first", { scope: order.scope, max: order.max }));
     undo.push({ step: "order", run: () => ports.orders.cancel(input.orderId, "payment_refused") });
     // A resumed saga charges what the order it wrote says, even if a price changed in between.
@@ -200,7 +221,7 @@ export async function runCheckoutSaga(ports: SagaPorts, input: SagaInput): Promi
 
     // 5. The order learns its intent; a failure here is transient and the same key resumes.
     stage = "attach";
-    await ports.orders.attachPaymentIntent(input.orderId, intent.id);
+    await dbStep(ports, "attach", () => ports.orders.attachPaymentIntent(input.orderId, intent.id));
 
     const outcome: CheckoutSuccess = {
       ok: true,
