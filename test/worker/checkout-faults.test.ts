@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { env, runInDurableObject } from "cloudflare:test";
 import { call, json, nextIp, resetHealth, sql } from "./helpers";
 import type { ErrorBody } from "./helpers";
-import { ADDRESS, add, cartCall, checkout, guestCart, orderRow } from "./shop";
+import { ADDRESS, add, cartCall, checkout, guestCart, orderRow, setStock } from "./shop";
 import type { Cart, CheckoutBody } from "./shop";
 import { PRIMARY_DOWN, REDIS_DOWN, cartIdOf, checkoutWith, deadOrders, doError, faultyStock, intentsFor, stripeAnswering, stripeLosingReplies } from "./checkout-helpers";
 import type { CartDO } from "../../durable-objects/cart-do";
@@ -203,6 +203,19 @@ describe("StockDO failing", () => {
     expect(await held(hot)).toBe(beforeHot);
     expect(await cartStatus(cart)).toBe("open");
     expect(await ordersOf(cart)).toHaveLength(0);
+  });
+
+  it("overloaded after the hold was taken (the reply lost): the hold is still released, nothing stays held", async () => {
+    const sku = "BK00111-PB";
+    await setStock(sku, 40);
+    const before = await held(sku);
+    const cart = await cartWith([[sku, 2]]);
+    const stock = faultyStock(sku, () => doError("overloaded"), "lost-reply");
+    const out = failure(await checkoutWith(cart, "stock-lost-reply-1", () => ({ stock: stock.port })));
+    expect(out).toMatchObject({ status: 503, code: "STOCK_UNAVAILABLE", retryAfter: 1 });
+    expect(stock.attempts()).toBe(1);
+    expect(await held(sku)).toBe(before);
+    expect(await cartStatus(cart)).toBe("open");
   });
 
   it("retryable: retried on a fresh stub (reserve is idempotent by hold id) and the checkout succeeds", async () => {

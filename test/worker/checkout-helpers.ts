@@ -125,9 +125,14 @@ export function doError(flag: "overloaded" | "retryable"): Error {
 
 /**
  * A stock port over the real access layer whose stubs for `sku` throw `fail(attempt)` on reserve when it returns an
- * error (other calls, and other SKUs, go to the real StockDO). Counts the stubs made and the reserve attempts.
+ * error (before the call, or after it as a lost reply) (other calls, and other SKUs, go to the real StockDO). Counts the stubs made and the reserve attempts.
  */
-export function faultyStock(sku: string, fail: (attempt: number) => Error | null): { port: StockPort; stubs: () => number; attempts: () => number } {
+export function faultyStock(
+  sku: string,
+  fail: (attempt: number) => Error | null,
+  /** "lost-reply": the real reserve runs first and only its answer is lost (the hold exists). */
+  when: "before" | "lost-reply" = "before",
+): { port: StockPort; stubs: () => number; attempts: () => number } {
   let stubs = 0;
   let attempts = 0;
   const port = stockPort((s) => {
@@ -138,7 +143,8 @@ export function faultyStock(sku: string, fail: (attempt: number) => Error | null
       reserve: (...args: Parameters<StockStub["reserve"]>) => {
         attempts++;
         const err = fail(attempts);
-        return err ? Promise.reject(err) : real.reserve(...args);
+        if (!err) return real.reserve(...args);
+        return when === "before" ? Promise.reject(err) : real.reserve(...args).then(() => Promise.reject(err));
       },
       release: (...args: Parameters<StockStub["release"]>) => real.release(...args),
     };
