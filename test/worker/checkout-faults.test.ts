@@ -100,6 +100,22 @@ describe("Postgres down", () => {
     expect(await ordersOf(cart)).toEqual([{ id: orderId, status: "pending_payment" }]);
   });
 
+  it("for one attempt of the order write (a connection lost under a burst): the idempotent step is tried once more and the checkout succeeds", async () => {
+    const sku = "BK00112-PB";
+    const before = await held(sku);
+    const cart = await cartWith([[sku, 1]]);
+    const dead = deadOrders();
+    let writes = 0;
+    const out = await checkoutWith(cart, "pg-blip-write-1", (real) => ({
+      orders: { ...real.orders, write: (o) => (++writes === 1 ? dead.port.write(o) : real.orders.write(o)) },
+    }));
+    await dead.db.end();
+    expect(out.ok).toBe(true);
+    expect(writes).toBe(2);
+    expect(await held(sku)).toBe(before + 1);
+    expect(await ordersOf(cart)).toHaveLength(1);
+  });
+
   it("after the order write (the intent cannot be recorded): 503, the same key resumes with the same PaymentIntent", async () => {
     const sku = "BK00102-PB";
     const before = await held(sku);
