@@ -26,10 +26,6 @@ export function domainsOf(root) {
  * @type {Record<string, string[]>}
  */
 export const BOUNDARY_ALLOWLIST = {
-  // TODO(boundaries): remove when cart/checkout are converted (the saga should use checkout's, payments' and cart's index).
-  "durable-objects/cart-do.ts": ["workers/cart/types.ts"],
-  "durable-objects/cart-store.ts": ["workers/cart/types.ts"],
-  "durable-objects/checkout-saga.ts": ["workers/cart/types.ts", "workers/checkout/pricing.ts", "workers/checkout/order-writer.ts", "workers/payments/stripe.ts"],
   // TODO(boundaries): remove when checkout stops importing the accounts index (checkout/sale-limit-routes uses
   // requireRole): through cart's index this import closes accounts/routes → cart → checkout → accounts/routes.
   "workers/accounts/routes.ts": ["workers/cart/merge.ts"],

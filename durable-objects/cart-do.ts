@@ -10,25 +10,39 @@ import { getConfig } from "../workers/platform/config";
 import type { AppConfig } from "../workers/platform/config";
 import { createLogger, errorFields } from "../workers/platform/logger";
 import type { Logger } from "../workers/platform/logger";
-import type { CartFailure, CartLineView, CartResult, CartView, CheckoutOutcome, CheckoutRequest, CheckoutSuccess, VariantInfo } from "../workers/cart/types";
+import { callCart, callStock } from "../workers/platform/do-access";
+import type { BeginCheckout, CartFailure, CartLineView, CartResult, CartView, CheckoutOutcome, CheckoutRequest, CheckoutSuccess, SagaInput, SagaResult, VariantInfo } from "../workers/cart";
 import { CartStore } from "./cart-store";
 import type { StockSnapshot } from "./stock-do";
 import type { CartItem, CartMeta } from "./cart-store";
-import { releaseHolds, runCheckoutSaga } from "./checkout-saga";
-import type { SagaInput } from "./checkout-saga";
 
-const fail = (status: CartFailure["status"], code: string, message: string, details?: unknown): CartFailure => ({ ok: false, status, code, message, details });
+const fail = (status: CartFailure["status"], code: string, message: string, details?: unknown, retryAfter?: number): CartFailure => ({
+  ok: false,
+  status,
+  code,
+  message,
+  details,
+  ...(retryAfter === undefined ? {} : { retryAfter }),
+});
 const notFound = (): CartFailure => fail(404, "CART_NOT_FOUND", "Cart was not found");
+const answer = (outcome: CheckoutOutcome): BeginCheckout => ({ kind: "answer", outcome });
+
+/**
+ * How long a saga run holds the checkout before the same key may resume it: longer than any run can take (Stripe's
+ * 10 s timeout with two retries, Postgres connect timeouts), so two runs of one order rarely overlap; when they do, every
+ * step is idempotent by order id.
+ */
+const RUN_LEASE_MS = 60_000;
+/** How long a repeat of a running checkout waits for its answer before CHECKOUT_IN_PROGRESS. */
+const SAME_KEY_WAIT_MS = 15_000;
 
 /** One Durable Object per cart. */
 export class CartDO extends DurableObject<Env> {
   private readonly store: CartStore;
-  /** Sagas running in this instance, by idempotency key: concurrent repeats wait for the same answer. */
-  private readonly inflight = new Map<string, Promise<CheckoutOutcome>>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.store = new CartStore(ctx.storage.sql);
+    this.store = new CartStore(ctx.storage);
   }
 
   private get config(): AppConfig {
@@ -102,7 +116,7 @@ export class CartDO extends DurableObject<Env> {
     const snaps = await Promise.all(
       skus.map(async (sku) => {
         try {
-          return await this.env.STOCK_DO.getByName(`sku:${sku}`).snapshot(sku);
+          return await callStock(this.env, sku, (st) => st.snapshot(sku), { idempotent: true, label: "stock.snapshot", attempts: 2 });
         } catch {
           return null;
         }
@@ -286,8 +300,8 @@ export class CartDO extends DurableObject<Env> {
   async merge(cartId: string, fromCartId: string): Promise<CartResult & { merged?: { added: string[]; capped: string[]; dropped: string[] } }> {
     const caps = this.config.cart;
     if (fromCartId === cartId) return this.view(cartId);
-    const from = this.env.CART_DO.getByName(`cart:${fromCartId}`);
-    const peek = await from.peekForMerge(fromCartId);
+    const fromName = `cart:${fromCartId}`;
+    const peek = await callCart(this.env, fromName, (from) => from.peekForMerge(fromCartId), { idempotent: true, label: "cart.peekForMerge" });
     if (!peek.ok) return { ...(await this.view(cartId)), merged: { added: [], capped: [], dropped: [] } };
     const meta = this.current(cartId);
     if (!meta) return notFound();
@@ -313,56 +327,71 @@ export class CartDO extends DurableObject<Env> {
       this.store.recordMerge(fromCartId, now);
       await this.touched(now);
     }
-    await from.finishMerge(fromCartId, cartId);
+    await callCart(this.env, fromName, (from) => from.finishMerge(fromCartId, cartId), { idempotent: true, label: "cart.finishMerge" });
     const view = await this.view(cartId);
     return { ...view, merged: summary };
   }
 
   /**
-   * The checkout saga (ARCHITECTURE.md): lock persisted first, then re-price, holds in SKU order, the order in one
-   * transaction, the PaymentIntent. The same key returns the same answer; another key meets the lock.
+   * Checkout, step 0 (README "Checkout saga: where it lives"): the Worker runs the saga, this object holds the lock
+   * and the idempotency record. Answers run (the lock and the saga's input are persisted before any outside await,
+   * under a run lease), or an answer for the shopper now: a replay of the same key, a refusal, or CHECKOUT_IN_PROGRESS
+   * when the same key's run is still going after waiting for it. Never throws across the RPC boundary.
    */
-  async checkout(req: CheckoutRequest): Promise<CheckoutOutcome> {
+  async beginCheckout(req: CheckoutRequest): Promise<BeginCheckout> {
     try {
-      return await this.checkoutOnce(req);
+      return await this.beginOnce(req, false);
     } catch (err) {
-      // Never let an exception cross the RPC boundary: the Worker would only see a bare 500.
-      this.logger(req.cartId).error("checkout_failed", errorFields(err));
-      return fail(503, "CHECKOUT_UNAVAILABLE", "Checkout is unavailable right now; retry shortly", { retry_after_seconds: 5 });
+      this.logger(req.cartId).error("checkout_begin_failed", errorFields(err));
+      return answer(fail(503, "CHECKOUT_UNAVAILABLE", "Checkout is unavailable right now; retry shortly", null, 5));
     }
   }
 
-  private async checkoutOnce(req: CheckoutRequest): Promise<CheckoutOutcome> {
+  private async beginOnce(req: CheckoutRequest, waited: boolean): Promise<BeginCheckout> {
     const meta = this.current(req.cartId);
-    if (!meta) return notFound();
-    const running = this.inflight.get(req.idempotencyKey);
-    if (running) return this.sameRequest(req, running);
+    if (!meta) return answer(notFound());
     const existing = this.store.checkout(req.idempotencyKey);
     if (existing) {
-      if (existing.requestHash !== req.requestHash) {
-        return fail(422, "IDEMPOTENCY_KEY_REUSED", "This Idempotency-Key was used with a different request");
+      if (existing.requestHash !== req.requestHash) return answer(fail(422, "IDEMPOTENCY_KEY_REUSED", "This Idempotency-Key was used with a different request"));
+      if (existing.state === "done" && existing.result) return answer({ ...(JSON.parse(existing.result) as CheckoutSuccess), replayed: true });
+      const now = Date.now();
+      if (existing.runUntil > now) {
+        // The same request is being served right now: wait for its answer rather than run a second saga.
+        if (!waited) {
+          const outcome = await this.waitForFinish(req.idempotencyKey, Math.min(SAME_KEY_WAIT_MS, existing.runUntil - now));
+          if (outcome) return answer(outcome.ok ? { ...outcome, replayed: true } : outcome);
+          return this.beginOnce(req, true);
+        }
+        return answer(fail(409, "CHECKOUT_IN_PROGRESS", "This checkout is still running; retry with the same Idempotency-Key shortly", { order_id: existing.orderId }, 2));
       }
-      if (existing.state === "done" && existing.result) return { ...(JSON.parse(existing.result) as CheckoutSuccess), replayed: true };
-      // Started but not running here: the object restarted mid-saga. Resume it.
-      return this.run(req.cartId, JSON.parse(existing.request) as SagaInput);
+      // No run holds it (the last one kept the lock after a fault, or its Worker died): resume the same order.
+      const runId = crypto.randomUUID();
+      this.store.leaseCheckout(req.idempotencyKey, runId, now + RUN_LEASE_MS);
+      return { kind: "run", runId, input: JSON.parse(existing.request) as SagaInput };
     }
     if (meta.status === "checking_out") {
       const active = this.store.activeCheckout();
-      if (active && !this.inflight.has(active.key) && Date.now() - active.createdAt > this.config.checkoutHoldSeconds * 1000) {
-        // A checkout abandoned mid-way (its holds have lapsed anyway): give everything back and let this one in.
+      const now = Date.now();
+      if (active && active.runUntil <= now && now - active.createdAt > this.config.checkoutHoldSeconds * 1000) {
+        // The lock's lease is over (no run, and its holds have lapsed anyway): give the old order's holds back
+        // (idempotent) and let this key in.
         const stale = JSON.parse(active.request) as SagaInput;
-        await releaseHolds(this.env, stale.orderId, stale.items.map((i) => i.sku));
-        this.store.dropCheckout(active.key);
-        this.store.setStatus("open", null);
-        return this.checkoutOnce(req);
+        await this.releaseHolds(stale);
+        const again = this.store.checkout(active.key);
+        if (again?.state === "started" && again.runUntil <= Date.now()) {
+          this.store.dropCheckout(active.key);
+          this.store.setStatus("open", null);
+          this.logger(req.cartId).warn("checkout_lock_taken_over", { stale_order_id: stale.orderId });
+        }
+        return this.beginOnce(req, waited);
       }
-      return fail(409, "CART_LOCKED", "A checkout of this cart is in progress", { order_id: meta.orderId });
+      return answer(fail(409, "CART_LOCKED", "A checkout of this cart is in progress", { order_id: meta.orderId }));
     }
-    if (meta.status === "ordered") return fail(409, "CART_ALREADY_ORDERED", "This cart was already ordered", { order_id: meta.orderId });
+    if (meta.status === "ordered") return answer(fail(409, "CART_ALREADY_ORDERED", "This cart was already ordered", { order_id: meta.orderId }));
     const items = this.store.items();
-    if (items.length === 0) return fail(422, "CART_EMPTY", "The cart is empty");
+    if (items.length === 0) return answer(fail(422, "CART_EMPTY", "The cart is empty"));
     const email = req.email;
-    if (!email) return fail(422, "EMAIL_REQUIRED", "An email address is required to check out");
+    if (!email) return answer(fail(422, "EMAIL_REQUIRED", "An email address is required to check out"));
     // The lock, persisted before any outside await.
     const input: SagaInput = {
       cartId: req.cartId,
@@ -377,35 +406,73 @@ export class CartDO extends DurableObject<Env> {
       customer: req.customer,
     };
     const now = Date.now();
-    this.store.startCheckout({ key: req.idempotencyKey, orderId: input.orderId, requestHash: req.requestHash, request: JSON.stringify(input), createdAt: now });
+    const runId = crypto.randomUUID();
+    this.store.startCheckout({ key: req.idempotencyKey, orderId: input.orderId, requestHash: req.requestHash, request: JSON.stringify(input), createdAt: now, runId, runUntil: now + RUN_LEASE_MS });
     this.store.setStatus("checking_out", input.orderId);
     this.store.touch(now);
-    return this.run(req.cartId, input);
+    return { kind: "run", runId, input };
   }
 
-  private async sameRequest(req: CheckoutRequest, running: Promise<CheckoutOutcome>): Promise<CheckoutOutcome> {
-    const row = this.store.checkout(req.idempotencyKey);
-    if (row && row.requestHash !== req.requestHash) return fail(422, "IDEMPOTENCY_KEY_REUSED", "This Idempotency-Key was used with a different request");
-    const outcome = await running;
-    return outcome.ok ? { ...outcome, replayed: true } : outcome;
+  /**
+   * Checkout, last step: the saga's result. done → the answer is stored (replayed for the same key) and the cart is
+   * ordered; unlock → the attempt is forgotten and the cart open again; keep → the lock stays, free for the same key to
+   * resume at once. A run whose lease was taken over by a newer run changes nothing unless it succeeded (success is
+   * the same order either way). Returns the answer for the shopper.
+   */
+  async finishCheckout(cartId: string, key: string, runId: string, result: SagaResult): Promise<CheckoutOutcome> {
+    const row = this.store.checkout(key);
+    const meta = this.current(cartId);
+    if (!row || !meta) return result.outcome;
+    if (row.state === "done" && row.result) return { ...(JSON.parse(row.result) as CheckoutSuccess), replayed: true };
+    if (result.disposition === "done") {
+      this.store.finishCheckout(key, JSON.stringify(result.outcome));
+      this.store.setStatus("ordered", row.orderId);
+      await this.touched(Date.now());
+    } else if (row.runId === runId && result.disposition === "unlock") {
+      this.store.dropCheckout(key);
+      this.store.setStatus("open", null);
+      await this.touched(Date.now());
+    } else if (row.runId === runId) {
+      this.store.leaseCheckout(key, null, 0);
+    }
+    this.notifyFinish(key, result.outcome);
+    return result.outcome;
   }
 
-  private run(cartId: string, input: SagaInput): Promise<CheckoutOutcome> {
-    const work = (async (): Promise<CheckoutOutcome> => {
-      const result = await runCheckoutSaga(this.env, this.config, this.logger(cartId), input);
-      if (result.disposition === "done") {
-        this.store.finishCheckout(input.idempotencyKey, JSON.stringify(result.outcome));
-        this.store.setStatus("ordered", input.orderId);
-        await this.touched(Date.now());
-      } else if (result.disposition === "unlock") {
-        this.store.dropCheckout(input.idempotencyKey);
-        this.store.setStatus("open", null);
-        await this.touched(Date.now());
-      }
-      return result.outcome;
-    })();
-    this.inflight.set(input.idempotencyKey, work);
-    return work.finally(() => this.inflight.delete(input.idempotencyKey));
+  /** Requests waiting for the run of their own key, in this instance. */
+  private readonly waiters = new Map<string, ((outcome: CheckoutOutcome) => void)[]>();
+
+  private waitForFinish(key: string, ms: number): Promise<CheckoutOutcome | null> {
+    return new Promise((resolve) => {
+      const list = this.waiters.get(key) ?? [];
+      const timer = setTimeout(() => {
+        const rest = (this.waiters.get(key) ?? []).filter((w) => w !== done);
+        if (rest.length > 0) this.waiters.set(key, rest);
+        else this.waiters.delete(key);
+        resolve(null);
+      }, ms);
+      const done = (outcome: CheckoutOutcome): void => {
+        clearTimeout(timer);
+        resolve(outcome);
+      };
+      list.push(done);
+      this.waiters.set(key, list);
+    });
+  }
+
+  private notifyFinish(key: string, outcome: CheckoutOutcome): void {
+    const list = this.waiters.get(key) ?? [];
+    this.waiters.delete(key);
+    for (const w of list) w(outcome);
+  }
+
+  /** Releases a checkout's holds (idempotent by hold id), through the DO access layer. */
+  private async releaseHolds(input: SagaInput): Promise<void> {
+    await Promise.all(
+      input.items.map((i) =>
+        callStock(this.env, i.sku, (s) => s.release(i.sku, `${input.orderId}:${i.sku}`), { idempotent: true, label: "stock.release" }),
+      ),
+    );
   }
 
   /** Idle expiry: a cart untouched for the idle period gives back any holds and is deleted. */
@@ -420,10 +487,12 @@ export class CartDO extends DurableObject<Env> {
       return;
     }
     const active = this.store.activeCheckout();
-    if (active && !this.inflight.has(active.key)) {
-      const input = JSON.parse(active.request) as SagaInput;
-      await releaseHolds(this.env, input.orderId, input.items.map((i) => i.sku));
+    if (active && active.runUntil > Date.now()) {
+      // A saga is running for this cart in some Worker: let it finish first.
+      await this.scheduleAlarm(active.runUntil + 1000);
+      return;
     }
+    if (active) await this.releaseHolds(JSON.parse(active.request) as SagaInput);
     this.logger(meta.id).info("cart_expired", { status: meta.status, released_checkout: active?.orderId ?? null });
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();

@@ -2,7 +2,9 @@
  * The CartDO's SQLite storage: synchronous reads and writes, so code that does not await between a check and a write
  * is atomic with respect to every other request to the cart.
  */
-import type { CartStatus, VariantInfo } from "../workers/cart/types";
+import type { CartStatus, VariantInfo } from "../workers/cart";
+import { applySqliteMigrations } from "./sqlite-migrations";
+import { cartMigrations } from "./cart-schema";
 
 export interface CartMeta {
   id: string;
@@ -27,26 +29,23 @@ export interface CheckoutRow {
   request: string;
   result: string | null;
   createdAt: number;
+  /** The saga run that holds this checkout, and until when (0: none in progress). */
+  runId: string | null;
+  runUntil: number;
 }
 
 /** Typed access to one cart's tables. */
 export class CartStore {
-  constructor(private readonly sql: SqlStorage) {
+  private readonly sql: SqlStorage;
+
+  constructor(private readonly storage: DurableObjectStorage) {
+    this.sql = storage.sql;
     this.init();
   }
 
-  /** Creates the tables (idempotent). */
+  /** Brings the tables to the current schema version (tracked in `_schema_migrations`). */
   init(): void {
-    this.sql.exec(`
-      create table if not exists meta (key text primary key, value text not null);
-      create table if not exists items (
-        sku text primary key, qty integer not null check (qty > 0), variant_id integer not null, product_id integer not null,
-        title text not null, slug text not null, format text not null, unit_price integer not null, currency text not null,
-        purchasable integer not null, added_at integer not null);
-      create table if not exists checkouts (
-        idem_key text primary key, order_id text not null, request_hash text not null,
-        state text not null check (state in ('started','done')), request text not null, result text, created_at integer not null);
-      create table if not exists merged_from (cart_id text primary key, merged_at integer not null);`);
+    applySqliteMigrations(this.storage, cartMigrations);
   }
 
   private get(key: string): string | null {
@@ -149,12 +148,13 @@ export class CartStore {
 
   checkout(key: string): CheckoutRow | null {
     const r = this.sql
-      .exec<{ idem_key: string; order_id: string; request_hash: string; state: string; request: string; result: string | null; created_at: number }>(
+      .exec<{ idem_key: string; order_id: string; request_hash: string; state: string; request: string; result: string | null; created_at: number; run_id: string | null; run_until: number }>(
         "select * from checkouts where idem_key = ?",
         key,
       )
       .toArray()[0];
-    return r ? { key: r.idem_key, orderId: r.order_id, requestHash: r.request_hash, state: r.state as CheckoutRow["state"], request: r.request, result: r.result, createdAt: r.created_at } : null;
+    return r ? { key: r.idem_key, orderId: r.order_id, requestHash: r.request_hash, state: r.state as CheckoutRow["state"], request: r.request, result: r.result, createdAt: r.created_at, runId: r.run_id, runUntil: r.run_until }
+      : null;
   }
 
   /** The checkout that holds the lock, if any. */
@@ -165,9 +165,14 @@ export class CartStore {
 
   startCheckout(row: Omit<CheckoutRow, "state" | "result">): void {
     this.sql.exec(
-      "insert into checkouts (idem_key, order_id, request_hash, state, request, result, created_at) values (?, ?, ?, 'started', ?, null, ?)",
-      row.key, row.orderId, row.requestHash, row.request, row.createdAt,
+      "insert into checkouts (idem_key, order_id, request_hash, state, request, result, created_at, run_id, run_until) values (?, ?, ?, 'started', ?, null, ?, ?, ?)",
+      row.key, row.orderId, row.requestHash, row.request, row.createdAt, row.runId, row.runUntil,
     );
+  }
+
+  /** Hands a started checkout to a (new) saga run until `until`; `runId` null and `until` 0 release it. */
+  leaseCheckout(key: string, runId: string | null, until: number): void {
+    this.sql.exec("update checkouts set run_id = ?, run_until = ? where idem_key = ? and state = 'started'", runId, until, key);
   }
 
   finishCheckout(key: string, result: string): void {

@@ -164,11 +164,11 @@ it("a hoarder (one address, 12 guest carts of 10 units and one account) ends hol
     const created = await json<{ data: { cart_token: string } }>(await fetch(`${origin}/v1/carts`, { method: "POST", headers: headers({}) }));
     carts.push({ "x-cart-token": created.data.cart_token });
   }
-  // Sign-up answers 202 alike for new and taken addresses (no enumeration); the session comes from logging in.
-  const credentials = JSON.stringify({ email: `hoarder-${Date.now()}@example.com`, password: "vK9#qL2$wX7!zR4p-secure" });
-  const signup = await fetch(`${origin}/v1/auth/signup`, { method: "POST", headers: headers({}), body: credentials });
+  // Sign-up answers a uniform 202 with no session; the account then signs in.
+  const account = JSON.stringify({ email: `hoarder-${Date.now()}@example.com`, password: "vK9#qL2$wX7!zR4p-secure" });
+  const signup = await fetch(`${origin}/v1/auth/signup`, { method: "POST", headers: headers({}), body: account });
   expect(signup.status).toBe(202);
-  const login = await fetch(`${origin}/v1/auth/login`, { method: "POST", headers: headers({}), body: credentials });
+  const login = await fetch(`${origin}/v1/auth/login`, { method: "POST", headers: headers({}), body: account });
   expect(login.status).toBe(200);
   carts.push({ authorization: `Bearer ${(await json<{ access_token: string }>(login)).access_token}` });
   for (const cart of carts) {

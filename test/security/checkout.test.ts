@@ -9,9 +9,9 @@ import { describe, expect, it } from "vitest";
 import { SELF, env } from "cloudflare:test";
 import { ADMIN_TOKEN, DEAD_PORT, call, json, nextIp, sql } from "../worker/helpers";
 import type { ErrorBody } from "../worker/helpers";
-import { registerAndLogin } from "../worker/accounts-helpers";
 import { ADDRESS, add, deliver, eventsFor, guestCart, orderRow, pay, setStock } from "../worker/shop";
 import type { Cart, CheckoutBody } from "../worker/shop";
+import { registerAndLogin } from "../worker/accounts-helpers";
 
 const PASSWORD = "vK9#qL2$wX7!zR4p-secure";
 const stock = (sku: string) => env.STOCK_DO.getByName(`sku:${sku}`).snapshot(sku);
@@ -32,8 +32,9 @@ async function status(res: Response): Promise<{ status: number; code: string | n
 }
 
 async function newUser(): Promise<{ token: string; cart: Cart }> {
-  const { body } = await registerAndLogin(`hoard-${crypto.randomUUID().slice(0, 8)}@example.com`, PASSWORD);
-  const token = body.access_token;
+  // Sign-up answers a uniform 202 (no session); the account then signs in.
+  const { body: session } = await registerAndLogin(`hoard-${crypto.randomUUID().slice(0, 8)}@example.com`, PASSWORD);
+  const token = session.access_token;
   return { token, cart: { token: null, headers: { authorization: `Bearer ${token}` } } };
 }
 
@@ -194,6 +195,22 @@ describe("API4 Unrestricted Resource Consumption: checkout rate limits", () => {
     const limited = answers.filter((a) => a.code === "RATE_LIMITED");
     expect(limited.length).toBeGreaterThanOrEqual(1);
     for (const a of limited) expect(a).toMatchObject({ status: 429, retryAfter: "60" });
+  });
+
+  it("per IP counts the address the deployment trusts (CLIENT_IP_HEADER): rotating CF-Connecting-IP gains nothing", async () => {
+    const trusted = freshIp();
+    const codes: (string | null)[] = [];
+    for (let i = 0; i < 21; i++) {
+      const cart = await guestCart();
+      const res = await call(
+        "/v1/checkout",
+        { method: "POST", headers: { ...cart.headers, "content-type": "application/json", "x-real-ip": trusted, "cf-connecting-ip": nextIp(), "idempotency-key": `trust-${crypto.randomUUID()}` }, body: body() },
+        { CLIENT_IP_HEADER: "x-real-ip" },
+      );
+      codes.push((await status(res)).code);
+    }
+    expect(codes.slice(0, 10).every((c) => c === "CART_EMPTY")).toBe(true);
+    expect(codes).toContain("RATE_LIMITED");
   });
 
   it("per cart: more than 30 checkouts of one cart within a minute are 429, from any address", async () => {

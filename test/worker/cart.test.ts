@@ -5,6 +5,9 @@ import { call, json, nextIp } from "./helpers";
 import type { ErrorBody } from "./helpers";
 import { add, cartCall, guestCart } from "./shop";
 import { registerAndLogin } from "./accounts-helpers";
+import { applySqliteMigrations } from "../../durable-objects/sqlite-migrations";
+import { cartMigrations } from "../../durable-objects/cart-schema";
+import type { CartDO } from "../../durable-objects/cart-do";
 
 interface CartBody {
   data: { id: string; status: string; version: number; lines: { sku: string; quantity: number; unit_price: number; available: number | null; in_stock: boolean }[]; item_count: number; subtotal: number; coupon: string | null };
@@ -169,5 +172,30 @@ describe("idle expiry", () => {
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect((await cartCall(cart, "/v1/cart")).status).toBe(200);
     expect(await runInDurableObject(stub, (_i, state) => state.storage.getAlarm())).toBe(touchedAt + 604_800_000);
+  });
+});
+
+describe("CartDO storage schema", () => {
+  it("is tracked in _schema_migrations; a cart stored before tracking (v1 tables, no run lease) adopts it and gains the lease columns", async () => {
+    const cart = await guestCart();
+    const cartId = (cart.token ?? "").split(".")[0] ?? "";
+    const stub = env.CART_DO.getByName(`cart:${cartId}`);
+    await runInDurableObject(stub, (_obj: CartDO, state) => {
+      const sql = state.storage.sql;
+      expect(sql.exec<{ version: number }>("select version from _schema_migrations order by version").toArray().map((r) => r.version)).toEqual([1, 2]);
+      // Rewind this object's storage to what carts had before migrations were tracked.
+      sql.exec("drop table _schema_migrations");
+      sql.exec("drop table checkouts");
+      sql.exec(`create table checkouts (
+        idem_key text primary key, order_id text not null, request_hash text not null,
+        state text not null check (state in ('started','done')), request text not null, result text, created_at integer not null)`);
+      sql.exec("insert into checkouts (idem_key, order_id, request_hash, state, request, result, created_at) values ('old-key-1', 'o1', 'h', 'started', '{}', null, 1)");
+      expect(applySqliteMigrations(state.storage, cartMigrations)).toEqual([1, 2]);
+      const cols = sql.exec<{ name: string }>("pragma table_info(checkouts)").toArray().map((r) => r.name);
+      expect(cols).toEqual(expect.arrayContaining(["run_id", "run_until"]));
+      // The old row survives with no run in progress, so its key may resume.
+      expect(sql.exec<{ run_until: number }>("select run_until from checkouts where idem_key = 'old-key-1'").one().run_until).toBe(0);
+      expect(applySqliteMigrations(state.storage, cartMigrations)).toEqual([]);
+    });
   });
 });

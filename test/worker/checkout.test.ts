@@ -9,6 +9,7 @@ import type { ErrorBody } from "./helpers";
 import { ADDRESS, add, cartCall, checkout, checkoutAsRequest, deliver, eventsFor, guestCart, orderRow, pay, setStock, stripe } from "./shop";
 import type { Cart, CheckoutBody } from "./shop";
 import { newGuestCart } from "../../workers/cart/token";
+import { checkoutWith } from "./checkout-helpers";
 import type { CheckoutOutcome, VariantInfo } from "../../workers/cart/types";
 
 const stock = (sku: string) => env.STOCK_DO.getByName(`sku:${sku}`).snapshot(sku);
@@ -154,17 +155,15 @@ async function buyers(sku: string, n: number): Promise<Cart[]> {
 }
 
 /**
- * A checkout straight at the cart's Durable Object, as the route makes it. The 1,000-way test drives the saga this way:
+ * A checkout without the HTTP layer, as the route makes it. The 1,000-way test drives the saga this way:
  * inside the test runtime all requests share one thread, and the HTTP layer in front (validation, the Redis rate
  * limit) is proven by the other tests; the bench drives the same flash sale over HTTP against `wrangler dev`.
  */
 const HOT_STOCK = 25;
 const HOT_BUYERS = 250;
 
-function sagaCheckout(cart: Cart, key: string): Promise<CheckoutOutcome> {
-  const cartId = (cart.token ?? "").split(".")[0] ?? "";
-  return env.CART_DO.getByName(`cart:${cartId}`).checkout({ cartId, idempotencyKey: key, requestHash: key, userId: null, email: "flash@example.com", shippingAddress: ADDRESS, traceId: null, customer: { customer: `d:${cartId}`, ip: `ip:${cartId}` } });
-}
+/** The checkout as the route runs it (CartDO lock, saga in the Worker), without the HTTP layer in front. */
+const sagaCheckout = (cart: Cart, key: string): Promise<CheckoutOutcome> => checkoutWith(cart, key);
 
 describe("no oversell", () => {
   // The issue's 1,000 buyers for 100 units runs over HTTP against a wrangler dev server in test/http/flash-sale.test.ts:

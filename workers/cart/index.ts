@@ -17,4 +17,7 @@ export type {
   CheckoutRequest,
   CheckoutSuccess,
   CheckoutOutcome,
+  BeginCheckout,
+  SagaInput,
+  SagaResult,
 } from "./types";

@@ -6,6 +6,7 @@ import type { Context } from "hono";
 import type { AppEnv } from "../platform/context";
 import { errorFields } from "../platform/logger";
 import { guestCartId, userCartId } from "./token";
+import { callCart } from "../platform/do-access";
 
 export interface MergeSummary {
   cart_id: string;
@@ -21,9 +22,10 @@ export async function withCartMerge<T extends object>(c: Context<AppEnv>, result
   const userId = user.id;
   try {
     const cartId = userCartId(userId);
-    const stub = c.env.CART_DO.getByName(`cart:${cartId}`);
-    await stub.create(cartId, userId);
-    const merged = await stub.merge(cartId, guest);
+    const name = `cart:${cartId}`;
+    await callCart(c.env, name, (s) => s.create(cartId, userId), { idempotent: true, label: "cart.create" });
+    // Idempotent: a merge is recorded by source cart id, so a repeat adds nothing twice.
+    const merged = await callCart(c.env, name, (s) => s.merge(cartId, guest), { idempotent: true, label: "cart.merge" });
     if (!merged.ok) return result;
     return { ...result, cart: { cart_id: cartId, merged: merged.merged ?? { added: [], capped: [], dropped: [] } } };
   } catch (err) {

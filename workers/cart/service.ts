@@ -6,14 +6,19 @@ import { AppError } from "../platform/errors";
 import type { CartFailure, CartResult, CartView, CheckoutOutcome, CheckoutSuccess, ShippingAddress, VariantInfo } from "./types";
 import { newGuestCart, requestCartId, userCartId } from "./token";
 import { enforceBindingLimit, enforceLimit } from "../platform/rate-limit";
-import { checkoutPolicy, customerKeys, extendHoldsForPayment } from "../checkout";
+import { callCart } from "../platform/do-access";
+import { clientIp, clientIpOrNull } from "../platform/client-ip";
+import type { CartStub } from "../platform/do-access";
+import { checkoutPolicy, customerKeys, extendHoldsForPayment, sagaPorts } from "../checkout";
 import { stripeClient } from "../payments";
+import { runCheckout } from "./checkout-flow";
 
 const VARIANT_TTL_SECONDS = 60;
 
 /** Turns a CartDO refusal into the error envelope. */
 export function raise(f: CartFailure): never {
-  throw new AppError(f.status, f.code, f.message, f.details ?? null, f.status === 503 ? { "Retry-After": "5" } : {});
+  const retryAfter = f.retryAfter ?? (f.status === 503 ? 5 : undefined);
+  throw new AppError(f.status, f.code, f.message, f.details ?? null, retryAfter === undefined ? {} : { "Retry-After": String(retryAfter) });
 }
 
 function unwrap(r: CartResult): CartView {
@@ -21,18 +26,19 @@ function unwrap(r: CartResult): CartView {
   return r.cart;
 }
 
-const stub = (c: Context<AppEnv>, cartId: string) => c.env.CART_DO.getByName(`cart:${cartId}`);
+/** Calls the cart's CartDO through the DO access layer (only idempotent calls are retried). */
+const onStub = <T>(c: Context<AppEnv>, cartId: string, label: string, idempotent: boolean, op: (s: CartStub) => Promise<T>): Promise<T> =>
+  callCart(c.env, `cart:${cartId}`, op, { idempotent, label: `cart.${label}` });
 
 /**
  * Runs `op` on the request's cart. A signed-in user's cart is created on first use, so "my cart" always exists.
  */
-async function onCart(c: Context<AppEnv>, op: (s: ReturnType<typeof stub>, cartId: string) => Promise<CartResult>): Promise<CartView> {
+async function onCart(c: Context<AppEnv>, label: string, idempotent: boolean, op: (s: CartStub, cartId: string) => Promise<CartResult>): Promise<CartView> {
   const { cartId, userId } = await requestCartId(c);
-  const s = stub(c, cartId);
-  let result = await op(s, cartId);
+  let result = await onStub(c, cartId, label, idempotent, (s) => op(s, cartId));
   if (!result.ok && result.code === "CART_NOT_FOUND" && userId) {
-    await s.create(cartId, userId);
-    result = await op(s, cartId);
+    await onStub(c, cartId, "create", true, (s) => s.create(cartId, userId));
+    result = await onStub(c, cartId, label, idempotent, (s) => op(s, cartId));
   }
   return unwrap(result);
 }
@@ -40,15 +46,15 @@ async function onCart(c: Context<AppEnv>, op: (s: ReturnType<typeof stub>, cartI
 /** POST /carts: a new guest cart with its token, or the signed-in user's cart. */
 export async function createCart(c: Context<AppEnv>): Promise<{ cart: CartView; cart_token: string | null }> {
   const userId = c.get("userId");
-  if (userId) return { cart: unwrap(await stub(c, userCartId(userId)).create(userCartId(userId), userId)), cart_token: null };
+  if (userId) return { cart: unwrap(await onStub(c, userCartId(userId), "create", true, (s) => s.create(userCartId(userId), userId))), cart_token: null };
   const config = c.get("config");
-  await enforceLimit(c, "cart-create-ip", c.req.header("cf-connecting-ip") ?? "unknown", config.apiPerUserPerMinute * 10, 60, "open");
+  await enforceLimit(c, "cart-create-ip", clientIp(c), config.apiPerUserPerMinute * 10, 60, "open");
   const { cartId, token } = await newGuestCart(config.cookieSecret);
-  return { cart: unwrap(await stub(c, cartId).create(cartId, null)), cart_token: token };
+  return { cart: unwrap(await onStub(c, cartId, "create", true, (s) => s.create(cartId, null))), cart_token: token };
 }
 
 /** GET /cart. */
-export const getCart = (c: Context<AppEnv>): Promise<CartView> => onCart(c, (s, id) => s.view(id));
+export const getCart = (c: Context<AppEnv>): Promise<CartView> => onCart(c, "view", true, (s, id) => s.view(id));
 
 /**
  * The variant a shopper adds, from Redis (60 s) or the replica. The cart shows this price; checkout re-prices from the
@@ -91,27 +97,34 @@ async function sharedVariantInfo(c: Context<AppEnv>, sku: string): Promise<Varia
 /** POST /cart/items. */
 export async function addItem(c: Context<AppEnv>, sku: string, quantity: number): Promise<CartView> {
   const variant = await variantInfo(c, sku);
-  return onCart(c, (s, id) => s.addItem(id, variant, quantity));
+  // Not retried: an add sums quantities, so a repeat after a lost reply would add twice.
+  return onCart(c, "addItem", false, (s, id) => s.addItem(id, variant, quantity));
 }
 
-export const setQuantity = (c: Context<AppEnv>, sku: string, quantity: number): Promise<CartView> => onCart(c, (s, id) => s.setQuantity(id, sku, quantity));
-export const removeItem = (c: Context<AppEnv>, sku: string): Promise<CartView> => onCart(c, (s, id) => s.removeItem(id, sku));
-export const clearCart = (c: Context<AppEnv>): Promise<CartView> => onCart(c, (s, id) => s.clear(id));
-export const setCoupon = (c: Context<AppEnv>, code: string | null): Promise<CartView> => onCart(c, (s, id) => s.setCoupon(id, code));
+export const setQuantity = (c: Context<AppEnv>, sku: string, quantity: number): Promise<CartView> => onCart(c, "setQuantity", true, (s, id) => s.setQuantity(id, sku, quantity));
+// A repeated remove answers CART_ITEM_NOT_FOUND instead of the cart: not retried.
+export const removeItem = (c: Context<AppEnv>, sku: string): Promise<CartView> => onCart(c, "removeItem", false, (s, id) => s.removeItem(id, sku));
+export const clearCart = (c: Context<AppEnv>): Promise<CartView> => onCart(c, "clear", true, (s, id) => s.clear(id));
+export const setCoupon = (c: Context<AppEnv>, code: string | null): Promise<CartView> => onCart(c, "setCoupon", true, (s, id) => s.setCoupon(id, code));
+
+/** Binds an Idempotency-Key to its request: the caller and the validated body. */
+export async function checkoutRequestHash(userId: string | null, body: unknown): Promise<string> {
+  return sha256Hex(JSON.stringify({ userId, body }));
+}
 
 async function sha256Hex(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** POST /checkout: runs the saga in the CartDO; the same Idempotency-Key always gets the same answer. */
+/** POST /checkout: the CartDO locks, the saga runs here; the same Idempotency-Key always gets the same answer. */
 export async function checkout(
   c: Context<AppEnv>,
   idempotencyKey: string,
   body: { email?: string | undefined; shipping_address: ShippingAddress },
 ): Promise<CheckoutSuccess> {
   const { cartId, userId } = await requestCartId(c);
-  const ip = c.req.header("cf-connecting-ip") ?? null;
+  const ip = clientIpOrNull(c);
   const customer = await customerKeys(c.get("config").cookieSecret, userId, cartId, ip);
   // Location-local limits (no Redis round trip, so a flash-sale burst is not refused by a busy Redis); fail closed:
   // checkout is where abuse costs money.
@@ -122,8 +135,9 @@ export async function checkout(
     const { value } = await c.get("db").read((r) => r.rows<{ email: string }>(sql`select email from users where id = ${userId}`), { primary: true });
     email = value[0]?.email ?? email;
   }
-  const requestHash = await sha256Hex(JSON.stringify({ userId, body }));
-  const outcome: CheckoutOutcome = await stub(c, cartId).checkout({
+  const requestHash = await checkoutRequestHash(userId, body);
+  const ports = sagaPorts(c.env, c.get("config"), c.get("db"), c.get("log"));
+  const outcome: CheckoutOutcome = await runCheckout({ env: c.env, ports }, {
     cartId,
     idempotencyKey,
     requestHash,

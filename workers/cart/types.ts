@@ -1,4 +1,9 @@
 /** What the Worker and the CartDO exchange over RPC. Plain data only: it crosses the RPC boundary by structured clone. */
+import type { CheckoutFailure, CheckoutSuccess, SagaInput, SagaResult, ShippingAddress } from "../checkout";
+
+export type { CheckoutSuccess, SagaInput, SagaResult, ShippingAddress };
+/** A refusal the Worker turns into the error envelope. */
+export type CartFailure = CheckoutFailure;
 
 /** A sellable variant as the catalog describes it when it is added to a cart (the cart's price snapshot). */
 export interface VariantInfo {
@@ -50,27 +55,9 @@ export interface CartCaps {
   idleSeconds: number;
 }
 
-/** A refusal the Worker turns into the error envelope. */
-export interface CartFailure {
-  ok: false;
-  status: 404 | 409 | 422 | 503;
-  code: string;
-  message: string;
-  details?: unknown;
-}
 
 export type CartResult = { ok: true; cart: CartView } | CartFailure;
 
-export interface ShippingAddress {
-  name: string;
-  line1: string;
-  line2?: string | undefined;
-  city: string;
-  region?: string | undefined;
-  postal_code: string;
-  country: string;
-  phone?: string | undefined;
-}
 
 export interface CheckoutRequest {
   cartId: string;
@@ -86,27 +73,8 @@ export interface CheckoutRequest {
   customer: { customer: string; ip: string };
 }
 
-export interface CheckoutSuccess {
-  ok: true;
-  replayed: boolean;
-  order: {
-    id: string;
-    number: string;
-    status: string;
-    currency: string;
-    subtotal: number;
-    discount_total: number;
-    tax_total: number;
-    shipping_total: number;
-    grand_total: number;
-    holds_expire_at: string;
-    lines: { sku: string; title: string; quantity: number; unit_price: number; line_total: number }[];
-    /** Price changes since the items were added (server prices win). */
-    repriced: { sku: string; was: number; now: number }[];
-  };
-  payment: { provider: "stripe"; payment_intent_id: string; client_secret: string };
-  /** Lets a guest read the order later (GET /v1/orders/:id with X-Order-Token). */
-  order_token: string;
-}
 
 export type CheckoutOutcome = CheckoutSuccess | CartFailure;
+
+/** The CartDO's answer to beginCheckout: run (or resume) the saga under this run id, or answer the shopper now. */
+export type BeginCheckout = { kind: "run"; runId: string; input: SagaInput } | { kind: "answer"; outcome: CheckoutOutcome };

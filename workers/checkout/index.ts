@@ -1,12 +1,13 @@
 /**
- * The checkout domain's public API: the steps the CartDO's saga runs (pricing from the primary, the order write).
- * TODO(boundaries): createPendingOrder writes orders' tables; it belongs in orders, called by the saga through
- * workers/orders/index.ts.
+ * The checkout domain's public API: the saga the Worker runs once the CartDO holds the lock (its steps, their
+ * compensations and their ports), pricing, the abuse policy and the customer keys it counts by.
  */
 export { loadPricing, computeTotals } from "./pricing";
 export type { PricedVariant, RegionRules, Totals } from "./pricing";
-export { createPendingOrder } from "./order-writer";
-export type { NewOrder } from "./order-writer";
+export { runCheckoutSaga, RETRY_AFTER_SECONDS } from "./saga";
+export { sagaPorts, stockPort, ordersPort, paymentsPort } from "./saga-ports";
+export type { SagaPorts, StockPort, OrdersPort, PaymentsPort, HoldOwners } from "./saga-ports";
+export type { SagaInput, SagaResult, CheckoutFailure, CheckoutSuccess, ShippingAddress } from "./saga-types";
 export { saleLimitRoutes } from "./sale-limit-routes";
 export { customerKeys, ipBucket } from "./customer";
 export type { CustomerKeys } from "./customer";

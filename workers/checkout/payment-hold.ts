@@ -9,7 +9,11 @@ import { sql } from "drizzle-orm";
 import type Stripe from "stripe";
 import type { DbRouter } from "../platform/db";
 import { AppError } from "../platform/errors";
+import { callDurableObject } from "../platform/do-access";
 import type { CheckoutPolicy } from "./policy";
+
+/** StockDO.extendHold's answer, as plain data. */
+type ExtendAnswer = { ok: true; expiresAt: number } | { ok: false; state: string };
 
 /** PaymentIntent statuses that mean the shopper is paying right now. */
 const IN_PROGRESS: readonly string[] = ["requires_action", "processing"];
@@ -42,7 +46,11 @@ export async function extendHoldsForPayment(ctx: PaymentHoldContext, cartId: str
   }
   const until = new Date(order.created_at).getTime() + ctx.policy.paymentHoldSeconds * 1000;
   const results = await Promise.all(
-    (order.lines ?? []).map(async (l) => ({ sku: l.sku, res: await ctx.stock.getByName(`sku:${l.sku}`).extendHold(l.sku, l.hold_id, until) })),
+    (order.lines ?? []).map(async (l) => ({
+      sku: l.sku,
+      // Idempotent: the hold is moved to a fixed time.
+      res: await callDurableObject(() => ctx.stock.getByName(`sku:${l.sku}`), async (s): Promise<ExtendAnswer> => (await s.extendHold(l.sku, l.hold_id, until)) as ExtendAnswer, { idempotent: true, label: "stock.extendHold" }),
+    })),
   );
   const lapsed = results.filter((r) => !r.res.ok).map((r) => r.sku);
   if (lapsed.length > 0) throw new AppError(409, "HOLDS_EXPIRED", "The stock held for this order has already been released", { skus: lapsed });

@@ -37,9 +37,8 @@ export async function loadPricing(
   subdivision: string | undefined,
 ): Promise<{ variants: Map<string, PricedVariant>; rules: RegionRules }> {
   const regions = regionCandidates(country, subdivision);
-  const { value } = await db.read(
-    (r) =>
-      r.rows<{ variants: PricedVariant[] | null; tax: { region: string; rate_bps: number }[] | null; shipping: { region: string; flat_fee: number; free_over: number | null }[] | null }>(sql`
+  type Row = { variants: PricedVariant[] | null; tax: { region: string; rate_bps: number }[] | null; shipping: { region: string; flat_fee: number; free_over: number | null }[] | null };
+  const query = sql`
         select
           (select json_agg(json_build_object(
              'sku', v.sku, 'variant_id', v.id, 'product_id', v.product_id, 'title', p.name,
@@ -50,9 +49,13 @@ export async function loadPricing(
           (select json_agg(json_build_object('region', region, 'rate_bps', rate_bps)) from tax_rates
            where region in (${sql.join(regions.map((s) => sql`${s}`), sql`, `)})) as tax,
           (select json_agg(json_build_object('region', region, 'flat_fee', flat_fee, 'free_over', free_over)) from shipping_rules
-           where region in (${sql.join(regions.map((s) => sql`${s}`), sql`, `)})) as shipping`),
-    { primary: true },
-  );
+           where region in (${sql.join(regions.map((s) => sql`${s}`), sql`, `)})) as shipping`;
+  // Strictly the primary: a read falls back to the (asynchronous) replica when the primary is unreachable or its
+  // circuit is open, and a checkout must never charge a price the primary has already changed. The one-shot HTTP read
+  // comes first (no connection to open); when it was answered by a replica, the same query runs on the primary's
+  // connection instead (the order write that follows reuses it), and only if that fails too is checkout unavailable.
+  const first = await db.read((r) => r.rows<Row>(query), { primary: true });
+  const value = first.source === "primary" ? first.value : await db.write(async (primary) => (await primary.execute<Row>(query)).rows);
   const row = value[0];
   const variants = new Map((row?.variants ?? []).map((v) => [v.sku, v]));
   // The most specific region that has a rule wins, separately for tax and shipping.

@@ -13,5 +13,7 @@ export { canTransition } from "./state-machine";
 export { orderNumber } from "./order-number";
 export { orderEmailFacts } from "./email-facts";
 export type { OrderEmailFacts } from "./email-facts";
+export { createPendingOrder, attachPaymentIntent, cancelPendingOrder } from "./order-writer";
+export type { NewOrder, OrderTotals, PendingOrderResult } from "./order-writer";
 export { orderStatuses } from "./tables";
 export type { OrderStatus } from "./tables";
