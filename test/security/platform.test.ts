@@ -120,9 +120,9 @@ describe("API8 Security Misconfiguration", () => {
     expect(clientIpFrom(h, null)).toBe("unknown");
     expect(clientIpFrom(new Headers({ "cf-connecting-ip": "not an ip; drop table" }), "cf-connecting-ip")).toBe("unknown");
     expect(getConfig(env).clientIpHeader).toBe("cf-connecting-ip");
-    expect(getConfig({ ...env, CLIENT_IP_HEADER: "none" } as Env).clientIpHeader).toBeNull();
-    expect(getConfig({ ...env, CLIENT_IP_HEADER: "X-Real-IP" } as Env).clientIpHeader).toBe("x-real-ip");
-    expect(() => getConfig({ ...env, CLIENT_IP_HEADER: "bad header!" } as Env)).toThrow(/CLIENT_IP_HEADER/);
+    expect(getConfig({ ...env, CLIENT_IP_HEADER: "none" }).clientIpHeader).toBeNull();
+    expect(getConfig({ ...env, CLIENT_IP_HEADER: "X-Real-IP" }).clientIpHeader).toBe("x-real-ip");
+    expect(() => getConfig({ ...env, CLIENT_IP_HEADER: "bad header!" })).toThrow(/CLIENT_IP_HEADER/);
   });
 });
 
