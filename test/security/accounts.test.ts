@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { env } from "cloudflare:test";
 import { signValue } from "../../workers/platform/signing";
 import { app } from "../../workers/app";
-import { call, json, nextIp, postJson, sql } from "../worker/helpers";
+import { call, json, nextIp, postJson, sql, waitForMail } from "../worker/helpers";
 import type { ErrorBody } from "../worker/helpers";
 import { cookiesOf, loginWith, postFresh, registerAndLogin } from "../worker/accounts-helpers";
 import { totpCode } from "../../workers/accounts/totp";
@@ -26,24 +26,6 @@ const authed = (token: string, init: RequestInit = {}): RequestInit => ({
   ...init,
   headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...(init.headers ?? {}) },
 });
-
-interface Mail {
-  subject: string;
-  text: string;
-  html: string;
-}
-
-/** Waits for the real queue to deliver an email with `subject` to `to`. */
-async function waitForMail(to: string, subject: string, timeoutMs = 20_000): Promise<Mail> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const { data } = await json<{ data: Mail[] }>(await call(`/dev/mailbox?to=${encodeURIComponent(to)}`));
-    const mail = data.find((m) => m.subject === subject);
-    if (mail) return mail;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`no "${subject}" email for ${to}`);
-}
 
 const ADDRESS = { name: "Ada Lovelace", line1: "12 St James's Square", city: "London", postal_code: "SW1Y 4JH", country: "GB", phone: "+442079460000" };
 

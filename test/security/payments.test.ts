@@ -5,21 +5,10 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { SELF } from "cloudflare:test";
-import { ADMIN_TOKEN, call, json, sql } from "../worker/helpers";
+import { ADMIN_TOKEN, call, json, sql, waitFor } from "../worker/helpers";
 import type { ErrorBody } from "../worker/helpers";
 import { add, checkout, deliver, eventsFor, guestCart, orderRow, pay, setStock, signStripe } from "../worker/shop";
 import type { CheckoutBody } from "../worker/shop";
-
-async function waitFor<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = await fn();
-  while (!ok(last)) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 200));
-    last = await fn();
-  }
-  return last;
-}
 
 const ADDRESS = { name: "Grace Hopper", line1: "1 Navy Way", city: "Arlington", region: "VA", postal_code: "22202", country: "US" };
 

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { env } from "cloudflare:test";
-import { json, sql } from "./helpers";
+import { json, sql, waitFor } from "./helpers";
 import type { ErrorBody } from "./helpers";
 import { ADDRESS, add, cartCall, checkout, checkoutAsRequest, deliver, eventsFor, guestCart, orderRow, pay, setStock, stripe } from "./shop";
 import type { Cart, CheckoutBody } from "./shop";
@@ -13,17 +13,6 @@ import { checkoutWith } from "./checkout-helpers";
 import type { CheckoutOutcome, VariantInfo } from "../../workers/cart/types";
 
 const stock = (sku: string) => env.STOCK_DO.getByName(`sku:${sku}`).snapshot(sku);
-
-async function waitFor<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = await fn();
-  while (!ok(last)) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 250));
-    last = await fn();
-  }
-  return last;
-}
 
 describe("checkout", () => {
   it("re-prices on the server, computes totals, takes holds and creates the order and one PaymentIntent; a repeat replays", async () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { env, createExecutionContext, createMessageBatch, createScheduledController, getQueueResult, waitOnExecutionContext } from "cloudflare:test";
 import worker from "../../workers/index";
-import { call, deployedEnv, json, postJson, sql } from "./helpers";
-import type { ErrorBody } from "./helpers";
+import { call, deployedEnv, json, postJson, sql, waitForMail } from "./helpers";
+import type { ErrorBody, Mail } from "./helpers";
 import { postFresh, registerAndLogin } from "./accounts-helpers";
 
 const run = crypto.randomUUID().slice(0, 8);
@@ -14,26 +14,6 @@ const post = (path: string, body: unknown, token?: string): Promise<Response> =>
 interface QueueResult {
   explicitAcks: string[];
   retryMessages: { msgId: string }[];
-}
-
-interface Mail {
-  to: string;
-  subject: string;
-  text: string;
-  html: string;
-}
-
-/** Waits for the real queue (producer → consumer in workerd) to deliver an email to `to`. */
-async function waitForMail(to: string, subject: string, timeoutMs = 15_000): Promise<Mail> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const res = await call(`/dev/mailbox?to=${encodeURIComponent(to)}`);
-    const { data } = await json<{ data: Mail[] }>(res);
-    const mail = data.find((m) => m.subject === subject);
-    if (mail) return mail;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`no "${subject}" email for ${to}`);
 }
 
 const tokenIn = (mail: Mail): string => {

@@ -157,3 +157,35 @@ export function deployedEnv(environment: "staging" | "production"): Partial<Reco
     ...(environment === "production" ? { STRIPE_API_BASE: "", NEON_LOCAL_PROXY: "" } : {}),
   };
 }
+
+/** Polls `fn` until `ok` holds (every 200 ms), or throws after `timeoutMs` naming `what` and the last value. */
+export async function waitFor<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last = await fn();
+  while (!ok(last)) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 200));
+    last = await fn();
+  }
+  return last;
+}
+
+/** One message of the dev mailbox (`GET /dev/mailbox?to=`). */
+export interface Mail {
+  to: string;
+  subject: string;
+  html: string;
+  text: string;
+}
+
+/** Waits for the dev mailbox to hold a message with `subject` for `to`. */
+export async function waitForMail(to: string, subject: string, timeoutMs = 20_000): Promise<Mail> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const { data } = await json<{ data: Mail[] }>(await call(`/dev/mailbox?to=${encodeURIComponent(to)}`));
+    const mail = data.find((m) => m.subject === subject);
+    if (mail) return mail;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`no "${subject}" email for ${to}`);
+}

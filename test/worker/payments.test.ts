@@ -6,24 +6,13 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { ADMIN_TOKEN, call, json, sql } from "./helpers";
+import { ADMIN_TOKEN, call, json, sql, waitFor } from "./helpers";
 import type { ErrorBody } from "./helpers";
 import { add, checkout, deliver, eventsFor, guestCart, orderRow, pay, setStock, stripe } from "./shop";
 import type { CheckoutBody, StripeEvent } from "./shop";
 import { reconcileStuckOrders } from "../../workers/orders";
 import { standaloneServiceContext } from "../../workers/platform/service-context";
 import { createLogger } from "../../workers/platform/logger";
-
-async function waitFor<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = await fn();
-  while (!ok(last)) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 200));
-    last = await fn();
-  }
-  return last;
-}
 
 async function placeOrder(sku: string, qty = 1, email = `buyer-${crypto.randomUUID().slice(0, 8)}@example.com`): Promise<CheckoutBody["data"] & { email: string }> {
   const cart = await guestCart();
