@@ -6,20 +6,10 @@
 import { sql } from "drizzle-orm";
 import type { ServiceContext } from "../platform/service-context";
 import { orderNumber } from "./order-number";
+import type { OrderEmailData } from "../email";
 
-export interface OrderEmailFacts {
-  email: string;
-  /** The human-facing number (`NB-000042`). */
-  number: string;
-  currency: string;
-  lines: { title: string; format: string; quantity: number; line_total: number }[];
-  subtotal: number;
-  tax_total: number;
-  shipping_total: number;
-  grand_total: number;
-  /** The order's page in the storefront. */
-  link: string;
-}
+/** Exactly what the order templates render (email's contract), so the consumer passes it through unchanged. */
+export type OrderEmailFacts = OrderEmailData;
 
 /** The facts of order `orderId` for its emails, or null when there is no such order. */
 export async function orderEmailFacts(ctx: Pick<ServiceContext, "db" | "config">, orderId: string): Promise<OrderEmailFacts | null> {
