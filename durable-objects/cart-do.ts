@@ -13,18 +13,18 @@ import type { Logger } from "../workers/platform/logger";
 import { callCart, callStock } from "../workers/platform/do-access";
 import type { BeginCheckout, CartFailure, CartLineView, CartResult, CartView, CheckoutOutcome, CheckoutRequest, CheckoutSuccess, SagaInput, SagaResult, VariantInfo } from "../workers/cart";
 import { CartStore } from "./cart-store";
+import type { ErrorCode } from "../workers/platform/error-codes";
 import type { StockSnapshot } from "./stock-do";
 import type { CartItem, CartMeta } from "./cart-store";
 
-const fail = (status: CartFailure["status"], code: string, message: string, details?: unknown, retryAfter?: number): CartFailure => ({
+const fail = (code: ErrorCode, message: string, details?: unknown, retryAfter?: number): CartFailure => ({
   ok: false,
-  status,
   code,
   message,
   details,
   ...(retryAfter === undefined ? {} : { retryAfter }),
 });
-const notFound = (): CartFailure => fail(404, "CART_NOT_FOUND", "Cart was not found");
+const notFound = (): CartFailure => fail("CART_NOT_FOUND", "Cart was not found");
 const answer = (outcome: CheckoutOutcome): BeginCheckout => ({ kind: "answer", outcome });
 
 /**
@@ -87,7 +87,7 @@ export class CartDO extends DurableObject<Env> {
   }
 
   private locked(meta: CartMeta): CartFailure | null {
-    if (meta.status === "checking_out") return fail(409, "CART_LOCKED", "A checkout of this cart is in progress", { order_id: meta.orderId });
+    if (meta.status === "checking_out") return fail("CART_LOCKED", "A checkout of this cart is in progress", { order_id: meta.orderId });
     return null;
   }
 
@@ -166,9 +166,9 @@ export class CartDO extends DurableObject<Env> {
 
   /** Checks a quantity against a snapshot taken just before (the caller re-validates its own state afterwards). */
   private stockAllows(sku: string, qty: number, s: StockSnapshot | null | undefined): CartFailure | null {
-    if (!s) return fail(503, "STOCK_UNAVAILABLE", "Stock could not be checked right now; retry shortly", { sku });
+    if (!s) return fail("STOCK_UNAVAILABLE", "Stock could not be checked right now; retry shortly", { sku });
     if (s.tracked && !s.backorder && qty > s.available) {
-      return fail(409, "INSUFFICIENT_STOCK", `Only ${s.available} left of ${sku}`, { sku, requested: qty, available: s.available });
+      return fail("INSUFFICIENT_STOCK", `Only ${s.available} left of ${sku}`, { sku, requested: qty, available: s.available });
     }
     return null;
   }
@@ -180,7 +180,7 @@ export class CartDO extends DurableObject<Env> {
     if (!before) return notFound();
     const lockedBefore = this.locked(before);
     if (lockedBefore) return lockedBefore;
-    if (!variant.purchasable) return fail(409, "ITEM_UNAVAILABLE", `${variant.sku} cannot be bought`, { sku: variant.sku });
+    if (!variant.purchasable) return fail("ITEM_UNAVAILABLE", `${variant.sku} cannot be bought`, { sku: variant.sku });
     const existingQty = before.status === "ordered" ? 0 : (this.store.item(variant.sku)?.qty ?? 0);
     // One round of stock reads serves both the check and the response.
     const skus = new Set([variant.sku, ...(before.status === "ordered" ? [] : this.store.items().map((i) => i.sku))]);
@@ -195,14 +195,14 @@ export class CartDO extends DurableObject<Env> {
     this.reopenIfOrdered(meta);
     const existing = this.store.item(variant.sku);
     const items = this.store.items();
-    if (items.length > 0 && items[0]?.currency !== variant.currency) return fail(422, "MIXED_CURRENCIES", "A cart holds one currency");
+    if (items.length > 0 && items[0]?.currency !== variant.currency) return fail("MIXED_CURRENCIES", "A cart holds one currency");
     const total = (existing?.qty ?? 0) + qty;
     if (total > caps.maxLineQty) {
-      return fail(422, "QUANTITY_LIMIT", `At most ${caps.maxLineQty} of one item per cart`, { sku: variant.sku, max: caps.maxLineQty, in_cart: existing?.qty ?? 0 });
+      return fail("QUANTITY_LIMIT", `At most ${caps.maxLineQty} of one item per cart`, { sku: variant.sku, max: caps.maxLineQty, in_cart: existing?.qty ?? 0 });
     }
     const saleMax = this.saleLimitProblem(variant.sku, total, existing?.qty ?? 0, stock.get(variant.sku));
     if (saleMax) return saleMax;
-    if (!existing && items.length >= caps.maxLines) return fail(422, "CART_FULL", `A cart holds at most ${caps.maxLines} different items`, { max: caps.maxLines });
+    if (!existing && items.length >= caps.maxLines) return fail("CART_FULL", `A cart holds at most ${caps.maxLines} different items`, { max: caps.maxLines });
     const now = Date.now();
     this.store.putItem(variant, total, now);
     await this.touched(now);
@@ -213,7 +213,7 @@ export class CartDO extends DurableObject<Env> {
   private saleLimitProblem(sku: string, qty: number, inCart: number, s: StockSnapshot | null | undefined): CartFailure | null {
     const max = s?.maxPerCustomer ?? null;
     if (max === null || qty <= max) return null;
-    return fail(422, "QUANTITY_LIMIT", `At most ${max} of ${sku} per customer in this sale`, { sku, max, in_cart: inCart, reason: "max_per_customer" });
+    return fail("QUANTITY_LIMIT", `At most ${max} of ${sku} per customer in this sale`, { sku, max, in_cart: inCart, reason: "max_per_customer" });
   }
 
   /** Sets a line's quantity (1…cap); the line must exist. */
@@ -223,8 +223,8 @@ export class CartDO extends DurableObject<Env> {
     if (!before) return notFound();
     const lockedBefore = this.locked(before);
     if (lockedBefore) return lockedBefore;
-    if (before.status === "ordered" || !this.store.item(sku)) return fail(404, "CART_ITEM_NOT_FOUND", `${sku} is not in the cart`, { sku });
-    if (!Number.isInteger(qty) || qty < 1 || qty > caps.maxLineQty) return fail(422, "QUANTITY_LIMIT", `Quantity must be 1 to ${caps.maxLineQty}`, { sku, max: caps.maxLineQty });
+    if (before.status === "ordered" || !this.store.item(sku)) return fail("CART_ITEM_NOT_FOUND", `${sku} is not in the cart`, { sku });
+    if (!Number.isInteger(qty) || qty < 1 || qty > caps.maxLineQty) return fail("QUANTITY_LIMIT", `Quantity must be 1 to ${caps.maxLineQty}`, { sku, max: caps.maxLineQty });
     const stock = await this.snapshots(this.store.items().map((i) => i.sku));
     const stockProblem = this.stockAllows(sku, qty, stock.get(sku)) ?? this.saleLimitProblem(sku, qty, this.store.item(sku)?.qty ?? 0, stock.get(sku));
     if (stockProblem) return stockProblem;
@@ -232,7 +232,7 @@ export class CartDO extends DurableObject<Env> {
     if (!meta) return notFound();
     const locked = this.locked(meta);
     if (locked) return locked;
-    if (meta.status === "ordered" || !this.store.item(sku)) return fail(404, "CART_ITEM_NOT_FOUND", `${sku} is not in the cart`, { sku });
+    if (meta.status === "ordered" || !this.store.item(sku)) return fail("CART_ITEM_NOT_FOUND", `${sku} is not in the cart`, { sku });
     this.store.setQty(sku, qty);
     await this.touched(Date.now());
     return this.viewWith(cartId, stock);
@@ -244,7 +244,7 @@ export class CartDO extends DurableObject<Env> {
     if (!meta) return notFound();
     const locked = this.locked(meta);
     if (locked) return locked;
-    if (meta.status === "ordered" || !this.store.removeItem(sku)) return fail(404, "CART_ITEM_NOT_FOUND", `${sku} is not in the cart`, { sku });
+    if (meta.status === "ordered" || !this.store.removeItem(sku)) return fail("CART_ITEM_NOT_FOUND", `${sku} is not in the cart`, { sku });
     await this.touched(Date.now());
     return this.view(cartId);
   }
@@ -278,7 +278,7 @@ export class CartDO extends DurableObject<Env> {
   peekForMerge(cartId: string): { ok: true; items: (VariantInfo & { qty: number })[] } | CartFailure {
     const meta = this.current(cartId);
     if (!meta) return notFound();
-    if (meta.status === "checking_out") return fail(409, "CART_LOCKED", "The guest cart is in checkout");
+    if (meta.status === "checking_out") return fail("CART_LOCKED", "The guest cart is in checkout");
     const items = meta.status === "ordered" ? [] : this.store.items();
     return { ok: true, items: items.map(({ addedAt: _addedAt, ...rest }) => rest) };
   }
@@ -343,7 +343,7 @@ export class CartDO extends DurableObject<Env> {
       return await this.beginOnce(req, false);
     } catch (err) {
       this.logger(req.cartId).error("checkout_begin_failed", errorFields(err));
-      return answer(fail(503, "CHECKOUT_UNAVAILABLE", "Checkout is unavailable right now; retry shortly", null, 5));
+      return answer(fail("CHECKOUT_UNAVAILABLE", "Checkout is unavailable right now; retry shortly", null, 5));
     }
   }
 
@@ -352,7 +352,7 @@ export class CartDO extends DurableObject<Env> {
     if (!meta) return answer(notFound());
     const existing = this.store.checkout(req.idempotencyKey);
     if (existing) {
-      if (existing.requestHash !== req.requestHash) return answer(fail(422, "IDEMPOTENCY_KEY_REUSED", "This Idempotency-Key was used with a different request"));
+      if (existing.requestHash !== req.requestHash) return answer(fail("IDEMPOTENCY_KEY_REUSED", "This Idempotency-Key was used with a different request"));
       if (existing.state === "done" && existing.result) return answer({ ...(JSON.parse(existing.result) as CheckoutSuccess), replayed: true });
       const now = Date.now();
       if (existing.runUntil > now) {
@@ -362,7 +362,7 @@ export class CartDO extends DurableObject<Env> {
           if (outcome) return answer(outcome.ok ? { ...outcome, replayed: true } : outcome);
           return this.beginOnce(req, true);
         }
-        return answer(fail(409, "CHECKOUT_IN_PROGRESS", "This checkout is still running; retry with the same Idempotency-Key shortly", { order_id: existing.orderId }, 2));
+        return answer(fail("CHECKOUT_IN_PROGRESS", "This checkout is still running; retry with the same Idempotency-Key shortly", { order_id: existing.orderId }, 2));
       }
       // No run holds it (the last one kept the lock after a fault, or its Worker died): resume the same order.
       const runId = crypto.randomUUID();
@@ -385,13 +385,13 @@ export class CartDO extends DurableObject<Env> {
         }
         return this.beginOnce(req, waited);
       }
-      return answer(fail(409, "CART_LOCKED", "A checkout of this cart is in progress", { order_id: meta.orderId }));
+      return answer(fail("CART_LOCKED", "A checkout of this cart is in progress", { order_id: meta.orderId }));
     }
-    if (meta.status === "ordered") return answer(fail(409, "CART_ALREADY_ORDERED", "This cart was already ordered", { order_id: meta.orderId }));
+    if (meta.status === "ordered") return answer(fail("CART_ALREADY_ORDERED", "This cart was already ordered", { order_id: meta.orderId }));
     const items = this.store.items();
-    if (items.length === 0) return answer(fail(422, "CART_EMPTY", "The cart is empty"));
+    if (items.length === 0) return answer(fail("CART_EMPTY", "The cart is empty"));
     const email = req.email;
-    if (!email) return answer(fail(422, "EMAIL_REQUIRED", "An email address is required to check out"));
+    if (!email) return answer(fail("EMAIL_REQUIRED", "An email address is required to check out"));
     // The lock, persisted before any outside await.
     const input: SagaInput = {
       cartId: req.cartId,

@@ -73,34 +73,34 @@ export function createApp(options: { devRoutes: boolean } = { devRoutes: false }
     const allowed = [...new Set(routeTable.filter((r) => r.pattern.test(c.req.path)).map((r) => r.method))];
     if (allowed.length > 0) {
       if (allowed.includes("GET")) allowed.push("HEAD");
-      return errorResponse(c, 405, "METHOD_NOT_ALLOWED", `${c.req.method} is not allowed on ${c.req.path}`, { allowed }, {
+      return errorResponse(c, "METHOD_NOT_ALLOWED", `${c.req.method} is not allowed on ${c.req.path}`, { allowed }, {
         Allow: allowed.join(", "),
       });
     }
-    return errorResponse(c, 404, "ROUTE_NOT_FOUND", `No route for ${c.req.method} ${c.req.path}`);
+    return errorResponse(c, "ROUTE_NOT_FOUND", `No route for ${c.req.method} ${c.req.path}`);
   });
 
   app.onError((err, c) => {
     const log = c.get("log");
     if (err instanceof AppError) {
       if (err.status >= 500) log?.error("request_failed", { code: err.code, ...errorFields(err) });
-      return errorResponse(c, err.status, err.code, err.message, err.details, err.headers);
+      return errorResponse(c, err.code, err.message, err.details, err.headers);
     }
     if (err instanceof ConfigError) {
       console.error(JSON.stringify({ level: "error", msg: "config_invalid", request_id: c.get("requestId") ?? null, problems: err.problems }));
       // The raw variable, not the parsed config (which is what failed): only a developer's own stack sees the names.
       if (DEV_ENVIRONMENTS.has(String((c.env as { ENVIRONMENT?: unknown } | undefined)?.ENVIRONMENT))) {
-        return errorResponse(c, 500, "CONFIG_INVALID", err.message, { problems: err.problems });
+        return errorResponse(c, "CONFIG_INVALID", err.message, { problems: err.problems });
       }
-      return errorResponse(c, 500, "CONFIG_INVALID", "The service is misconfigured; the request id identifies the problem in our logs");
+      return errorResponse(c, "CONFIG_INVALID", "The service is misconfigured; the request id identifies the problem in our logs");
     }
     if (err instanceof HTTPException) {
-      const status = err.status;
-      const code = status === 400 ? "MALFORMED_REQUEST" : status === 415 ? "UNSUPPORTED_MEDIA_TYPE" : "HTTP_ERROR";
-      return errorResponse(c, status, code, err.message || "Bad request");
+      // Hono's own refusals: a body that is not what its Content-Type says, a media type a route does not take.
+      const code = err.status === 415 ? "UNSUPPORTED_MEDIA_TYPE" : err.status === 413 ? "PAYLOAD_TOO_LARGE" : "MALFORMED_REQUEST";
+      return errorResponse(c, code, err.message || undefined);
     }
     log?.error("unhandled_error", errorFields(err));
-    return errorResponse(c, 500, "INTERNAL_ERROR", "Something went wrong; the request id identifies it in our logs");
+    return errorResponse(c, "INTERNAL_ERROR", "Something went wrong; the request id identifies it in our logs");
   });
 
   return app;

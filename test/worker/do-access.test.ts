@@ -78,7 +78,7 @@ describe("Durable Object access layer", () => {
   });
 
   it("lets an AppError from the caller's own code through untouched", async () => {
-    const mine = new AppError(404, "VARIANT_NOT_FOUND", "nope");
+    const mine = new AppError("VARIANT_NOT_FOUND", "nope");
     const err = await failure(callDurableObject(() => ({}), () => Promise.reject(mine), { idempotent: true, label: "test.work" }));
     expect(err).toBe(mine);
   });

@@ -71,7 +71,7 @@ describe("TOTP two-factor authentication", () => {
     expect((await json<ErrorBody>(spent)).error.code).toBe("INVALID_MFA_TOKEN");
     const replay = await post("/v1/auth/login/mfa", { mfa_token: await passwordStep(u.email), code: nextCode });
     expect(replay.status).toBe(401);
-    expect((await json<ErrorBody>(replay)).error.code).toBe("INVALID_MFA_CODE");
+    expect((await json<ErrorBody>(replay)).error.code).toBe("MFA_CODE_REJECTED");
   });
 
   it("accepts each recovery code once", async () => {

@@ -24,13 +24,13 @@ export async function requestVerification(c: Context<AppEnv>, userId: string): P
   await enforceLimit(c, "verify-email", userId, 3, 3600);
   const ids = await c.get("db").write(async (db) => {
     const res = await db.execute<{ verified: boolean }>(sql`select email_verified_at is not null as verified from users where id = ${userId}`);
-    if (res.rows[0]?.verified) throw new AppError(409, "EMAIL_ALREADY_VERIFIED", "This email address is already confirmed");
+    if (res.rows[0]?.verified) throw new AppError("EMAIL_ALREADY_VERIFIED", "This email address is already confirmed");
     return queueAccountEmail(c.get("traceId"), db, "email.verify_email", userId);
   });
   dispatchAfterCommit(c, ids);
 }
 
-const badLink = (): AppError => new AppError(400, "INVALID_OR_EXPIRED_TOKEN", "This link is invalid, already used or expired");
+const badLink = (): AppError => new AppError("INVALID_OR_EXPIRED_TOKEN", "This link is invalid, already used or expired");
 
 /** Confirms an email address with a token from the verification email. */
 export async function confirmEmail(c: Context<AppEnv>, token: string): Promise<void> {
@@ -84,7 +84,7 @@ export async function resetPassword(c: Context<AppEnv>, token: string, password:
       const row = found.rows[0];
       if (!row) throw badLink();
       const policy = checkPasswordPolicy(password, { email: row.email, ...(row.name ? { name: row.name } : {}) });
-      if (!policy.ok) throw new AppError(400, policy.code, policy.message, { suggestions: policy.suggestions });
+      if (!policy.ok) throw new AppError(policy.code, policy.message, { suggestions: policy.suggestions });
       const hash = await hashPassword(password);
       await tx.execute(sql`update user_tokens set used_at = now() where user_id = ${row.user_id} and purpose = 'reset_password' and used_at is null`);
       await tx.execute(sql`update refresh_tokens set revoked_at = now(), revoke_reason = 'password_reset' where user_id = ${row.user_id} and revoked_at is null`);

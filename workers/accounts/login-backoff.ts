@@ -26,7 +26,7 @@ const untilKey = (c: Context<AppEnv>, subject: string): string => `${c.get("conf
 const deviceFailKey = (c: Context<AppEnv>, deviceId: string): string => `${c.get("config").cacheNamespace}:auth:devfail:${deviceId}`;
 
 const unavailable = (): AppError =>
-  new AppError(503, "RATE_LIMIT_UNAVAILABLE", "This action is temporarily unavailable; retry shortly", null, { "Retry-After": "5" });
+  new AppError("RATE_LIMIT_UNAVAILABLE", "This action is temporarily unavailable; retry shortly", null, { "Retry-After": "5" });
 
 async function assertNotBackingOff(c: Context<AppEnv>, subject: string): Promise<void> {
   let until: unknown;
@@ -38,7 +38,7 @@ async function assertNotBackingOff(c: Context<AppEnv>, subject: string): Promise
   const ms = Number(until ?? 0) - Date.now();
   if (ms > 0) {
     const retry = Math.ceil(ms / 1000);
-    throw new AppError(429, "LOGIN_BACKOFF", "Too many failed attempts; wait before trying again", { retry_after_seconds: retry }, { "Retry-After": String(retry) });
+    throw new AppError("LOGIN_BACKOFF", "Too many failed attempts; wait before trying again", { retry_after_seconds: retry }, { "Retry-After": String(retry) });
   }
 }
 

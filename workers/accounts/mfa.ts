@@ -36,7 +36,7 @@ async function loadUser(db: Pick<Database, "execute">, userId: string): Promise<
     select ${USER_COLUMNS}, mfa_secret_enc, mfa_pending_enc, mfa_last_step
     from users where id = ${userId} for update`);
   const user = res.rows[0];
-  if (!user) throw new AppError(404, "NOT_FOUND", "User not found");
+  if (!user) throw new AppError("NOT_FOUND", "User not found");
   return user;
 }
 
@@ -48,7 +48,7 @@ const MFA_WINDOW_SECONDS = 300;
  */
 async function assertPassword(user: MfaRow, password: string): Promise<void> {
   const check = await verifyPassword(password, user.password_hash);
-  if (!check.ok) throw new AppError(403, "REAUTHENTICATION_FAILED", "The password is not correct");
+  if (!check.ok) throw new AppError("REAUTHENTICATION_FAILED", "The password is not correct");
 }
 
 /** Starts enrolment (after the password): a new secret (pending until confirmed) and its otpauth:// URI. */
@@ -59,7 +59,7 @@ export async function enrolTotp(c: Context<AppEnv>, userId: string, password: st
   const email = await c.get("db").write((db) =>
     db.transaction(async (tx) => {
       const user = await loadUser(tx, userId);
-      if (user.mfa_enabled) throw new AppError(409, "MFA_ALREADY_ENABLED", "Two-factor authentication is already on");
+      if (user.mfa_enabled) throw new AppError("MFA_ALREADY_ENABLED", "Two-factor authentication is already on");
       await assertPassword(user, password);
       await tx.execute(sql`update users set mfa_pending_enc = ${enc}, updated_at = now() where id = ${userId}`);
       return user.email;
@@ -81,12 +81,12 @@ export async function confirmTotp(c: Context<AppEnv>, userId: string, input: { p
   await c.get("db").write((db) =>
     db.transaction(async (tx) => {
       const user = await loadUser(tx, userId);
-      if (user.mfa_enabled) throw new AppError(409, "MFA_ALREADY_ENABLED", "Two-factor authentication is already on");
-      if (!user.mfa_pending_enc) throw new AppError(409, "MFA_NOT_ENROLLING", "Start enrolment first");
+      if (user.mfa_enabled) throw new AppError("MFA_ALREADY_ENABLED", "Two-factor authentication is already on");
+      if (!user.mfa_pending_enc) throw new AppError("MFA_NOT_ENROLLING", "Start enrolment first");
       await assertPassword(user, input.password);
       const secret = await decryptPii(piiRing(c), user.mfa_pending_enc, totpContext(userId));
       const check = await verifyTotp(secret, code, { atMs: Date.now(), lastUsedStep: null });
-      if (!check.ok) throw new AppError(400, "INVALID_MFA_CODE", "That code is not valid; check the time on your device");
+      if (!check.ok) throw new AppError("INVALID_MFA_CODE", "That code is not valid; check the time on your device");
       await tx.execute(sql`update users set mfa_enabled = true, mfa_secret_enc = mfa_pending_enc, mfa_pending_enc = null,
                              mfa_last_step = ${check.step}, updated_at = now() where id = ${userId}`);
       await tx.execute(sql`delete from mfa_recovery_codes where user_id = ${userId}`);
@@ -123,10 +123,10 @@ export async function disableTotp(c: Context<AppEnv>, userId: string, input: { p
   await c.get("db").write((db) =>
     db.transaction(async (tx) => {
       const user = await loadUser(tx, userId);
-      if (!user.mfa_enabled) throw new AppError(409, "MFA_NOT_ENABLED", "Two-factor authentication is off");
+      if (!user.mfa_enabled) throw new AppError("MFA_NOT_ENABLED", "Two-factor authentication is off");
       const password = await verifyPassword(input.password, user.password_hash);
       const factor = password.ok ? await checkSecondFactor(c, tx, user, input.code) : null;
-      if (!password.ok || !factor) throw new AppError(400, "INVALID_MFA_CODE", "Password or code is not valid");
+      if (!password.ok || !factor) throw new AppError("INVALID_MFA_CODE", "Password or code is not valid");
       await tx.execute(sql`update users set mfa_enabled = false, mfa_secret_enc = null, mfa_pending_enc = null, mfa_last_step = null,
                              updated_at = now() where id = ${userId}`);
       await tx.execute(sql`delete from mfa_recovery_codes where user_id = ${userId}`);
@@ -144,7 +144,7 @@ export async function disableTotp(c: Context<AppEnv>, userId: string, input: { p
  */
 export async function loginWithSecondFactor(c: Context<AppEnv>, input: { mfa_token: string; code: string }): Promise<SessionBody> {
   const token = await verifyMfaToken(c.get("config").jwtKeys, input.mfa_token);
-  if (!token) throw new AppError(401, "INVALID_MFA_TOKEN", "The login step expired; sign in again");
+  if (!token) throw new AppError("INVALID_MFA_TOKEN", "The login step expired; sign in again");
   const { userId, jti } = token;
   const maxAttempts = accountSettings(c.env).mfaMaxAttempts;
   const deviceId = await trustedDeviceFor(c, userId);
@@ -171,12 +171,12 @@ export async function loginWithSecondFactor(c: Context<AppEnv>, input: { mfa_tok
       return startSession(c, tx, user, null);
     }),
   );
-  if (result === "token_spent") throw new AppError(401, "INVALID_MFA_TOKEN", "This login step is used up; sign in again");
+  if (result === "token_spent") throw new AppError("INVALID_MFA_TOKEN", "This login step is used up; sign in again");
   if (!result) {
     await c.get("db").write((db) =>
       writeAudit(db, { actorId: userId, actorRole: null, action: "auth.mfa_failed", targetType: "user", targetId: userId, ...audit }),
     );
-    throw new AppError(401, "INVALID_MFA_CODE", "That code is not valid");
+    throw new AppError("MFA_CODE_REJECTED", "That code is not valid");
   }
   return result;
 }

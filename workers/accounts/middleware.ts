@@ -6,6 +6,7 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../platform/context";
 import { AppError } from "../platform/errors";
+import type { ErrorCode } from "../platform/errors";
 import { verifyAccessToken } from "./jwt";
 import type { AccessClaims } from "./jwt";
 import { isRevoked } from "./revocation";
@@ -19,8 +20,8 @@ export function currentClaims(req: Request): AccessClaims | null {
   return claimsByRequest.get(req) ?? null;
 }
 
-const unauthorized = (code: string, message: string): AppError =>
-  new AppError(401, code, message, null, { "WWW-Authenticate": 'Bearer realm="nexusbooks"' });
+const unauthorized = (code: ErrorCode, message: string): AppError =>
+  new AppError(code, message, null, { "WWW-Authenticate": 'Bearer realm="nexusbooks"' });
 
 /** Verifies a bearer token when present. */
 export function authenticate(): MiddlewareHandler<AppEnv> {
@@ -59,7 +60,7 @@ export function requireRole(...roles: Role[]): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const claims = currentClaims(c.req.raw);
     if (!claims) throw unauthorized("AUTHENTICATION_REQUIRED", "Sign in to do this");
-    if (!roles.includes(claims.role)) throw new AppError(403, "FORBIDDEN", "Your role does not allow this");
+    if (!roles.includes(claims.role)) throw new AppError("FORBIDDEN", "Your role does not allow this");
     await next();
   };
 }

@@ -49,7 +49,7 @@ export async function getProfile(c: Context<AppEnv>, userId: string): Promise<Pr
     { primary: true },
   );
   const row = value[0];
-  if (!row) throw new AppError(404, "NOT_FOUND", "User not found");
+  if (!row) throw new AppError("NOT_FOUND", "User not found");
   const { phone_enc, ...rest } = row;
   return { ...rest, phone: phone_enc ? await decryptPii(ring(c), phone_enc, phoneContext(userId)) : null };
 }
@@ -108,7 +108,7 @@ export async function addAddress(c: Context<AppEnv>, userId: string, input: Addr
     db.transaction(async (tx) => {
       const count = await tx.execute<{ n: string }>(sql`select count(*) as n from addresses where user_id = ${userId}`);
       const n = Number(count.rows[0]?.n ?? 0);
-      if (n >= MAX_ADDRESSES) throw new AppError(409, "TOO_MANY_ADDRESSES", `At most ${MAX_ADDRESSES} addresses per account`);
+      if (n >= MAX_ADDRESSES) throw new AppError("TOO_MANY_ADDRESSES", `At most ${MAX_ADDRESSES} addresses per account`);
       const ship = default_shipping === true || n === 0;
       const bill = default_billing === true || n === 0;
       if (ship) await tx.execute(sql`update addresses set is_default_shipping = false where user_id = ${userId} and is_default_shipping`);
@@ -130,7 +130,7 @@ export async function updateAddress(c: Context<AppEnv>, userId: string, addressI
     { primary: true },
   );
   const current = value[0];
-  if (!current) throw new AppError(404, "NOT_FOUND", "Address not found");
+  if (!current) throw new AppError("NOT_FOUND", "Address not found");
   const existing = await decryptPiiJson<AddressData>(ring(c), current.data_enc, addressContext(userId, addressId));
   const { label, country, default_shipping, default_billing, ...data } = patch;
   const merged: AddressData = { ...existing, ...Object.fromEntries(Object.entries(data).filter(([, v]) => v !== undefined)) };
@@ -152,12 +152,12 @@ export async function updateAddress(c: Context<AppEnv>, userId: string, addressI
       return res.rows[0];
     }),
   );
-  if (!row) throw new AppError(404, "NOT_FOUND", "Address not found");
+  if (!row) throw new AppError("NOT_FOUND", "Address not found");
   return shapeAddress(c, userId, row);
 }
 
 /** Deletes one of the caller's addresses; someone else's is 404. */
 export async function deleteAddress(c: Context<AppEnv>, userId: string, addressId: string): Promise<void> {
   const deleted = await c.get("db").write((db) => db.execute(sql`delete from addresses where id = ${addressId} and user_id = ${userId} returning id`));
-  if (deleted.rows.length === 0) throw new AppError(404, "NOT_FOUND", "Address not found");
+  if (deleted.rows.length === 0) throw new AppError("NOT_FOUND", "Address not found");
 }

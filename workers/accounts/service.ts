@@ -104,7 +104,7 @@ export async function signup(c: Context<AppEnv>, input: { email: string; passwor
   await enforceLimit(c, "signup-ip", ip, c.get("config").authLimits.signupPerIp, 3600);
   const email = normaliseEmail(input.email);
   const policy = checkPasswordPolicy(input.password, { email, ...(input.name ? { name: input.name } : {}) });
-  if (!policy.ok) throw new AppError(400, policy.code, policy.message, { suggestions: policy.suggestions });
+  if (!policy.ok) throw new AppError(policy.code, policy.message, { suggestions: policy.suggestions });
   const hash = await hashPassword(input.password);
   const audit = await auditCtx(c);
   const jobs = await c.get("db").write((db) =>
@@ -123,7 +123,7 @@ export async function signup(c: Context<AppEnv>, input: { email: string; passwor
       const user =
         res.rows[0] ??
         (await tx.execute<{ id: string; role: Role; created: boolean }>(sql`select id, role, false as created from users where email_normalized = ${email}`)).rows[0];
-      if (!user) throw new AppError(503, "SIGNUP_RETRY", "Please try again");
+      if (!user) throw new AppError("SIGNUP_RETRY", "Please try again");
       await writeAudit(tx, {
         actorId: user.created ? user.id : null,
         actorRole: user.created ? user.role : null,
@@ -139,7 +139,7 @@ export async function signup(c: Context<AppEnv>, input: { email: string; passwor
   return { status: "check_your_email", message: "Check your inbox to finish signing up, then sign in." };
 }
 
-const invalidCredentials = (): AppError => new AppError(401, "INVALID_CREDENTIALS", "Email or password is incorrect");
+const invalidCredentials = (): AppError => new AppError("INVALID_CREDENTIALS", "Email or password is incorrect");
 
 /**
  * Password login. Unknown emails cost the same time as wrong passwords; both answer the same 401. Accounts with
@@ -257,9 +257,9 @@ export async function refresh(c: Context<AppEnv>): Promise<SessionBody> {
   clearSessionCookies(c);
   if (outcome.kind === "reused") {
     await markFamilyRevoked(c, outcome.family);
-    throw new AppError(401, "REFRESH_TOKEN_REUSED", "This session was ended because its refresh token was used twice; sign in again");
+    throw new AppError("REFRESH_TOKEN_REUSED", "This session was ended because its refresh token was used twice; sign in again");
   }
-  throw new AppError(401, outcome.kind === "expired" ? "SESSION_EXPIRED" : "NO_SESSION", "Sign in again");
+  throw new AppError(outcome.kind === "expired" ? "SESSION_EXPIRED" : "NO_SESSION", "Sign in again");
 }
 
 /** Ends the session of the refresh cookie (its whole family). */

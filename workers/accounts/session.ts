@@ -79,7 +79,7 @@ export function clearSessionCookies(c: Context<AppEnv>): void {
   deleteCookie(c, names.csrf, { path: "/", secure: deployed });
 }
 
-const csrfFailed = (): AppError => new AppError(403, "CSRF_FAILED", "Missing or mismatched X-CSRF-Token header");
+const csrfFailed = (): AppError => new AppError("CSRF_FAILED", "Missing or mismatched X-CSRF-Token header");
 
 /**
  * Reads the refresh cookie of a cookie-authenticated state change after the double-submit check: the
@@ -89,7 +89,7 @@ const csrfFailed = (): AppError => new AppError(403, "CSRF_FAILED", "Missing or 
 export async function refreshTokenFromRequest(c: Context<AppEnv>): Promise<string> {
   const names = cookieNames(c);
   const token = getCookie(c, names.refresh);
-  if (!token) throw new AppError(401, "NO_SESSION", "No session cookie");
+  if (!token) throw new AppError("NO_SESSION", "No session cookie");
   const cookie = getCookie(c, names.csrf) ?? "";
   const header = c.req.header(CSRF_HEADER) ?? "";
   if (cookie.length < 20 || !(await safeEqual(cookie, header))) throw csrfFailed();

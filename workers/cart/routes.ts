@@ -3,11 +3,12 @@ import { Hono } from "hono";
 import type { AppEnv } from "../platform/context";
 import { AppError } from "../platform/errors";
 import { validate } from "../platform/validation";
+import type { FieldCodes } from "../platform/validation";
 import { addItemSchema, checkoutSchema, paymentStartedSchema, couponSchema, emptyQuerySchema, idempotencyKey, setQuantitySchema, skuParamSchema } from "./schemas";
 import { addItem, checkout, paymentStarted, clearCart, createCart, getCart, removeItem, setCoupon, setQuantity } from "./service";
 
 const noStore = { "Cache-Control": "no-store" };
-const quantityCodes = { quantity: "INVALID_QUANTITY", sku: "INVALID_SKU" };
+const quantityCodes: FieldCodes = { quantity: "INVALID_QUANTITY", sku: "INVALID_SKU" };
 
 export const cartRoutes = new Hono<AppEnv>()
   .post("/carts", validate("query", emptyQuerySchema), async (c) => c.json({ data: await createCart(c) }, 201, noStore))
@@ -26,7 +27,7 @@ export const cartRoutes = new Hono<AppEnv>()
   .post("/checkout", validate("json", checkoutSchema, { email: "INVALID_EMAIL", shipping_address: "INVALID_ADDRESS" }), async (c) => {
     const key = idempotencyKey.safeParse(c.req.header("idempotency-key"));
     if (!key.success) {
-      throw new AppError(400, "IDEMPOTENCY_KEY_REQUIRED", "Send an Idempotency-Key header (8-100 characters) with every checkout");
+      throw new AppError("IDEMPOTENCY_KEY_REQUIRED", "Send an Idempotency-Key header (8-100 characters) with every checkout");
     }
     const result = await checkout(c, key.data, c.req.valid("json"));
     const { replayed, ...body } = result;

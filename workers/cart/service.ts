@@ -3,6 +3,7 @@ import type { Context } from "hono";
 import { sql } from "drizzle-orm";
 import type { AppEnv } from "../platform/context";
 import { AppError } from "../platform/errors";
+import { statusOf } from "../platform/error-codes";
 import type { CartFailure, CartResult, CartView, CheckoutOutcome, CheckoutSuccess, ShippingAddress, VariantInfo } from "./types";
 import { newGuestCart, requestCartId, userCartId } from "./token";
 import { enforceBindingLimit, enforceLimit } from "../platform/rate-limit";
@@ -17,8 +18,8 @@ const VARIANT_TTL_SECONDS = 60;
 
 /** Turns a CartDO refusal into the error envelope. */
 export function raise(f: CartFailure): never {
-  const retryAfter = f.retryAfter ?? (f.status === 503 ? 5 : undefined);
-  throw new AppError(f.status, f.code, f.message, f.details ?? null, retryAfter === undefined ? {} : { "Retry-After": String(retryAfter) });
+  const retryAfter = f.retryAfter ?? (statusOf(f.code) === 503 ? 5 : undefined);
+  throw new AppError(f.code, f.message, f.details ?? null, retryAfter === undefined ? {} : { "Retry-After": String(retryAfter) });
 }
 
 function unwrap(r: CartResult): CartView {
@@ -89,7 +90,7 @@ async function sharedVariantInfo(c: Context<AppEnv>, sku: string): Promise<Varia
       from variants v join products p on p.id = v.product_id where v.sku = ${sku}`),
   );
   const info = value[0]?.info;
-  if (!info) throw new AppError(404, "VARIANT_NOT_FOUND", `No product has the SKU ${sku}`, { sku });
+  if (!info) throw new AppError("VARIANT_NOT_FOUND", `No product has the SKU ${sku}`, { sku });
   await cache.set(key, JSON.stringify(info), VARIANT_TTL_SECONDS);
   return info;
 }

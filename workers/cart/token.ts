@@ -32,6 +32,6 @@ export async function requestCartId(c: Context<AppEnv>): Promise<{ cartId: strin
   const userId = c.get("userId");
   if (userId) return { cartId: userCartId(userId), userId };
   const guest = await guestCartId(c);
-  if (!guest) throw new AppError(404, "CART_NOT_FOUND", "Cart was not found; create one with POST /v1/carts");
+  if (!guest) throw new AppError("CART_NOT_FOUND", "Cart was not found; create one with POST /v1/carts");
   return { cartId: guest, userId: null };
 }

@@ -46,7 +46,7 @@ export async function updateVariant(ctx: ServiceContext, actor: StaffActor, sku:
         from variants v join products p on p.id = v.product_id
         where v.sku = ${sku} for update of v, p`);
       const before = found.rows[0];
-      if (!before) throw new AppError(404, "VARIANT_NOT_FOUND", `No variant with SKU '${sku}'`, { sku });
+      if (!before) throw new AppError("VARIANT_NOT_FOUND", `No variant with SKU '${sku}'`, { sku });
       const priceOverride = patch.price_override === undefined ? before.price_override : patch.price_override;
       const status = patch.status ?? before.status;
       await tx.execute(sql`update variants set price_override = ${priceOverride}, status = ${status}, updated_at = now()

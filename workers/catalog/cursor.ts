@@ -39,7 +39,7 @@ export function encodeCursor(c: Cursor): string {
 }
 
 const invalid = (why: string): AppError =>
-  new AppError(400, "INVALID_CURSOR", `The cursor is not valid: ${why}`, { parameter: "cursor" });
+  new AppError("INVALID_CURSOR", `The cursor is not valid: ${why}`, { parameter: "cursor" });
 
 /** Decodes a cursor made by encodeCursor for the same sort, or throws INVALID_CURSOR. */
 export function decodeCursor(raw: string, sort: string): Cursor {

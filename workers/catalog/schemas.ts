@@ -1,6 +1,7 @@
 /** Input schemas of the catalog routes. Query strings are strict: an unknown parameter is a 400. */
 import { z } from "zod";
 import { safeText } from "../platform/validation";
+import type { FieldCodes } from "../platform/validation";
 import { MAX_PRICE } from "../platform/price-bounds";
 
 export { MAX_PRICE };
@@ -59,7 +60,7 @@ export const categoryListQuerySchema = listQueryBase.omit({ category: true }).re
 export type ListQuery = z.output<typeof listQuerySchema>;
 
 /** Error codes for list query fields (see platform/validation.ts). */
-export const listQueryCodes = {
+export const listQueryCodes: FieldCodes = {
   limit: { too_big: "PAGE_SIZE_TOO_LARGE" },
   cursor: "INVALID_CURSOR",
   sort: "INVALID_SORT",

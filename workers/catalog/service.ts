@@ -107,7 +107,7 @@ export async function productListResponse(c: Context<AppEnv>, q: ListQuery): Pro
     },
   });
   if (!res || missingCategory) {
-    throw new AppError(404, "CATEGORY_NOT_FOUND", `Category '${q.category ?? ""}' does not exist`, { category: q.category });
+    throw new AppError("CATEGORY_NOT_FOUND", `Category '${q.category ?? ""}' does not exist`, { category: q.category });
   }
   return res;
 }
@@ -164,7 +164,7 @@ export type ProductDetail = ReturnType<typeof shapeDetail>;
 /** A product by slug, with variants and availability; 404 PRODUCT_NOT_FOUND when there is none. */
 export async function productResponse(c: Context<AppEnv>, slug: string): Promise<Response> {
   const res = await productResponseOrNull(c, slug);
-  if (!res) throw new AppError(404, "PRODUCT_NOT_FOUND", `No product with slug '${slug}'`, { slug });
+  if (!res) throw new AppError("PRODUCT_NOT_FOUND", `No product with slug '${slug}'`, { slug });
   return res;
 }
 
@@ -193,7 +193,7 @@ const ISBN_MEMO_MS = 60_000;
 export async function productByIsbnResponse(c: Context<AppEnv>, raw: string): Promise<Response> {
   const isbn13 = toIsbn13(raw);
   if (!isbn13) {
-    throw new AppError(400, "INVALID_ISBN", "Not a valid ISBN-10 or ISBN-13 (check digit or length)", { isbn: raw });
+    throw new AppError("INVALID_ISBN", "Not a valid ISBN-10 or ISBN-13 (check digit or length)", { isbn: raw });
   }
   const cache = c.get("cache");
   const ryw = c.get("readYourWrites");
@@ -211,7 +211,7 @@ export async function productByIsbnResponse(c: Context<AppEnv>, raw: string): Pr
   }
   const { value, source } = await c.get("db").read((db) => loadProductDetail(db, { gtin: isbn13 }), { primary: ryw });
   c.set("servedBy", source);
-  if (!value) throw new AppError(404, "PRODUCT_NOT_FOUND", `No product with ISBN ${isbn13}`, { isbn13 });
+  if (!value) throw new AppError("PRODUCT_NOT_FOUND", `No product with ISBN ${isbn13}`, { isbn13 });
   rememberIsbn(isbn13, value.slug);
   c.executionCtx.waitUntil(cache.set(keys.isbn(isbn13), value.slug, TTL.isbn));
   return c.json({ data: shapeDetail(value) });

@@ -37,12 +37,12 @@ export async function extendHoldsForPayment(ctx: PaymentHoldContext, cartId: str
   );
   const order = value[0];
   // Another cart's order is indistinguishable from none.
-  if (!order) throw new AppError(404, "ORDER_NOT_FOUND", "Order was not found");
-  if (order.status !== "pending_payment") throw new AppError(409, "ORDER_NOT_PENDING", "This order is not awaiting payment", { status: order.status });
-  if (!order.payment_intent_id) throw new AppError(409, "PAYMENT_NOT_STARTED", "No payment is in progress for this order");
+  if (!order) throw new AppError("ORDER_NOT_FOUND", "Order was not found");
+  if (order.status !== "pending_payment") throw new AppError("ORDER_NOT_PENDING", "This order is not awaiting payment", { status: order.status });
+  if (!order.payment_intent_id) throw new AppError("PAYMENT_NOT_STARTED", "No payment is in progress for this order");
   const intent = await ctx.stripe.paymentIntents.retrieve(order.payment_intent_id);
   if (!IN_PROGRESS.includes(intent.status)) {
-    throw new AppError(409, "PAYMENT_NOT_STARTED", "No payment is in progress for this order; the short hold applies", { payment_status: intent.status });
+    throw new AppError("PAYMENT_NOT_STARTED", "No payment is in progress for this order; the short hold applies", { payment_status: intent.status });
   }
   const until = new Date(order.created_at).getTime() + ctx.policy.paymentHoldSeconds * 1000;
   const results = await Promise.all(
@@ -53,7 +53,7 @@ export async function extendHoldsForPayment(ctx: PaymentHoldContext, cartId: str
     })),
   );
   const lapsed = results.filter((r) => !r.res.ok).map((r) => r.sku);
-  if (lapsed.length > 0) throw new AppError(409, "HOLDS_EXPIRED", "The stock held for this order has already been released", { skus: lapsed });
+  if (lapsed.length > 0) throw new AppError("HOLDS_EXPIRED", "The stock held for this order has already been released", { skus: lapsed });
   const expiresAt = Math.min(...results.map((r) => (r.res.ok ? r.res.expiresAt : 0)));
   await ctx.db.write((primary) =>
     primary.execute(sql`update orders set holds_expire_at = greatest(holds_expire_at, ${new Date(expiresAt).toISOString()}::timestamptz) where id = ${orderId}`),

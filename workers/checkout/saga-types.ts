@@ -3,6 +3,7 @@
  * resume it) and the outcome crosses the CartDO's RPC boundary by structured clone.
  */
 import type { CustomerKeys } from "./customer";
+import type { ErrorCode } from "../platform/error-codes";
 
 export interface ShippingAddress {
   name: string;
@@ -33,8 +34,8 @@ export interface SagaInput {
 /** A refusal the Worker turns into the error envelope (`retryAfter` seconds becomes the Retry-After header). */
 export interface CheckoutFailure {
   ok: false;
-  status: 402 | 404 | 409 | 422 | 503;
-  code: string;
+  /** A registered code: its status comes from the error registry. */
+  code: ErrorCode;
   message: string;
   details?: unknown;
   retryAfter?: number;

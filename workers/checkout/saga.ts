@@ -15,6 +15,7 @@
  */
 import Stripe from "stripe";
 import { AppError } from "../platform/errors";
+import type { ErrorCode } from "../platform/errors";
 import { errorFields } from "../platform/logger";
 import { encryptPiiJson, parsePiiKeyRing } from "../platform/pii";
 import { signValue } from "../platform/signing";
@@ -27,9 +28,8 @@ import type { CheckoutFailure, CheckoutSuccess, SagaInput, SagaResult } from "./
 /** Seconds a shopper is told to wait before retrying after a fault that may clear. */
 export const RETRY_AFTER_SECONDS = 5;
 
-const fail = (status: CheckoutFailure["status"], code: string, message: string, details?: unknown, retryAfter?: number): CheckoutFailure => ({
+const fail = (code: ErrorCode, message: string, details?: unknown, retryAfter?: number): CheckoutFailure => ({
   ok: false,
-  status,
   code,
   message,
   ...(details === undefined ? {} : { details }),
@@ -65,7 +65,7 @@ async function reserveHolds(ports: SagaPorts, input: SagaInput, asked: string[])
       const cause = err instanceof AppError ? err.code : "DURABLE_OBJECT_UNAVAILABLE";
       const retryAfter = err instanceof AppError ? Number(err.headers["Retry-After"] ?? RETRY_AFTER_SECONDS) : RETRY_AFTER_SECONDS;
       ports.log.warn("checkout_stock_unavailable", { order_id: input.orderId, sku: item.sku, cause, ...errorFields(err) });
-      return { ok: false, failure: fail(503, "STOCK_UNAVAILABLE", "Stock could not be checked right now; retry shortly", { skus: [item.sku], cause }, retryAfter) };
+      return { ok: false, failure: fail("STOCK_UNAVAILABLE", "Stock could not be checked right now; retry shortly", { skus: [item.sku], cause }, retryAfter) };
     }
     if (res.ok) expiresAt = Math.min(expiresAt, res.expiresAt);
     else if (res.reason === "insufficient_stock") short.push({ sku: item.sku, requested: item.qty, available: res.available });
@@ -73,11 +73,11 @@ async function reserveHolds(ports: SagaPorts, input: SagaInput, asked: string[])
     // A hold of this order that already expired or was released: report as short, the shopper retries fresh.
     else short.push({ sku: item.sku, requested: item.qty, available: 0 });
   }
-  if (short.length > 0) return { ok: false, failure: fail(409, "OUT_OF_STOCK", "Not enough stock for some items", { skus: short }) };
+  if (short.length > 0) return { ok: false, failure: fail("OUT_OF_STOCK", "Not enough stock for some items", { skus: short }) };
   if (limited.length > 0) {
     return {
       ok: false,
-      failure: fail(409, "PURCHASE_LIMIT", "You already hold (or bought) as many of these items as one customer may; pay or cancel an open order first", { skus: limited }),
+      failure: fail("PURCHASE_LIMIT", "You already hold (or bought) as many of these items as one customer may; pay or cancel an open order first", { skus: limited }),
     };
   }
   return { ok: true, expiresAt };
@@ -144,9 +144,9 @@ export async function runCheckoutSaga(ports: SagaPorts, input: SagaInput): Promi
     const skus = input.items.map((i) => i.sku);
     const { variants, rules } = await dbStep(ports, "pricing", () => ports.orders.pricing(skus, input.shippingAddress.country, input.shippingAddress.region));
     const unavailable = skus.filter((s) => !variants.get(s)?.purchasable);
-    if (unavailable.length > 0) return await giveUp(fail(409, "ITEM_UNAVAILABLE", "Some items can no longer be bought; remove them and try again", { skus: unavailable }));
+    if (unavailable.length > 0) return await giveUp(fail("ITEM_UNAVAILABLE", "Some items can no longer be bought; remove them and try again", { skus: unavailable }));
     const currencies = new Set([...variants.values()].map((v) => v.currency));
-    if (currencies.size > 1) return await giveUp(fail(422, "MIXED_CURRENCIES", "The cart mixes currencies", { currencies: [...currencies] }));
+    if (currencies.size > 1) return await giveUp(fail("MIXED_CURRENCIES", "The cart mixes currencies", { currencies: [...currencies] }));
     const priced = input.items.map((i) => {
       const v = variants.get(i.sku);
       if (!v) throw new Error(`priced variant missing for ${i.sku}`);
@@ -184,7 +184,7 @@ export async function runCheckoutSaga(ports: SagaPorts, input: SagaInput): Promi
         holdId: holdId(input, item.sku),
       })),
     }));
-    if (!order.ok) return await giveUp(fail(409, "UNPAID_ORDER_LIMIT", "Too many orders are awaiting payment; pay or cancel one first", { scope: order.scope, max: order.max }));
+    if (!order.ok) return await giveUp(fail("UNPAID_ORDER_LIMIT", "Too many orders are awaiting payment; pay or cancel one first", { scope: order.scope, max: order.max }));
     undo.push({ step: "order", run: () => ports.orders.cancel(input.orderId, "payment_refused") });
     // A resumed saga charges what the order it wrote says, even if a price changed in between.
     const totals = order.totals ?? computed;
@@ -211,11 +211,11 @@ export async function runCheckoutSaga(ports: SagaPorts, input: SagaInput): Promi
       // A definite refusal: this order can never be paid as it is. Give everything back; a new attempt gets a new order.
       log.warn("checkout_payment_refused", { order_id: input.orderId, ...errorFields(err) });
       if (err.type === "StripeCardError") {
-        return await giveUp(fail(402, "PAYMENT_DECLINED", "The payment was declined; try another payment method", { provider_code: err.code ?? null, decline_code: err.decline_code ?? null }));
+        return await giveUp(fail("PAYMENT_DECLINED", "The payment was declined; try another payment method", { provider_code: err.code ?? null, decline_code: err.decline_code ?? null }));
       }
       const refusal = stripeRefusal(err);
-      if (refusal instanceof AppError && (refusal.status === 409 || refusal.status === 422)) return await giveUp(fail(refusal.status, refusal.code, refusal.message, refusal.details));
-      return await giveUp(fail(422, "PAYMENT_PROVIDER_REFUSED", "The payment provider refused this checkout", { provider_code: err.code ?? null }));
+      if (refusal instanceof AppError && (refusal.status === 409 || refusal.status === 422)) return await giveUp(fail(refusal.code, refusal.message, refusal.details));
+      return await giveUp(fail("PAYMENT_PROVIDER_REFUSED", "The payment provider refused this checkout", { provider_code: err.code ?? null }));
     }
     undo.push({ step: "payment", run: () => ports.payments.cancelIntent(intent.id) });
 
@@ -248,14 +248,14 @@ export async function runCheckoutSaga(ports: SagaPorts, input: SagaInput): Promi
     const transient = isTransient(err);
     log.error("checkout_saga_failed", { order_id: input.orderId, cart_id: input.cartId, stage, transient, ...errorFields(err) });
     if (stage === "holds" || stage === "pricing") {
-      return giveUp(fail(503, "CHECKOUT_UNAVAILABLE", "Checkout is unavailable right now; retry shortly", { stage }, RETRY_AFTER_SECONDS));
+      return giveUp(fail("CHECKOUT_UNAVAILABLE", "Checkout is unavailable right now; retry shortly", { stage }, RETRY_AFTER_SECONDS));
     }
     // The order may exist (a write whose reply was lost counts): keep the lock so the same key resumes it.
     const resume = "retry with the same Idempotency-Key to resume this order";
-    if (!transient) return { disposition: "keep", outcome: fail(503, "CHECKOUT_FAILED", `Checkout could not finish; ${resume}`, { stage, order_id: input.orderId }, RETRY_AFTER_SECONDS) };
+    if (!transient) return { disposition: "keep", outcome: fail("CHECKOUT_FAILED", `Checkout could not finish; ${resume}`, { stage, order_id: input.orderId }, RETRY_AFTER_SECONDS) };
     if (stage === "payment") {
-      return { disposition: "keep", outcome: fail(503, "PAYMENT_PROVIDER_UNAVAILABLE", `The payment provider is not answering; ${resume}`, { stage, order_id: input.orderId }, RETRY_AFTER_SECONDS) };
+      return { disposition: "keep", outcome: fail("PAYMENT_PROVIDER_UNAVAILABLE", `The payment provider is not answering; ${resume}`, { stage, order_id: input.orderId }, RETRY_AFTER_SECONDS) };
     }
-    return { disposition: "keep", outcome: fail(503, "CHECKOUT_UNAVAILABLE", `Checkout is unavailable right now; ${resume}`, { stage, order_id: input.orderId }, RETRY_AFTER_SECONDS) };
+    return { disposition: "keep", outcome: fail("CHECKOUT_UNAVAILABLE", `Checkout is unavailable right now; ${resume}`, { stage, order_id: input.orderId }, RETRY_AFTER_SECONDS) };
   }
 }

@@ -27,10 +27,10 @@ export const saleLimitRoutes = new Hono<AppEnv>().use("/variants/*", requireStaf
     try {
       before = (await stock.snapshot(sku)).maxPerCustomer;
     } catch {
-      throw new AppError(404, "VARIANT_NOT_FOUND", `No variant with SKU '${sku}'`, { sku });
+      throw new AppError("VARIANT_NOT_FOUND", `No variant with SKU '${sku}'`, { sku });
     }
     const result = await stock.setMaxPerCustomer(sku, max);
-    if (!result.ok) throw new AppError(400, "INVALID_QUANTITY", "max_per_customer must be 1 to 1000 or null");
+    if (!result.ok) throw new AppError("INVALID_QUANTITY", "max_per_customer must be 1 to 1000 or null");
     const claims = currentClaims(c.req.raw);
     await c.get("db").write((db) =>
       writeAudit(db, {

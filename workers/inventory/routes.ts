@@ -35,7 +35,7 @@ export const inventoryAdminRoutes = new Hono<AppEnv>()
     const { sku } = c.req.valid("param");
     const body = c.req.valid("json");
     const key = idempotencyKey.safeParse(c.req.header("idempotency-key"));
-    if (!key.success) throw new AppError(400, "IDEMPOTENCY_KEY_REQUIRED", "Send an Idempotency-Key header (8-100 characters: letters, digits, _ : . -) with every adjustment");
+    if (!key.success) throw new AppError("IDEMPOTENCY_KEY_REQUIRED", "Send an Idempotency-Key header (8-100 characters: letters, digits, _ : . -) with every adjustment");
     const principal = currentPrincipal(c);
     const input = {
       delta: body.delta,

@@ -15,7 +15,7 @@ type AdjustResult = StockAnswer<"adjust">;
 /** A SKU's exact live stock; 404 VARIANT_NOT_FOUND when no variant has that SKU. */
 export async function readStock(ctx: Pick<ServiceContext, "env">, sku: string): Promise<StockSnapshot> {
   const snap = await callStock<StockSnapshot | null>(ctx.env, sku, async (s) => await s.find(sku), { idempotent: true, label: "stock.find" });
-  if (!snap) throw new AppError(404, "VARIANT_NOT_FOUND", `No variant with SKU '${sku}'`, { sku });
+  if (!snap) throw new AppError("VARIANT_NOT_FOUND", `No variant with SKU '${sku}'`, { sku });
   return snap;
 }
 
@@ -37,14 +37,14 @@ export async function adjustStock(ctx: Pick<ServiceContext, "env">, sku: string,
   }
   switch (result.reason) {
     case "below_held":
-      throw new AppError(409, "STOCK_BELOW_HELD", "On-hand stock cannot go below the units held by checkouts", { held: result.held });
+      throw new AppError("STOCK_BELOW_HELD", "On-hand stock cannot go below the units held by checkouts", { held: result.held });
     case "key_reused":
-      throw new AppError(422, "IDEMPOTENCY_KEY_REUSED", "This Idempotency-Key was used for a different adjustment of this SKU");
+      throw new AppError("IDEMPOTENCY_KEY_REUSED", "This Idempotency-Key was used for a different adjustment of this SKU");
     case "invalid_note":
-      throw new AppError(400, "INVALID_NOTE", "note must be at most 200 characters without control characters");
+      throw new AppError("INVALID_NOTE", "note must be at most 200 characters without control characters");
     case "invalid_key":
-      throw new AppError(400, "IDEMPOTENCY_KEY_REQUIRED", "Send a valid Idempotency-Key header");
+      throw new AppError("IDEMPOTENCY_KEY_REQUIRED", "Send a valid Idempotency-Key header");
     case "invalid_delta":
-      throw new AppError(400, "INVALID_DELTA", "delta must be a non-zero integer");
+      throw new AppError("INVALID_DELTA", "delta must be a non-zero integer");
   }
 }

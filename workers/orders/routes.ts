@@ -58,7 +58,7 @@ export const orderAdminRoutes = new Hono<AppEnv>()
   )
   .post("/orders/:id/refund", validate("param", idParam), validate("json", z.strictObject({ amount: z.number().int().min(1).max(100_000_000).optional() })), async (c) => {
     const key = c.req.header("idempotency-key");
-    if (!key || !/^[A-Za-z0-9_:.-]{8,100}$/.test(key)) throw new AppError(400, "IDEMPOTENCY_KEY_REQUIRED", "Send an Idempotency-Key header with every refund");
+    if (!key || !/^[A-Za-z0-9_:.-]{8,100}$/.test(key)) throw new AppError("IDEMPOTENCY_KEY_REQUIRED", "Send an Idempotency-Key header with every refund");
     return c.json({ data: await staffRefund(serviceContext(c), await staffActorOf(c), c.req.valid("param").id, c.req.valid("json").amount, key) }, 200, noStore);
   });
 

@@ -28,7 +28,7 @@ export interface StaffActor {
   ipHash: string | null;
 }
 
-const notFound = (): AppError => new AppError(404, "ORDER_NOT_FOUND", "Order was not found");
+const notFound = (): AppError => new AppError("ORDER_NOT_FOUND", "Order was not found");
 
 interface OrderRow extends Record<string, unknown> {
   id: string;
@@ -92,7 +92,7 @@ export async function orderDetail(ctx: ServiceContext, viewer: OrderViewer, orde
 
 /** GET /orders: the signed-in user's orders, newest first, keyset-paginated by number. */
 export async function listOrders(ctx: ServiceContext, userId: string | null, limit: number, before: number | null): Promise<{ data: unknown[]; next_cursor: string | null }> {
-  if (!userId) throw new AppError(401, "AUTHENTICATION_REQUIRED", "Sign in to do this");
+  if (!userId) throw new AppError("AUTHENTICATION_REQUIRED", "Sign in to do this");
   const { value } = await ctx.db.read(
     (r) =>
       r.rows<{ id: string; number: number; status: string; currency: string; grand_total: number; created_at: string; item_count: number }>(sql`
@@ -112,7 +112,7 @@ export async function cancelOrder(ctx: ServiceContext, viewer: OrderViewer, orde
   const o = await loadOrder(ctx, orderId);
   if (!o || !(await mayRead(ctx, viewer, o.id, o.user_id))) throw notFound();
   if (o.status !== "pending_payment" && o.status !== "payment_failed") {
-    throw new AppError(409, "ORDER_NOT_CANCELLABLE", `An order in status ${o.status} cannot be cancelled here`, { status: o.status });
+    throw new AppError("ORDER_NOT_CANCELLABLE", `An order in status ${o.status} cannot be cancelled here`, { status: o.status });
   }
   const config = ctx.config;
   if (o.payment_intent_id) {
@@ -125,7 +125,7 @@ export async function cancelOrder(ctx: ServiceContext, viewer: OrderViewer, orde
       await syncOrderPayment(ctx, o.id, "customer_cancel");
       const now = await loadOrder(ctx, orderId);
       if (now?.status === "cancelled") return present(ctx, now);
-      throw new AppError(409, "ORDER_NOT_CANCELLABLE", "The payment went through before the cancellation; the order can no longer be cancelled", { status: now?.status ?? o.status });
+      throw new AppError("ORDER_NOT_CANCELLABLE", "The payment went through before the cancellation; the order can no longer be cancelled", { status: now?.status ?? o.status });
     }
   }
   await syncOrderPayment(ctx, o.id, "customer_cancel");
@@ -136,7 +136,7 @@ const STAFF_MOVES: OrderStatus[] = ["fulfilled", "shipped", "delivered"];
 
 /** POST /admin/orders/:id/status: staff move a paid order along fulfilment (audited). */
 export async function staffTransition(ctx: ServiceContext, actor: StaffActor, orderId: string, to: OrderStatus, note: string | null): Promise<Record<string, unknown>> {
-  if (!STAFF_MOVES.includes(to)) throw new AppError(422, "INVALID_TRANSITION", `Staff can move orders to ${STAFF_MOVES.join(", ")}`);
+  if (!STAFF_MOVES.includes(to)) throw new AppError("INVALID_TRANSITION", `Staff can move orders to ${STAFF_MOVES.join(", ")}`);
   const result = await ctx.db.write((db) =>
     db.transaction(async (tx) => {
       const t = await transitionOrder(tx, orderId, { to, reason: "staff", actor: actor.actorId ? `user:${actor.actorId}` : "staff-token", details: note ? { note } : null });
@@ -147,7 +147,7 @@ export async function staffTransition(ctx: ServiceContext, actor: StaffActor, or
     }),
   );
   if (!result.changed && result.why === "missing") throw notFound();
-  if (!result.changed && result.why === "not_allowed") throw new AppError(409, "INVALID_TRANSITION", `Cannot move an order from ${result.from} to ${to}`, { from: result.from, to });
+  if (!result.changed && result.why === "not_allowed") throw new AppError("INVALID_TRANSITION", `Cannot move an order from ${result.from} to ${to}`, { from: result.from, to });
   const o = await loadOrder(ctx, orderId);
   if (!o) throw notFound();
   return present(ctx, o);
@@ -169,9 +169,9 @@ export async function staffRefund(ctx: ServiceContext, actor: StaffActor, orderI
       );
       const o = rows[0];
       if (!o) throw notFound();
-      if (!o.payment_intent_id || Number(o.amount_paid) === 0) throw new AppError(409, "ORDER_NOT_PAID", "Only a paid order can be refunded");
+      if (!o.payment_intent_id || Number(o.amount_paid) === 0) throw new AppError("ORDER_NOT_PAID", "Only a paid order can be refunded");
       const remaining = Number(o.amount_paid) - Number(o.amount_refunded);
-      if (amount !== undefined && amount > remaining) throw new AppError(422, "REFUND_TOO_LARGE", `At most ${remaining} can still be refunded`, { remaining });
+      if (amount !== undefined && amount > remaining) throw new AppError("REFUND_TOO_LARGE", `At most ${remaining} can still be refunded`, { remaining });
       let refund;
       try {
         refund = await stripeClient(config).refunds.create(
@@ -195,7 +195,7 @@ export async function simulatePayment(ctx: ServiceContext, viewer: OrderViewer, 
   const config = ctx.config;
   const o = await loadOrder(ctx, orderId);
   if (!o || !(await mayRead(ctx, viewer, o.id, o.user_id))) throw notFound();
-  if (!o.payment_intent_id) throw new AppError(409, "NO_PAYMENT_INTENT", "This order has no PaymentIntent yet");
+  if (!o.payment_intent_id) throw new AppError("NO_PAYMENT_INTENT", "This order has no PaymentIntent yet");
   try {
     const pi = await stripeClient(config).paymentIntents.confirm(o.payment_intent_id, {
       payment_method: outcome === "succeeded" ? "pm_card_visa" : "pm_card_chargeDeclined",

@@ -30,12 +30,12 @@ const eventEnvelope = z.looseObject({
   data: z.looseObject({ object: z.looseObject({}) }),
 });
 
-const malformed = (why: string): AppError => new AppError(400, "WEBHOOK_EVENT_INVALID", `The event is not a well-formed Stripe event: ${why}`);
+const malformed = (why: string): AppError => new AppError("WEBHOOK_EVENT_INVALID", `The event is not a well-formed Stripe event: ${why}`);
 
 export const stripeWebhookRoutes = new Hono<AppEnv>().post("/webhooks/stripe", async (c) => {
   const payload = await c.req.text();
   const event = await verifyStripeWebhook(c.get("config"), payload, c.req.header("stripe-signature"));
-  if (!event) throw new AppError(400, "WEBHOOK_SIGNATURE_INVALID", "The Stripe-Signature header does not match this payload, or it is more than 5 minutes old or ahead");
+  if (!event) throw new AppError("WEBHOOK_SIGNATURE_INVALID", "The Stripe-Signature header does not match this payload, or it is more than 5 minutes old or ahead");
   const envelope = eventEnvelope.safeParse(event);
   if (!envelope.success) throw malformed(envelope.error.issues.map((i) => `${i.path.join(".") || "(event)"} ${i.message}`).slice(0, 5).join("; "));
   if (!HANDLED_EVENTS.has(envelope.data.type)) return c.json({ received: true, handled: false });

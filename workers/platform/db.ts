@@ -148,7 +148,7 @@ export class DbRouter {
         this.log.warn("db_unreachable", { source, ...errorFields(err) });
       }
     }
-    throw new AppError(503, "DATABASE_UNAVAILABLE", "The database is unreachable; retry shortly", null, {
+    throw new AppError("DATABASE_UNAVAILABLE", "The database is unreachable; retry shortly", null, {
       "Retry-After": "5",
     });
   }
@@ -182,7 +182,7 @@ export class DbRouter {
   private writeFailure(err: unknown): unknown {
     if (err instanceof AppError || !isConnectionError(err)) return err;
     this.log.error("db_primary_unreachable", errorFields(err));
-    return new AppError(503, "DATABASE_UNAVAILABLE", "The database is unreachable; retry shortly", null, {
+    return new AppError("DATABASE_UNAVAILABLE", "The database is unreachable; retry shortly", null, {
       "Retry-After": "5",
     });
   }

@@ -33,9 +33,9 @@ export const deadLetterAdminRoutes = new Hono<AppEnv>()
     const db = c.get("db");
     const { value } = await db.read((r) => r.rows<{ queue: string; body: unknown }>(sql`select queue, body from dead_letters where message_id = ${id}`), { primary: true });
     const row = value[0];
-    if (!row) throw new AppError(404, "DEAD_LETTER_NOT_FOUND", "No dead letter with this id");
+    if (!row) throw new AppError("DEAD_LETTER_NOT_FOUND", "No dead letter with this id");
     const q = queueBinding(c.env, row.queue);
-    if (!q) throw new AppError(409, "QUEUE_UNKNOWN", `This Worker cannot send to ${row.queue}`);
+    if (!q) throw new AppError("QUEUE_UNKNOWN", `This Worker cannot send to ${row.queue}`);
     await q.send(row.body, { contentType: "json" });
     const principal = currentPrincipal(c);
     await db.write((primary) =>

@@ -69,9 +69,9 @@ export async function callDurableObject<S, T>(getStub: () => S, call: (stub: S) 
       }
       const f = flags(err);
       if (f.overloaded) {
-        throw new AppError(503, "DURABLE_OBJECT_OVERLOADED", "This item is in very high demand right now; try again in a moment", { object: opts.label }, { "Retry-After": "1" });
+        throw new AppError("DURABLE_OBJECT_OVERLOADED", "This item is in very high demand right now; try again in a moment", { object: opts.label }, { "Retry-After": "1" });
       }
-      throw new AppError(503, "DURABLE_OBJECT_UNAVAILABLE", "A stock or cart service is briefly unavailable; try again", { object: opts.label, retryable: f.retryable === true, attempts: attempt }, { "Retry-After": "1" });
+      throw new AppError("DURABLE_OBJECT_UNAVAILABLE", "A stock or cart service is briefly unavailable; try again", { object: opts.label, retryable: f.retryable === true, attempts: attempt }, { "Retry-After": "1" });
     }
   }
 }

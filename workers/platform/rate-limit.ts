@@ -63,11 +63,11 @@ export async function enforceLimit(
   } catch (err) {
     c.get("log").error("rate_limit_unavailable", { name, fail: onUnavailable, error_message: err instanceof Error ? err.message : String(err) });
     if (onUnavailable === "open") return;
-    throw new AppError(503, "RATE_LIMIT_UNAVAILABLE", "This action is temporarily unavailable; retry shortly", null, { "Retry-After": "5" });
+    throw new AppError("RATE_LIMIT_UNAVAILABLE", "This action is temporarily unavailable; retry shortly", null, { "Retry-After": "5" });
   }
   if (!result.success) {
     const retryAfter = Math.max(1, Math.ceil((result.reset - Date.now()) / 1000));
-    throw new AppError(429, "RATE_LIMITED", "Too many attempts; slow down", { retry_after_seconds: retryAfter }, { "Retry-After": String(retryAfter) });
+    throw new AppError("RATE_LIMITED", "Too many attempts; slow down", { retry_after_seconds: retryAfter }, { "Retry-After": String(retryAfter) });
   }
 }
 
@@ -90,10 +90,10 @@ export async function enforceBindingLimit(
   } catch (err) {
     log.error("rate_limit_unavailable", { name, fail: onUnavailable, error_message: err instanceof Error ? err.message : String(err) });
     if (onUnavailable === "open") return;
-    throw new AppError(503, "RATE_LIMIT_UNAVAILABLE", "This action is temporarily unavailable; retry shortly", null, { "Retry-After": "5" });
+    throw new AppError("RATE_LIMIT_UNAVAILABLE", "This action is temporarily unavailable; retry shortly", null, { "Retry-After": "5" });
   }
   if (!success) {
     // The binding reports no reset time: the window's length is the honest upper bound.
-    throw new AppError(429, "RATE_LIMITED", "Too many attempts; slow down", { retry_after_seconds: periodSeconds }, { "Retry-After": String(periodSeconds) });
+    throw new AppError("RATE_LIMITED", "Too many attempts; slow down", { retry_after_seconds: periodSeconds }, { "Retry-After": String(periodSeconds) });
   }
 }

@@ -24,14 +24,14 @@ export function requireStaff(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const principal = currentPrincipal(c);
     if (principal) {
-      if (!isStaff(principal)) throw new AppError(403, "FORBIDDEN", "Your role does not allow this");
+      if (!isStaff(principal)) throw new AppError("FORBIDDEN", "Your role does not allow this");
       await next();
       return;
     }
     const header = c.req.header("authorization") ?? "";
     const m = /^Bearer (\S+)$/.exec(header);
     if (!m || !(await safeEqual(m[1] as string, c.get("config").adminApiToken))) {
-      throw new AppError(401, "UNAUTHORIZED", "Staff credentials are required", null, { "WWW-Authenticate": "Bearer" });
+      throw new AppError("UNAUTHORIZED", "Staff credentials are required", null, { "WWW-Authenticate": "Bearer" });
     }
     c.set("userId", "staff:admin-token");
     await next();

@@ -9,9 +9,10 @@ import { zValidator } from "@hono/zod-validator";
 import type { ValidationTargets } from "hono";
 import { z } from "zod";
 import { AppError } from "./errors";
+import type { ErrorCode } from "./error-codes";
 
 /** Maps a top-level field to an error code, either for any issue or per zod issue code. */
-export type FieldCodes = Record<string, string | Partial<Record<string, string>>>;
+export type FieldCodes = Record<string, ErrorCode | Partial<Record<string, ErrorCode>>>;
 
 export interface IssueDetail {
   path: string;
@@ -48,10 +49,10 @@ export function describeIssues(
   issues: readonly z.core.$ZodIssue[],
   target: keyof ValidationTargets,
   fieldCodes: FieldCodes = {},
-): { code: string; details: IssueDetail[]; omitted: number } {
+): { code: ErrorCode; details: IssueDetail[]; omitted: number } {
   const details: IssueDetail[] = [];
   let omitted = 0;
-  let code: string | null = null;
+  let code: ErrorCode | null = null;
   const push = (d: IssueDetail): void => {
     if (details.length < MAX_ISSUE_DETAILS) details.push(d);
     else omitted++;
@@ -91,7 +92,7 @@ export function validate<T extends z.ZodType, Target extends keyof ValidationTar
       const { code, details, omitted } = describeIssues(result.error.issues, target, fieldCodes);
       const what = target === "query" ? "query parameters" : target === "param" ? "path" : "request body";
       if (omitted > 0) details.push({ path: "", code: "truncated", message: `${omitted} more issues not shown` });
-      throw new AppError(400, code, summarise(what, details.filter((d) => d.code !== "truncated"), omitted), details);
+      throw new AppError(code, summarise(what, details.filter((d) => d.code !== "truncated"), omitted), details);
     }
   });
 }

@@ -78,7 +78,7 @@ export async function putSynonym(ctx: ServiceContext, actor: StaffActor, id: str
 export async function deleteSynonym(ctx: ServiceContext, actor: StaffActor, id: string): Promise<void> {
   await audited(ctx, actor, "search.synonym.delete", id, async (tx) => {
     const gone = await tx.execute(sql`delete from search_synonyms where id = ${id} returning root, synonyms`);
-    if (gone.rows.length === 0) throw new AppError(404, "SYNONYM_NOT_FOUND", `No synonym set '${id}'`, { id });
+    if (gone.rows.length === 0) throw new AppError("SYNONYM_NOT_FOUND", `No synonym set '${id}'`, { id });
     return { before: gone.rows[0], after: null };
   });
   await searchEngineFor(ctx.config, ctx.db).deleteSynonym(id);

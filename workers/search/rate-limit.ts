@@ -33,7 +33,7 @@ export function searchRateLimit(binding: LimiterName): MiddlewareHandler<AppEnv>
     }
     if (!allowed) {
       const retryAfter = SEARCH_RATE_PERIOD_SECONDS;
-      throw new AppError(429, "RATE_LIMITED", "Too many searches from this client; slow down", { retry_after_seconds: retryAfter }, { "Retry-After": String(retryAfter) });
+      throw new AppError("RATE_LIMITED", "Too many searches from this client; slow down", { retry_after_seconds: retryAfter }, { "Retry-After": String(retryAfter) });
     }
     await next();
   };

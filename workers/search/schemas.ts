@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { MAX_PRICE } from "../platform/price-bounds";
 import { facetFields, searchSorts } from "./engine";
+import type { FieldCodes } from "../platform/validation";
 
 export const MAX_QUERY_LENGTH = 200;
 export const MAX_PER_PAGE = 50;
@@ -77,7 +78,7 @@ export const searchQuerySchema = z
 export type SearchQuery = z.output<typeof searchQuerySchema>;
 
 /** Error codes for search query fields (see platform/validation.ts). */
-export const searchQueryCodes = {
+export const searchQueryCodes: FieldCodes = {
   q: { too_big: "QUERY_TOO_LONG", too_small: "INVALID_QUERY" },
   limit: { too_big: "PAGE_SIZE_TOO_LARGE" },
   page: "PAGE_OUT_OF_RANGE",
@@ -99,7 +100,7 @@ export const suggestQuerySchema = z.strictObject({
 });
 export type SuggestQuery = z.output<typeof suggestQuerySchema>;
 
-export const suggestQueryCodes = {
+export const suggestQueryCodes: FieldCodes = {
   q: { too_big: "QUERY_TOO_LONG", too_small: "INVALID_QUERY", invalid_type: "INVALID_QUERY" },
   limit: { too_big: "PAGE_SIZE_TOO_LARGE" },
 };

@@ -40,12 +40,12 @@ async function guarded<T>(c: Context<AppEnv>, fn: () => Promise<T>): Promise<T> 
   } catch (err) {
     if (isStatementTimeout(err)) {
       c.get("log").warn("search_timeout", { timeout_ms: searchLimits(c.env).statementTimeoutMs });
-      throw new AppError(503, "SEARCH_TIMEOUT", "The search took too long; retry, or use fewer words", null, { "Retry-After": "2" });
+      throw new AppError("SEARCH_TIMEOUT", "The search took too long; retry, or use fewer words", null, { "Retry-After": "2" });
     }
     const outage = err instanceof SearchUnavailableError || (err instanceof AppError && err.status === 503);
     if (!outage) throw err;
     c.get("log").warn("search_unavailable", { error_message: err instanceof Error ? err.message : String(err) });
-    throw new AppError(503, "SEARCH_UNAVAILABLE", "Search is temporarily unavailable; retry shortly", null, { "Retry-After": "5" });
+    throw new AppError("SEARCH_UNAVAILABLE", "Search is temporarily unavailable; retry shortly", null, { "Retry-After": "5" });
   }
 }
 
