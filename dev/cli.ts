@@ -193,6 +193,7 @@ async function test(cfg: StackConfig, extra: string[]): Promise<number> {
   const steps: [string, string, string[]][] = [
     ["typecheck", bin("tsc"), ["-p", "tsconfig.json"]],
     ["typecheck (node)", bin("tsc"), ["-p", "tsconfig.node.json"]],
+    ["typecheck (tools)", bin("tsc"), ["-p", "tsconfig.tools.json"]],
     ["lint", bin("eslint"), ["."]],
     // The two projects run one after the other: both pause WAL replay on the shared replica.
     ["node tests", bin("vitest"), ["run", "--project", "node", ...extra]],

@@ -1,5 +1,5 @@
 /** The Hono application: platform middleware, domain routes, and the envelope for 404/405/errors. */
-import { Hono } from "hono";
+import { OpenAPIHono } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "./platform/context";
@@ -20,6 +20,7 @@ import { stripeWebhookRoutes } from "./payments";
 import { searchAdminRoutes, searchRoutes } from "./search";
 import { devStockRoutes, inventoryAdminRoutes } from "./inventory";
 import { saleLimitRoutes } from "./checkout";
+import { serveDocument } from "./platform/openapi-document";
 
 /**
  * Hands accounts' verdict on the request's token to platform as the `principal` variable: platform (staff checks,
@@ -39,8 +40,8 @@ const DEV_ENVIRONMENTS = new Set(["development", "test"]);
  * place they are mounted, so in staging and production they do not exist (404 before any validation, absent from the
  * 405 table).
  */
-export function createApp(options: { devRoutes: boolean } = { devRoutes: false }): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
+export function createApp(options: { devRoutes: boolean } = { devRoutes: false }): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>();
   app.use(requestContext(), securityHeaders(), corsAllowlist(), bodySizeLimit(), services(), authenticate(), principalFromClaims);
   if (options.devRoutes) {
     app.route("/", devPaymentRoutes);
@@ -61,6 +62,7 @@ export function createApp(options: { devRoutes: boolean } = { devRoutes: false }
   app.route("/v1/admin", deadLetterAdminRoutes);
   app.route("/v1/admin", inventoryAdminRoutes);
   app.route("/v1/admin", saleLimitRoutes);
+  serveDocument(app, options);
 
   const routeTable = app.routes
     .filter((r) => r.method !== "ALL")

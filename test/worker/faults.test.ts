@@ -21,7 +21,7 @@ describe("readiness", () => {
   it("reports every dependency up with timings when all run", async () => {
     const res = await call("/readyz");
     expect(res.status).toBe(200);
-    const body = await json<Ready>(res);
+    const body = (await json<{ data: Ready }>(res)).data;
     expect(body.status).toBe("ok");
     expect(body.checks.map((c) => c.name).sort()).toEqual(["postgres_primary", "postgres_replica_0", "redis"]);
     for (const c of body.checks) {
@@ -40,7 +40,7 @@ describe("Redis down", () => {
     expect(page.status).toBe(200);
     const ready = await call("/readyz", {}, REDIS_DOWN);
     expect(ready.status).toBe(200);
-    const body = await json<Ready>(ready);
+    const body = (await json<{ data: Ready }>(ready)).data;
     expect(body.status).toBe("degraded");
     expect(check(body, "redis")).toBe("down");
     expect(check(body, "postgres_primary")).toBe("up");
@@ -53,7 +53,7 @@ describe("replica down", () => {
     const res = await call("/v1/products/twilight", {}, REPLICA_DOWN);
     expect(res.status).toBe(200);
     expect(res.headers.get("x-served-by")).toBe("primary");
-    const body = await json<Ready>(await call("/readyz", {}, REPLICA_DOWN));
+    const body = (await json<{ data: Ready }>(await call("/readyz", {}, REPLICA_DOWN))).data;
     expect(body.status).toBe("degraded");
     expect(check(body, "postgres_replica_0")).toBe("down");
   });
@@ -71,7 +71,7 @@ describe("primary down", () => {
 
     const ready = await call("/readyz", {}, PRIMARY_DOWN);
     expect(ready.status).toBe(503);
-    const body = await json<Ready>(ready);
+    const body = (await json<{ data: Ready }>(ready)).data;
     expect(body.status).toBe("fail");
     expect(check(body, "postgres_primary")).toBe("down");
 

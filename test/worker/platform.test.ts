@@ -11,7 +11,7 @@ describe("platform", () => {
   it("answers /healthz with request and trace ids and secure headers", async () => {
     const res = await call("/healthz", { headers: { traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" } });
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ status: "ok" });
+    expect(await res.json()).toEqual({ data: { status: "ok" } });
     expect(res.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
     expect(res.headers.get("x-trace-id")).toBe("0af7651916cd43dd8448eb211c80319c");
     expect(res.headers.get("strict-transport-security")).toContain("max-age=");
@@ -30,7 +30,7 @@ describe("platform", () => {
   it("offers the bench's database round trip outside production, and nothing else on it", async () => {
     const res = await call("/dev/db/ping");
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ one: 1, source: "replica" });
+    expect(await res.json()).toEqual({ data: { one: 1, source: "replica" } });
     const extra = await call("/dev/db/ping?q=select");
     expect(extra.status).toBe(400);
     expect((await json<ErrorBody>(extra)).error.code).toBe("UNKNOWN_PARAMETER");

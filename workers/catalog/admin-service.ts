@@ -18,14 +18,14 @@ type VariantState = {
   product_id: number;
   slug: string;
   price_override: number | null;
-  status: string;
+  status: "active" | "inactive" | "discontinued";
 };
 
 export interface VariantUpdateResult {
   sku: string;
   product_slug: string;
   price_override: number | null;
-  status: string;
+  status: "active" | "inactive" | "discontinued";
   product_version: number;
   catalog_version: number;
 }

@@ -4,6 +4,7 @@ import type { Logger } from "./logger";
 import type { DbRouter, DbSource } from "./db";
 import type { Cache } from "./cache";
 import type { Principal } from "./principal";
+import type { TargetCodes } from "./validation";
 
 export interface AppVariables {
   requestId: string;
@@ -19,6 +20,8 @@ export interface AppVariables {
   userId: string | null;
   /** The signed-in principal, set from the accounts middleware's verdict (see principal.ts); unset when anonymous. */
   principal?: Principal | null;
+  /** The running route's field → error code table, read by the validation hook (see openapi.ts). */
+  fieldCodes?: TargetCodes;
 }
 
 export interface AppEnv {

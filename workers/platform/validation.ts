@@ -13,6 +13,8 @@ import type { ErrorCode } from "./error-codes";
 
 /** Maps a top-level field to an error code, either for any issue or per zod issue code. */
 export type FieldCodes = Record<string, ErrorCode | Partial<Record<string, ErrorCode>>>;
+/** Field codes per request part, as a route declares them. */
+export type TargetCodes = Partial<Record<"query" | "param" | "json" | "header", FieldCodes>>;
 
 export interface IssueDetail {
   path: string;
@@ -81,6 +83,15 @@ function summarise(what: string, details: IssueDetail[], omitted: number): strin
   return `Invalid ${what}: ${shown.join("; ")}${more > 0 ? ` (and ${more} more)` : ""}`;
 }
 
+/** The AppError for a failed validation of one request part: the most specific code, the issues as details. */
+export function validationError(issues: readonly z.core.$ZodIssue[], target: keyof ValidationTargets, fieldCodes: FieldCodes = {}): AppError {
+  const { code, details, omitted } = describeIssues(issues, target, fieldCodes);
+  const what = target === "query" ? "query parameters" : target === "param" ? "path" : target === "header" ? "headers" : "request body";
+  const message = summarise(what, details, omitted);
+  if (omitted > 0) details.push({ path: "", code: "truncated", message: `${omitted} more issues not shown` });
+  return new AppError(code, message, details);
+}
+
 /** A zValidator whose failures become AppErrors in the envelope. */
 export function validate<T extends z.ZodType, Target extends keyof ValidationTargets>(
   target: Target,
@@ -88,11 +99,20 @@ export function validate<T extends z.ZodType, Target extends keyof ValidationTar
   fieldCodes: FieldCodes = {},
 ) {
   return zValidator(target, schema, (result) => {
-    if (!result.success) {
-      const { code, details, omitted } = describeIssues(result.error.issues, target, fieldCodes);
-      const what = target === "query" ? "query parameters" : target === "param" ? "path" : "request body";
-      if (omitted > 0) details.push({ path: "", code: "truncated", message: `${omitted} more issues not shown` });
-      throw new AppError(code, summarise(what, details.filter((d) => d.code !== "truncated"), omitted), details);
-    }
+    if (!result.success) throw validationError(result.error.issues, target, fieldCodes);
   });
+}
+
+/**
+ * An integer query parameter: digits only (no signs, exponents or spaces), then bounded. Documented as an integer
+ * with its bounds and default (the string form it travels in is an HTTP detail).
+ */
+export function queryInt(opts: { min: number; max: number; default?: number; description?: string }) {
+  const base = z
+    .string()
+    .regex(/^\d{1,15}$/, "must be a non-negative integer")
+    .transform(Number)
+    .pipe(z.number().int().min(opts.min, `must be at least ${opts.min}`).max(opts.max, `must be at most ${opts.max}`));
+  const meta = { type: "integer" as const, minimum: opts.min, maximum: opts.max, ...(opts.description ? { description: opts.description } : {}) };
+  return opts.default === undefined ? base.optional().meta(meta) : base.default(opts.default).meta({ ...meta, default: opts.default });
 }
