@@ -71,6 +71,8 @@ export interface StripeFake {
   webhookAttempts(): WebhookAttempt[];
   /** Resolves once no webhook delivery is in flight or waiting for a retry. */
   webhooksIdle(): Promise<void>;
+  /** Adds an endpoint that receives every later event (for a Worker whose address is known only after the fake starts). */
+  addWebhookUrl(url: string): void;
   /** Forgets every object, event, idempotency key and pending delivery. */
   reset(): void;
   /** Stops listening, drops open connections and abandons pending deliveries. */
@@ -1379,6 +1381,9 @@ export async function startStripeFake(opts: StripeFakeOptions): Promise<StripeFa
     webhookAttempts: () => [...attempts],
     webhooksIdle: async () => {
       while (deliveries.size > 0) await Promise.allSettled([...deliveries]);
+    },
+    addWebhookUrl: (url) => {
+      if (!webhookUrls.includes(url)) webhookUrls.push(url);
     },
     reset,
     close: () => {
