@@ -18,6 +18,7 @@ import {
   variantPatchSchema,
 } from "./schemas";
 import { categoryNodeSchema, productDetailSchema, productListItemSchema, productListPageSchema, variantUpdateSchema } from "./response-schemas";
+import { categoryTreeExample, productDetailExample, productListExample } from "./examples";
 import { categoryTreeResponse, productByIsbnResponse, productListResponse, productResponse } from "./service";
 import { updateVariant } from "./admin-service";
 import type { StaffActor } from "./admin-service";
@@ -27,7 +28,7 @@ const staffActor = (c: Context<AppEnv>): StaffActor => ({ userId: c.get("userId"
 const CACHED = ["ETag", "Cache-Control"] as const;
 const READ_ERRORS = ["DATABASE_UNAVAILABLE"] as const;
 const notModified = empty("Not modified: the `If-None-Match` ETag is current.", CACHED);
-const productList = ok(z.array(productListItemSchema), "One page of products.", { headers: CACHED, extra: { page: productListPageSchema } });
+const productList = ok(z.array(productListItemSchema), "One page of products.", { headers: CACHED, extra: { page: productListPageSchema }, example: productListExample });
 
 const categories = apiRoute({
   method: "get",
@@ -36,7 +37,7 @@ const categories = apiRoute({
   summary: "The category tree, with product counts",
   middleware: [publicCache(300)],
   request: { query: emptyQuerySchema },
-  responses: { 200: ok(z.array(categoryNodeSchema), "Root categories with their children.", { headers: CACHED }), 304: notModified },
+  responses: { 200: ok(z.array(categoryNodeSchema), "Root categories with their children.", { headers: CACHED, example: categoryTreeExample }), 304: notModified },
   errors: READ_ERRORS,
 });
 
@@ -72,7 +73,7 @@ const productByIsbn = apiRoute({
   summary: "A product by ISBN-10 or ISBN-13 (hyphens allowed)",
   middleware: [publicCache(300)],
   request: { params: isbnParamSchema, query: emptyQuerySchema },
-  responses: { 200: ok(productDetailSchema, "The product.", { headers: CACHED }), 304: notModified },
+  responses: { 200: ok(productDetailSchema, "The product.", { headers: CACHED, example: productDetailExample }), 304: notModified },
   errors: [...READ_ERRORS, "INVALID_ISBN", "PRODUCT_NOT_FOUND"],
 });
 
@@ -83,7 +84,7 @@ const product = apiRoute({
   summary: "A product with its variants and availability",
   middleware: [publicCache(120)],
   request: { params: slugParamSchema, query: emptyQuerySchema },
-  responses: { 200: ok(productDetailSchema, "The product.", { headers: CACHED }), 304: notModified },
+  responses: { 200: ok(productDetailSchema, "The product.", { headers: CACHED, example: productDetailExample }), 304: notModified },
   errors: [...READ_ERRORS, "PRODUCT_NOT_FOUND"],
   fieldCodes: { param: { slug: "INVALID_SLUG" } },
 });

@@ -1,6 +1,6 @@
 /** Input schemas of the catalog routes. Query strings are strict: an unknown parameter is a 400. */
 import { z } from "zod";
-import { safeText } from "../platform/validation";
+import { queryInt, safeText } from "../platform/validation";
 import type { FieldCodes } from "../platform/validation";
 import { MAX_PRICE } from "../platform/price-bounds";
 
@@ -22,30 +22,18 @@ const list = (item: z.ZodType<string, string>, max: number) =>
     .pipe(z.array(item).max(max))
     .default([]);
 
-const intParam = (min: number, max: number) =>
-  z
-    .string()
-    .regex(/^\d+$/, "must be a non-negative integer")
-    .transform(Number)
-    .pipe(z.number().int().min(min).max(max));
-
 const boolParam = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
 
 const listQueryBase = z.strictObject({
   category: slug.optional(),
-  price_min: intParam(0, MAX_PRICE).optional(),
-  price_max: intParam(0, MAX_PRICE).optional(),
+  price_min: queryInt({ min: 0, max: MAX_PRICE, description: "Lowest price, in cents" }),
+  price_max: queryInt({ min: 0, max: MAX_PRICE, description: "Highest price, in cents" }),
   format: list(slug, 10),
   language: list(z.string().regex(/^[a-z]{2,3}$/, "must be an ISO 639 code such as 'en'"), 10),
   in_stock: boolParam.optional(),
   author: slug.optional(),
   sort: z.enum(sortKeys).default("popularity"),
-  limit: z
-    .string()
-    .regex(/^\d+$/, "must be a positive integer")
-    .transform(Number)
-    .pipe(z.number().int().min(1).max(MAX_PAGE_SIZE, `must be at most ${MAX_PAGE_SIZE}`))
-    .default(DEFAULT_PAGE_SIZE),
+  limit: queryInt({ min: 1, max: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE, description: "Page size" }),
   cursor: safeText().max(200).optional(),
 });
 
@@ -68,9 +56,9 @@ export const listQueryCodes: FieldCodes = {
   price_max: "INVALID_PRICE_RANGE",
 };
 
-export const slugParamSchema = z.strictObject({ slug });
+export const slugParamSchema = z.strictObject({ slug: slug.meta({ example: "the-hunger-games" }) });
 export const categoryParamSchema = z.strictObject({ slug });
-export const isbnParamSchema = z.strictObject({ isbn: safeText().max(32) });
+export const isbnParamSchema = z.strictObject({ isbn: safeText().max(32).meta({ description: "ISBN-10 or ISBN-13, hyphens allowed", example: "978-0-439-02348-1" }) });
 export const emptyQuerySchema = z.strictObject({});
 
 export const variantPatchSchema = z
@@ -81,4 +69,4 @@ export const variantPatchSchema = z
   .refine((b) => b.price_override !== undefined || b.status !== undefined, { message: "nothing to change" });
 export type VariantPatch = z.output<typeof variantPatchSchema>;
 
-export const skuParamSchema = z.strictObject({ sku: z.string().regex(/^[A-Z0-9][A-Z0-9-]{1,63}$/, "must be a SKU") });
+export const skuParamSchema = z.strictObject({ sku: z.string().regex(/^[A-Z0-9][A-Z0-9-]{1,63}$/, "must be a SKU").meta({ example: "BK00001-HC" }) });

@@ -103,16 +103,31 @@ export function validate<T extends z.ZodType, Target extends keyof ValidationTar
   });
 }
 
-/**
- * An integer query parameter: digits only (no signs, exponents or spaces), then bounded. Documented as an integer
- * with its bounds and default (the string form it travels in is an HTTP detail).
- */
-export function queryInt(opts: { min: number; max: number; default?: number; description?: string }) {
-  const base = z
+const intText = (min: number, max: number) =>
+  z
     .string()
-    .regex(/^\d{1,15}$/, "must be a non-negative integer")
+    .regex(/^\d+$/, "must be a non-negative integer")
     .transform(Number)
-    .pipe(z.number().int().min(opts.min, `must be at least ${opts.min}`).max(opts.max, `must be at most ${opts.max}`));
-  const meta = { type: "integer" as const, minimum: opts.min, maximum: opts.max, ...(opts.description ? { description: opts.description } : {}) };
-  return opts.default === undefined ? base.optional().meta(meta) : base.default(opts.default).meta({ ...meta, default: opts.default });
+    .pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
+
+interface QueryIntOptions {
+  min: number;
+  max: number;
+  description?: string;
+}
+
+const intMeta = (o: QueryIntOptions) => ({ type: "integer" as const, minimum: o.min, maximum: o.max, ...(o.description ? { description: o.description } : {}) });
+
+const intWithDefault = (o: QueryIntOptions & { default: number }) =>
+  intText(o.min, o.max).default(o.default).meta({ ...intMeta(o), default: o.default });
+const optionalInt = (o: QueryIntOptions) => intText(o.min, o.max).optional().meta(intMeta(o));
+
+/**
+ * An integer query parameter: digits only (no signs, exponents or spaces), then bounded; optional, or with a
+ * default. Documented as an integer with its bounds and default (the string form it travels in is an HTTP detail).
+ */
+export function queryInt(opts: QueryIntOptions & { default: number }): ReturnType<typeof intWithDefault>;
+export function queryInt(opts: QueryIntOptions): ReturnType<typeof optionalInt>;
+export function queryInt(opts: QueryIntOptions & { default?: number }): ReturnType<typeof intWithDefault> | ReturnType<typeof optionalInt> {
+  return opts.default === undefined ? optionalInt(opts) : intWithDefault({ ...opts, default: opts.default });
 }
