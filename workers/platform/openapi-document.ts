@@ -21,6 +21,22 @@ with, by status, and \`x-error-codes\` lists them all. The full code table is \`
 Unknown query parameters and body fields are refused (400), client prices and statuses are never read, and another
 customer's objects answer 404.`;
 
+/**
+ * zod-to-openapi writes a flagged regex as `source/flags` (it strips only the slashes of `RegExp#toString`). JSON
+ * Schema patterns are ECMA-262 with Unicode semantics already, so the flags are dropped. A slash inside a source is
+ * always escaped, so an unescaped `/flags` at the end can only be that.
+ */
+function fixPatterns(node: unknown): void {
+  if (Array.isArray(node)) {
+    for (const item of node) fixPatterns(item);
+    return;
+  }
+  if (node === null || typeof node !== "object") return;
+  const obj = node as Record<string, unknown>;
+  if (typeof obj.pattern === "string") obj.pattern = obj.pattern.replace(/(?<!\\)\/[dgimsuvy]+$/, "");
+  for (const value of Object.values(obj)) fixPatterns(value);
+}
+
 /** Generates the document of `app` (its own routes: the deployed app has no /dev routes, so its document neither). */
 export function buildDocument(app: OpenAPIHono<AppEnv>, opts: { devRoutes: boolean }): Document {
   for (const [name, scheme] of Object.entries(SECURITY_SCHEMES)) app.openAPIRegistry.registerComponent("securitySchemes", name, scheme);
@@ -33,6 +49,7 @@ export function buildDocument(app: OpenAPIHono<AppEnv>, opts: { devRoutes: boole
     servers: [{ url: "/", description: "This deployment" }],
     tags,
   });
+  fixPatterns(doc);
   return { ...doc, "x-error-registry": ERROR_CODES };
 }
 

@@ -82,7 +82,8 @@ export function documented(mw: MiddlewareHandler<AppEnv>, doc: { errors?: readon
 }
 
 /** Codes any request can meet, whatever the operation: the global middleware and our own faults. */
-export const GLOBAL_ERROR_CODES: readonly ErrorCode[] = ["INVALID_TOKEN", "TOKEN_REVOKED", "RATE_LIMITED", "CONFIG_INVALID", "INTERNAL_ERROR"];
+// A bearer token on any request is verified and checked for revocation (which can need the primary database).
+export const GLOBAL_ERROR_CODES: readonly ErrorCode[] = ["INVALID_TOKEN", "TOKEN_REVOKED", "RATE_LIMITED", "DATABASE_UNAVAILABLE", "CONFIG_INVALID", "INTERNAL_ERROR"];
 
 /** The error envelope, with `code` narrowed to the codes one response can carry. */
 export function errorEnvelope(codes: readonly ErrorCode[]) {
