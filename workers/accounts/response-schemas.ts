@@ -111,7 +111,7 @@ export const savedAddressSchema = z
     line1: z.string(),
     line2: z.string().optional(),
     city: z.string(),
-    region: z.string().optional().meta({ description: "ISO 3166-2 subdivision code; always present for US and CA." }),
+    region: z.string().optional().meta({ description: "The ISO 3166-2 subdivision, as saved." }),
     postal_code: z.string(),
     phone: z.string().optional(),
     default_shipping: z.boolean(),

@@ -86,7 +86,8 @@ const loginRoute = apiRoute({
   tags: ["accounts"],
   summary: "Sign in with email and password",
   description:
-    "Answers a session (and sets the `nb_refresh` + `nb_csrf` session cookies and the `nb_device` trusted-device cookie), " +
+    "Answers a session and sets the session cookies (`nb_refresh`, `nb_csrf`; `__Host-` prefixed over HTTPS) and the " +
+    "trusted-device cookie (`nb_device`), " +
     "or, for accounts with a second factor, `mfa_required` and an `mfa_token` for POST /v1/auth/login/mfa (no cookies yet). " +
     "Unknown addresses and wrong passwords answer the same 401. Failures back off per account, or per trusted device for a client " +
     "presenting that account's device cookie.",
