@@ -45,7 +45,7 @@ async function main(): Promise<void> {
       const res = await post("/v1/auth/login", { email, password: PASSWORD });
       loginTimes.push(performance.now() - t0);
       if (res.status !== 200) throw new Error(`login ${res.status}: ${await res.text()}`);
-      token = ((await res.json()) as { access_token: string }).access_token;
+      token = ((await res.json()) as { data: { access_token: string } }).data.access_token;
     }
   }
   loginTimes.sort((a, b) => a - b);

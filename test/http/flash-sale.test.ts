@@ -170,7 +170,7 @@ it("a hoarder (one address, 12 guest carts of 10 units and one account) ends hol
   expect(signup.status).toBe(202);
   const login = await fetch(`${origin}/v1/auth/login`, { method: "POST", headers: headers({}), body: account });
   expect(login.status).toBe(200);
-  carts.push({ authorization: `Bearer ${(await json<{ access_token: string }>(login)).access_token}` });
+  carts.push({ authorization: `Bearer ${(await json<{ data: { access_token: string } }>(login)).data.access_token}` });
   for (const cart of carts) {
     const added = await fetch(`${origin}/v1/cart/items`, { method: "POST", headers: headers(cart), body: JSON.stringify({ sku, quantity: 10 }) });
     expect(added.status).toBe(200);

@@ -11,7 +11,7 @@ import { signValue } from "../../workers/platform/signing";
 import { app } from "../../workers/app";
 import { call, json, nextIp, postJson, sql, waitForMail } from "../worker/helpers";
 import type { ErrorBody } from "../worker/helpers";
-import { cookiesOf, loginWith, postFresh, registerAndLogin } from "../worker/accounts-helpers";
+import { cookiesOf, dataOf, loginWith, postFresh, registerAndLogin } from "../worker/accounts-helpers";
 import { totpCode } from "../../workers/accounts/totp";
 
 const run = crypto.randomUUID().slice(0, 8);
@@ -115,7 +115,7 @@ describe("API2 broken authentication: nobody can lock the owner out", () => {
     const { secret } = (await json<{ data: { secret: string } }>(enrol)).data;
     const confirm = await postJson("/v1/me/mfa/totp/confirm", { password: PASSWORD, code: await totpCode(secret, Date.now()) }, { token: owner.body.access_token });
     const recovery = (await json<{ data: { recovery_codes: string[] } }>(confirm)).data.recovery_codes;
-    const mfaToken = async (cookie = ""): Promise<string> => (await json<{ mfa_token: string }>(await loginWith(email, PASSWORD, cookie))).mfa_token;
+    const mfaToken = async (cookie = ""): Promise<string> => (await dataOf<{ mfa_token: string }>(await loginWith(email, PASSWORD, cookie))).mfa_token;
     const mfa = (token: string, code: string, cookie = ""): Promise<Response> =>
       call("/v1/auth/login/mfa", { method: "POST", headers: { "content-type": "application/json", "cf-connecting-ip": nextIp(), ...(cookie ? { cookie } : {}) }, body: JSON.stringify({ mfa_token: token, code }) });
     // The owner signs in fully once on this device: the device cookie comes with the session.

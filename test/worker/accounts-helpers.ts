@@ -9,6 +9,16 @@ export interface Session {
   user: { id: string; email: string; role: string };
 }
 
+/** The `{ data }` envelope of a success body (the top level holds nothing else). */
+export async function dataOf<T>(res: Response): Promise<T> {
+  const body = await json<{ data: T }>(res);
+  expect(Object.keys(body)).toEqual(["data"]);
+  return body.data;
+}
+
+/** The session of a login, login/mfa or refresh answer. */
+export const sessionOf = (res: Response): Promise<Session> => dataOf<Session>(res);
+
 type Overrides = Partial<Record<keyof Env, string>>;
 
 // Per-IP limits (sign-up: 30 per hour) live in Redis across test runs: start each run at a random point of the
@@ -51,7 +61,7 @@ export async function registerAndLogin(email: string, password: string, extra: R
   expect(signup.status, await signup.clone().text()).toBe(202);
   const res = await postFresh("/v1/auth/login", { email, password }, { overrides });
   expect(res.status, await res.clone().text()).toBe(200);
-  return { res, body: await json<Session>(res.clone()), cookies: cookiesOf(res) };
+  return { res, body: await sessionOf(res.clone()), cookies: cookiesOf(res) };
 }
 
 /** Posts a login from a fresh address, presenting the given cookies (e.g. a device cookie). */

@@ -4,7 +4,7 @@ import { sign } from "hono/jwt";
 import { call, deployedEnv, json, nextIp, postJson, redis, sql } from "./helpers";
 import type { ErrorBody } from "./helpers";
 import { signAccessToken } from "../../workers/accounts/jwt";
-import { cookieHeader, cookiesOf, postFresh, registerAndLogin } from "./accounts-helpers";
+import { cookieHeader, cookiesOf, postFresh, registerAndLogin, sessionOf } from "./accounts-helpers";
 import type { Session } from "./accounts-helpers";
 
 const run = crypto.randomUUID().slice(0, 8);
@@ -34,7 +34,7 @@ describe("sign-up and login", () => {
     expect(created.headers.getSetCookie().some((l) => /^nb_(refresh|csrf|device)=/.test(l))).toBe(false);
     expect(await json(created)).toEqual({ data: { status: "check_your_email", message: expect.any(String) as unknown } });
     const res = await post("/v1/auth/login", { email: email("new"), password: PASSWORD });
-    const body = await json<Session>(res.clone());
+    const body = await sessionOf(res.clone());
     expect(res.status).toBe(200);
     expect(body.token_type).toBe("Bearer");
     expect(body.expires_in).toBe(900);
@@ -77,7 +77,7 @@ describe("sign-up and login", () => {
     await signup("login");
     const ok = await post("/v1/auth/login", { email: email("login").toUpperCase(), password: PASSWORD });
     expect(ok.status).toBe(200);
-    const session = await json<Session>(ok);
+    const session = await sessionOf(ok);
     expect((await me(session.access_token)).status).toBe(200);
     const wrong = await post("/v1/auth/login", { email: email("login"), password: "nope-nope-nope" });
     const unknown = await post("/v1/auth/login", { email: email("nobody"), password: "nope-nope-nope" });
@@ -133,7 +133,7 @@ describe("refresh rotation", () => {
     expect(second.status).toBe(200);
     const secondCookies = { ...first.cookies, ...cookiesOf(second) };
     expect(secondCookies.nb_refresh).not.toBe(first.cookies.nb_refresh);
-    const secondSession = await json<Session>(second);
+    const secondSession = await sessionOf(second);
     expect((await me(secondSession.access_token)).status).toBe(200);
     const third = await refreshWith(secondCookies);
     expect(third.status).toBe(200);
@@ -164,7 +164,7 @@ describe("refresh rotation", () => {
     const rows = await sql<{ revoked: boolean }>("primary", "select revoked_at is not null as revoked from refresh_tokens where user_id = $1", [a.body.user.id]);
     expect(rows).toHaveLength(2);
     expect(rows.every((r) => !r.revoked)).toBe(true);
-    for (const r of [x, y]) expect((await me((await json<Session>(r)).access_token)).status).toBe(200);
+    for (const r of [x, y]) expect((await me((await sessionOf(r)).access_token)).status).toBe(200);
     // The successor keeps working.
     expect((await refreshWith({ ...a.cookies, ...cx })).status).toBe(200);
   });
@@ -250,9 +250,9 @@ describe("refresh rotation", () => {
     expect((await refreshWith(a.cookies)).status).toBe(401);
 
     await signup("everywhere");
-    const s1 = await json<Session>(await post("/v1/auth/login", { email: email("everywhere"), password: PASSWORD }));
+    const s1 = await sessionOf(await post("/v1/auth/login", { email: email("everywhere"), password: PASSWORD }));
     const s2res = await post("/v1/auth/login", { email: email("everywhere"), password: PASSWORD });
-    const s2 = await json<Session>(s2res.clone());
+    const s2 = await sessionOf(s2res.clone());
     const all = await call("/v1/auth/logout-all", { method: "POST", headers: { authorization: `Bearer ${s1.access_token}` } });
     expect(all.status).toBe(204);
     expect((await me(s1.access_token)).status).toBe(401);
@@ -389,7 +389,7 @@ describe("brute force and roles", () => {
 
     const staff = await signup("staff-role");
     await sql("primary", "update users set role = 'staff' where id = $1", [staff.body.user.id]);
-    const login = await json<Session>(await post("/v1/auth/login", { email: email("staff-role"), password: PASSWORD }));
+    const login = await sessionOf(await post("/v1/auth/login", { email: email("staff-role"), password: PASSWORD }));
     expect(login.user.role).toBe("staff");
     const [before] = await sql<{ price_override: number | null }>("primary", "select price_override from variants where sku = 'BK00003-PB'");
     const allowed = await call("/v1/admin/variants/BK00003-PB", {

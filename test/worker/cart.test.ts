@@ -114,7 +114,7 @@ describe("signed-in carts and merge at login", () => {
       body: JSON.stringify({ email, password: PASSWORD }),
     });
     expect(login.status).toBe(200);
-    const body = await json<{ access_token: string; cart: { merged: { added: string[]; capped: string[] } } }>(login);
+    const body = (await json<{ data: { access_token: string; cart: { merged: { added: string[]; capped: string[] } } } }>(login)).data;
     expect(body.cart.merged.capped).toEqual(["BK00004-PB"]);
 
     const after = await json<CartBody>(await cartCall({ token: null, headers: { authorization: `Bearer ${body.access_token}` } }, "/v1/cart"));

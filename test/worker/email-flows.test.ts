@@ -3,7 +3,7 @@ import { env, createExecutionContext, createMessageBatch, createScheduledControl
 import worker from "../../workers/index";
 import { call, deployedEnv, json, postJson, sql, waitForMail } from "./helpers";
 import type { ErrorBody, Mail } from "./helpers";
-import { postFresh, registerAndLogin } from "./accounts-helpers";
+import { postFresh, registerAndLogin, sessionOf } from "./accounts-helpers";
 
 const run = crypto.randomUUID().slice(0, 8);
 const PASSWORD = "vK9#qL2$wX7!zR4p-atlas";
@@ -136,7 +136,9 @@ describe("password reset", () => {
     expect((await post("/v1/auth/password-reset", { token, password: "yet-another-passphrase-88y" })).status).toBe(400);
     expect((await call("/v1/me", { headers: { authorization: `Bearer ${signup.access_token}` } })).status).toBe(401);
     expect((await post("/v1/auth/login", { email, password: PASSWORD })).status).toBe(401);
-    expect((await post("/v1/auth/login", { email, password: NEW })).status).toBe(200);
+    const relogin = await post("/v1/auth/login", { email, password: NEW });
+    expect(relogin.status).toBe(200);
+    expect((await sessionOf(relogin)).user.email).toBe(email);
   });
 
   it("hides the dev mailbox outside development and test", async () => {

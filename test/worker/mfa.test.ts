@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { call, json, postJson, sql } from "./helpers";
 import type { ErrorBody } from "./helpers";
 import { totpCode } from "../../workers/accounts/totp";
-import { registerAndLogin } from "./accounts-helpers";
+import { dataOf, registerAndLogin, sessionOf } from "./accounts-helpers";
 
 const run = crypto.randomUUID().slice(0, 8);
 const PASSWORD = "vK9#qL2$wX7!zR4p-ledger";
@@ -30,9 +30,10 @@ async function passwordStep(email: string): Promise<string> {
   const res = await post("/v1/auth/login", { email, password: PASSWORD });
   expect(res.status).toBe(200);
   expect(res.headers.getSetCookie().join("")).not.toContain("nb_refresh");
-  const body = await json<{ mfa_required: boolean; mfa_token: string; access_token?: string }>(res);
+  const body = await dataOf<{ mfa_required: boolean; mfa_token: string; expires_in: number; access_token?: string }>(res);
   expect(body.mfa_required).toBe(true);
   expect(body.access_token).toBeUndefined();
+  expect(body.expires_in).toBe(300);
   return body.mfa_token;
 }
 
@@ -63,7 +64,7 @@ describe("TOTP two-factor authentication", () => {
     const nextCode = await totpCode(u.secret, u.confirmedAt + 30_000);
     const next = await post("/v1/auth/login/mfa", { mfa_token: mfaToken, code: nextCode });
     expect(next.status).toBe(200);
-    const session = await json<{ access_token: string }>(next);
+    const session = await sessionOf(next);
     expect((await call("/v1/me", { headers: { authorization: `Bearer ${session.access_token}` } })).status).toBe(200);
     // The MFA token is spent; a fresh one with the same code meets the replay check.
     const spent = await post("/v1/auth/login/mfa", { mfa_token: mfaToken, code: nextCode });
@@ -91,7 +92,7 @@ describe("TOTP two-factor authentication", () => {
     expect(badPassword.status).toBe(400);
     const ok = await post("/v1/me/mfa/totp/disable", { password: PASSWORD, code: u.recovery[1] }, u.token);
     expect(ok.status).toBe(204);
-    const login = await json<{ access_token?: string; mfa_required?: boolean }>(await post("/v1/auth/login", { email: u.email, password: PASSWORD }));
+    const login = await dataOf<{ access_token?: string; mfa_required?: boolean }>(await post("/v1/auth/login", { email: u.email, password: PASSWORD }));
     expect(login.mfa_required).toBeUndefined();
     expect(login.access_token).toBeTruthy();
     const audits = await sql<{ action: string }>(

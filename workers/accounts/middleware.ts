@@ -7,6 +7,8 @@ import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../platform/context";
 import { AppError } from "../platform/errors";
 import type { ErrorCode } from "../platform/errors";
+import { documented } from "../platform/openapi";
+import type { DocumentedMiddleware, SecurityRequirement } from "../platform/openapi";
 import { verifyAccessToken } from "./jwt";
 import type { AccessClaims } from "./jwt";
 import { isRevoked } from "./revocation";
@@ -47,20 +49,34 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
   };
 }
 
+/** What the document says about a route behind requireAuth/requireRole: the bearer token it takes. */
+const BEARER: readonly SecurityRequirement[] = [{ bearerAuth: [] }];
+/**
+ * A route that demands a token always meets `authenticate()`'s revocation check, which asks the primary when Redis
+ * has no fresh answer: so DATABASE_UNAVAILABLE too (INVALID_TOKEN, TOKEN_REVOKED and RATE_LIMITED are global codes).
+ */
+const AUTH_ERRORS: readonly ErrorCode[] = ["AUTHENTICATION_REQUIRED", "DATABASE_UNAVAILABLE"];
+
 /** Requires a signed-in user. */
-export function requireAuth(): MiddlewareHandler<AppEnv> {
-  return async (c, next) => {
-    if (!currentClaims(c.req.raw)) throw unauthorized("AUTHENTICATION_REQUIRED", "Sign in to do this");
-    await next();
-  };
+export function requireAuth(): DocumentedMiddleware {
+  return documented(
+    async (c, next) => {
+      if (!currentClaims(c.req.raw)) throw unauthorized("AUTHENTICATION_REQUIRED", "Sign in to do this");
+      await next();
+    },
+    { errors: AUTH_ERRORS, security: BEARER },
+  );
 }
 
 /** Requires a signed-in user with one of `roles`; others get 403 FORBIDDEN. */
-export function requireRole(...roles: Role[]): MiddlewareHandler<AppEnv> {
-  return async (c, next) => {
-    const claims = currentClaims(c.req.raw);
-    if (!claims) throw unauthorized("AUTHENTICATION_REQUIRED", "Sign in to do this");
-    if (!roles.includes(claims.role)) throw new AppError("FORBIDDEN", "Your role does not allow this");
-    await next();
-  };
+export function requireRole(...roles: Role[]): DocumentedMiddleware {
+  return documented(
+    async (c, next) => {
+      const claims = currentClaims(c.req.raw);
+      if (!claims) throw unauthorized("AUTHENTICATION_REQUIRED", "Sign in to do this");
+      if (!roles.includes(claims.role)) throw new AppError("FORBIDDEN", "Your role does not allow this");
+      await next();
+    },
+    { errors: [...AUTH_ERRORS, "FORBIDDEN"], security: BEARER },
+  );
 }

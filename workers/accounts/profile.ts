@@ -12,6 +12,7 @@ import { piiRing as ring } from "../platform/pii-keys";
 import { hashIp, writeAudit } from "../platform/audit";
 import { clientIpOrNull } from "../platform/client-ip";
 import type { AddressInput, AddressPatch, ProfilePatch } from "./schemas";
+import type { Role } from "./tables";
 
 const phoneContext = (userId: string): string => `user:${userId}:phone`;
 const addressContext = (userId: string, addressId: string): string => `user:${userId}:address:${addressId}`;
@@ -32,7 +33,7 @@ export interface Profile {
   email: string;
   name: string | null;
   phone: string | null;
-  role: string;
+  role: Role;
   email_verified: boolean;
   mfa_enabled: boolean;
   created_at: string;

@@ -190,7 +190,8 @@ export function apiRoute<const R extends RouteConfig>(config: R & ApiRouteExtras
   return createRoute({
     ...route,
     middleware: [fieldCodesFor(fieldCodes ?? {}), ...middleware],
-    ...(security.length > 0 ? { security } : {}),
+    // An explicit `security: []` is kept: it says "no credentials" (public), not "unspecified".
+    ...(security.length > 0 || route.security !== undefined ? { security } : {}),
     responses: { ...errorResponses(codes), ...route.responses },
     "x-error-codes": codes,
   }) as unknown as R & { getRoutingPath(): string };
