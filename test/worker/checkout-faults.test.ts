@@ -14,6 +14,7 @@ import type { Cart, CheckoutBody } from "./shop";
 import { PRIMARY_DOWN, REDIS_DOWN, cartIdOf, checkoutWith, deadOrders, doError, faultyStock, intentsFor, stripeAnswering, stripeLosingReplies } from "./checkout-helpers";
 import type { CartDO } from "../../durable-objects/cart-do";
 import type { CartFailure as CheckoutFailure, CheckoutOutcome } from "../../workers/cart/types";
+import { statusOf } from "../../workers/platform/error-codes";
 
 const held = async (sku: string): Promise<number> => (await env.STOCK_DO.getByName(`sku:${sku}`).snapshot(sku)).held;
 const since = (): number => Math.floor(Date.now() / 1000) - 5;
@@ -28,9 +29,10 @@ async function cartStatus(cart: Cart): Promise<string> {
   return (await json<{ data: { status: string } }>(await cartCall(cart, "/v1/cart"))).data.status;
 }
 
-function failure(o: CheckoutOutcome): CheckoutFailure {
+/** The failure, with the HTTP status its code answers with (from the error registry, as the route sends it). */
+function failure(o: CheckoutOutcome): CheckoutFailure & { status: number } {
   if (o.ok) throw new Error(`expected a failure, got order ${o.order.id}`);
-  return o;
+  return { ...o, status: statusOf(o.code) };
 }
 
 const ordersOf = async (cart: Cart): Promise<{ id: string; status: string }[]> => sql("primary", "select id, status from orders where cart_id = $1", [cartIdOf(cart)]);

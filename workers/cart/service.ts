@@ -11,7 +11,8 @@ import { callCart } from "../platform/do-access";
 import { clientIp, clientIpOrNull } from "../platform/client-ip";
 import type { CartStub } from "../platform/do-access";
 import { checkoutPolicy, customerKeys, extendHoldsForPayment, sagaPorts } from "../checkout";
-import { stripeClient } from "../payments";
+import { stripeClient, stripeRefusal } from "../payments";
+import type { PaymentStartedResult } from "./types";
 import { runCheckout } from "./checkout-flow";
 
 const VARIANT_TTL_SECONDS = 60;
@@ -153,9 +154,14 @@ export async function checkout(
 }
 
 /** POST /checkout/payment-started: the cart's order keeps its stock longer while its payment is in progress. */
-export async function paymentStarted(c: Context<AppEnv>, orderId: string): Promise<{ order_id: string; payment_status: string; holds_expire_at: string }> {
+export async function paymentStarted(c: Context<AppEnv>, orderId: string): Promise<PaymentStartedResult> {
   const { cartId } = await requestCartId(c);
   await enforceBindingLimit(c.env.CHECKOUT_CART_LIMITER, c.get("log"), "payment-started-cart", cartId, 60);
   const policy = checkoutPolicy(c.env);
-  return extendHoldsForPayment({ db: c.get("db"), stripe: stripeClient(c.get("config")), stock: c.env.STOCK_DO, policy }, cartId, orderId);
+  try {
+    return await extendHoldsForPayment({ db: c.get("db"), stripe: stripeClient(c.get("config")), stock: c.env.STOCK_DO, policy }, cartId, orderId);
+  } catch (err) {
+    // Stripe not answering (or refusing the read) is a 503/422 in the envelope, never a 500; our own errors pass through.
+    throw stripeRefusal(err);
+  }
 }

@@ -76,5 +76,12 @@ export interface CheckoutRequest {
 
 export type CheckoutOutcome = CheckoutSuccess | CartFailure;
 
+/** POST /checkout/payment-started: the holds' new expiry while the payment is in progress at Stripe. */
+export interface PaymentStartedResult {
+  order_id: string;
+  payment_status: "requires_action" | "processing";
+  holds_expire_at: string;
+}
+
 /** The CartDO's answer to beginCheckout: run (or resume) the saga under this run id, or answer the shopper now. */
 export type BeginCheckout = { kind: "run"; runId: string; input: SagaInput } | { kind: "answer"; outcome: CheckoutOutcome };

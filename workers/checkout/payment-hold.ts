@@ -16,7 +16,9 @@ import type { CheckoutPolicy } from "./policy";
 type ExtendAnswer = { ok: true; expiresAt: number } | { ok: false; state: string };
 
 /** PaymentIntent statuses that mean the shopper is paying right now. */
-const IN_PROGRESS: readonly string[] = ["requires_action", "processing"];
+export type PaymentInProgress = "requires_action" | "processing";
+const IN_PROGRESS: readonly string[] = ["requires_action", "processing"] satisfies PaymentInProgress[];
+const inProgress = (status: Stripe.PaymentIntent.Status): status is PaymentInProgress => IN_PROGRESS.includes(status);
 
 export interface PaymentHoldContext {
   db: DbRouter;
@@ -26,7 +28,7 @@ export interface PaymentHoldContext {
 }
 
 /** Extends the holds of `orderId` (which must belong to `cartId`) while its payment is in progress. */
-export async function extendHoldsForPayment(ctx: PaymentHoldContext, cartId: string, orderId: string): Promise<{ order_id: string; payment_status: string; holds_expire_at: string }> {
+export async function extendHoldsForPayment(ctx: PaymentHoldContext, cartId: string, orderId: string): Promise<{ order_id: string; payment_status: PaymentInProgress; holds_expire_at: string }> {
   const { value } = await ctx.db.read(
     (r) =>
       r.rows<{ status: string; payment_intent_id: string | null; created_at: string; holds_expire_at: string; lines: { sku: string; hold_id: string }[] | null }>(sql`
@@ -41,7 +43,7 @@ export async function extendHoldsForPayment(ctx: PaymentHoldContext, cartId: str
   if (order.status !== "pending_payment") throw new AppError("ORDER_NOT_PENDING", "This order is not awaiting payment", { status: order.status });
   if (!order.payment_intent_id) throw new AppError("PAYMENT_NOT_STARTED", "No payment is in progress for this order");
   const intent = await ctx.stripe.paymentIntents.retrieve(order.payment_intent_id);
-  if (!IN_PROGRESS.includes(intent.status)) {
+  if (!inProgress(intent.status)) {
     throw new AppError("PAYMENT_NOT_STARTED", "No payment is in progress for this order; the short hold applies", { payment_status: intent.status });
   }
   const until = new Date(order.created_at).getTime() + ctx.policy.paymentHoldSeconds * 1000;

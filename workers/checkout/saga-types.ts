@@ -47,7 +47,8 @@ export interface CheckoutSuccess {
   order: {
     id: string;
     number: string;
-    status: string;
+    /** Always `pending_payment`: the order checkout just wrote (or a replay of that answer). */
+    status: "pending_payment";
     currency: string;
     subtotal: number;
     discount_total: number;

@@ -4,14 +4,14 @@
  * happens in the payment-webhooks consumer, so Stripe's delivery never waits on our stock or email work. A signed
  * but malformed event is a 400 here: queued, it could only fail in the consumer and end as a dead letter.
  */
-import { Hono } from "hono";
 import { sql } from "drizzle-orm";
 import { z } from "zod";
-import type { AppEnv } from "../platform/context";
 import { AppError } from "../platform/errors";
+import { apiRoute, apiRouter, ok } from "../platform/openapi";
 import { enqueueOutbox, outboxEvent } from "../platform/outbox";
 import { dispatchAfterCommit } from "../platform/outbox-dispatch";
 import { verifyStripeWebhook } from "./stripe";
+import { stripeEventBodySchema, webhookReceiptSchema } from "./response-schemas";
 
 /** Event types the shop acts on; others are acknowledged and dropped. */
 export const HANDLED_EVENTS = new Set(["payment_intent.succeeded", "payment_intent.payment_failed", "payment_intent.canceled", "charge.refunded"]);
@@ -32,13 +32,27 @@ const eventEnvelope = z.looseObject({
 
 const malformed = (why: string): AppError => new AppError("WEBHOOK_EVENT_INVALID", `The event is not a well-formed Stripe event: ${why}`);
 
-export const stripeWebhookRoutes = new Hono<AppEnv>().post("/webhooks/stripe", async (c) => {
+const stripeWebhook = apiRoute({
+  method: "post",
+  path: "/webhooks/stripe",
+  tags: ["payments"],
+  summary: "Stripe's webhook: verify, store once, queue",
+  description:
+    "The signature is checked over the raw body before anything else (300 s tolerance, both ways). A handled event is stored once by its id and queued for processing in the same transaction; the answer comes before any processing.",
+  security: [{ stripeSignature: [] }],
+  // A plain JSON Schema (see response-schemas.ts): documented, never parsed ahead of the signature check.
+  request: { body: { required: true, content: { "application/json": { schema: stripeEventBodySchema } } } },
+  responses: { 200: ok(webhookReceiptSchema, "Received (stored and queued when handled).") },
+  errors: ["WEBHOOK_SIGNATURE_INVALID", "WEBHOOK_EVENT_INVALID", "DATABASE_UNAVAILABLE"],
+});
+
+export const stripeWebhookRoutes = apiRouter().openapi(stripeWebhook, async (c) => {
   const payload = await c.req.text();
   const event = await verifyStripeWebhook(c.get("config"), payload, c.req.header("stripe-signature"));
   if (!event) throw new AppError("WEBHOOK_SIGNATURE_INVALID", "The Stripe-Signature header does not match this payload, or it is more than 5 minutes old or ahead");
   const envelope = eventEnvelope.safeParse(event);
   if (!envelope.success) throw malformed(envelope.error.issues.map((i) => `${i.path.join(".") || "(event)"} ${i.message}`).slice(0, 5).join("; "));
-  if (!HANDLED_EVENTS.has(envelope.data.type)) return c.json({ received: true, handled: false });
+  if (!HANDLED_EVENTS.has(envelope.data.type)) return c.json({ data: { received: true as const, handled: false } }, 200);
   const parsedObject = handledEvent.safeParse(envelope.data.data.object);
   if (!parsedObject.success) throw malformed(parsedObject.error.issues.map((i) => `data.object.${i.path.join(".")} ${i.message}`).slice(0, 5).join("; "));
   const object = parsedObject.data;
@@ -57,5 +71,5 @@ export const stripeWebhookRoutes = new Hono<AppEnv>().post("/webhooks/stripe", a
     }),
   );
   dispatchAfterCommit(c, ids);
-  return c.json({ received: true, handled: true, duplicate: ids.length === 0 });
+  return c.json({ data: { received: true as const, handled: true, duplicate: ids.length === 0 } }, 200);
 });

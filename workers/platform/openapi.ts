@@ -141,18 +141,43 @@ const asArray = <T>(v: T | readonly T[] | undefined): T[] => (v === undefined ? 
 const codesOf = (fc: FieldCodes | undefined): ErrorCode[] =>
   Object.values(fc ?? {}).flatMap((v) => (typeof v === "string" ? [v] : (Object.values(v).filter(Boolean) as ErrorCode[])));
 
+/**
+ * Whether the route's body is validated: only a zod schema gets a validator. A body documented with a plain JSON
+ * Schema object (the Stripe webhook, which must read the raw bytes to check their signature) is described, not parsed.
+ */
+const validatesBody = (route: RouteConfig): boolean =>
+  Object.values(route.request?.body?.content ?? {}).some((media) => {
+    const schema: unknown = media && "schema" in media ? media.schema : undefined;
+    // The test @hono/zod-openapi uses to attach a validator.
+    return typeof schema === "object" && schema !== null && typeof (schema as { safeParse?: unknown }).safeParse === "function";
+  });
+
 /** The status → codes table of one operation, every code once. */
 function errorTable(route: RouteConfig, extras: ApiRouteExtras, middleware: DocumentedMiddleware[]): ErrorCode[] {
   const codes = new Set<ErrorCode>(extras.errors ?? []);
   const req = route.request;
-  if (req?.query || req?.params || req?.body || req?.headers) codes.add("VALIDATION_FAILED");
+  if (req?.query || req?.params || validatesBody(route) || req?.headers) codes.add("VALIDATION_FAILED");
   if (req?.query) codes.add("UNKNOWN_PARAMETER");
-  if (req?.body) ["UNKNOWN_FIELD", "MALFORMED_REQUEST", "UNSUPPORTED_MEDIA_TYPE"].forEach((c) => codes.add(c as ErrorCode));
+  if (validatesBody(route)) ["UNKNOWN_FIELD", "MALFORMED_REQUEST", "UNSUPPORTED_MEDIA_TYPE"].forEach((c) => codes.add(c as ErrorCode));
   if (route.method !== "get" && route.method !== "head") codes.add("PAYLOAD_TOO_LARGE");
   for (const target of ["query", "param", "json", "header"] as const) codesOf(extras.fieldCodes?.[target]).forEach((c) => codes.add(c));
   for (const mw of middleware) (mw.errorCodes ?? []).forEach((c) => codes.add(c));
   GLOBAL_ERROR_CODES.forEach((c) => codes.add(c));
   return [...codes].sort();
+}
+
+/** Codes outside 429/503 whose answers carry `Retry-After` (only these do in their status). */
+const RETRY_AFTER_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(["CHECKOUT_IN_PROGRESS"]);
+
+/** The headers of an error response: Retry-After on 429/503, and (optional) on a status where some codes send it. */
+function errorHeaders(status: number, list: readonly ErrorCode[]) {
+  if (status === 429 || status === 503) return headersOf(["Retry-After", "Cache-Control"]);
+  if (status === 405) return headersOf(["Allow"]);
+  const retrying = list.filter((c) => RETRY_AFTER_CODES.has(c));
+  if (retrying.length === 0) return headersOf(["Cache-Control"]);
+  return headersOf(["Cache-Control"]).extend({
+    "Retry-After": HEADERS["Retry-After"].optional().meta({ description: `Seconds to wait before retrying; sent with ${retrying.map((c) => `\`${c}\``).join(", ")}.` }),
+  });
 }
 
 function errorResponses(codes: readonly ErrorCode[]) {
@@ -165,7 +190,7 @@ function errorResponses(codes: readonly ErrorCode[]) {
         status,
         {
           description: list.map((c) => `\`${c}\`: ${ERROR_CODES[c].docs}`).join("\n\n"),
-          headers: headersOf(status === 429 || status === 503 ? ["Retry-After", "Cache-Control"] : status === 405 ? ["Allow"] : ["Cache-Control"]),
+          headers: errorHeaders(status, list),
           content: { "application/json": { schema: errorEnvelope(list) } },
         },
       ]),

@@ -2,9 +2,9 @@
  * Staff authentication for admin routes: a signed-in user with the staff or admin role, or (interim, until staff
  * accounts are provisioned everywhere) the ADMIN_API_TOKEN secret as a bearer token, compared in constant time.
  */
-import type { MiddlewareHandler } from "hono";
-import type { AppEnv } from "./context";
 import { AppError } from "./errors";
+import { documented } from "./openapi";
+import type { DocumentedMiddleware } from "./openapi";
 import { currentPrincipal, isStaff } from "./principal";
 
 async function digest(s: string): Promise<Uint8Array> {
@@ -19,9 +19,12 @@ export async function safeEqual(a: string, b: string): Promise<boolean> {
   return diff === 0;
 }
 
-/** Requires a staff/admin access token or `Authorization: Bearer <ADMIN_API_TOKEN>`; 401/403 in the envelope otherwise. */
-export function requireStaff(): MiddlewareHandler<AppEnv> {
-  return async (c, next) => {
+/**
+ * Requires a staff/admin access token or `Authorization: Bearer <ADMIN_API_TOKEN>`; 401/403 in the envelope otherwise.
+ * Documented: every route that uses it lists UNAUTHORIZED and FORBIDDEN and the `staffAuth` scheme.
+ */
+export function requireStaff(): DocumentedMiddleware {
+  return documented(async (c, next) => {
     const principal = currentPrincipal(c);
     if (principal) {
       if (!isStaff(principal)) throw new AppError("FORBIDDEN", "Your role does not allow this");
@@ -35,5 +38,5 @@ export function requireStaff(): MiddlewareHandler<AppEnv> {
     }
     c.set("userId", "staff:admin-token");
     await next();
-  };
+  }, { errors: ["UNAUTHORIZED", "FORBIDDEN"], security: [{ staffAuth: [] }] });
 }
