@@ -103,16 +103,28 @@ export function validate<T extends z.ZodType, Target extends keyof ValidationTar
   });
 }
 
-/**
- * An integer query parameter: digits only (no signs, exponents or spaces), then bounded. Documented as an integer
- * with its bounds and default (the string form it travels in is an HTTP detail).
- */
-export function queryInt(opts: { min: number; max: number; default?: number; description?: string }) {
-  const base = z
+const queryIntBase = (min: number, max: number) =>
+  z
     .string()
     .regex(/^\d{1,15}$/, "must be a non-negative integer")
     .transform(Number)
-    .pipe(z.number().int().min(opts.min, `must be at least ${opts.min}`).max(opts.max, `must be at most ${opts.max}`));
+    .pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
+type QueryIntSchema = ReturnType<typeof queryIntBase>;
+interface QueryIntOptions {
+  min: number;
+  max: number;
+  description?: string;
+}
+
+/**
+ * An integer query parameter: digits only (no signs, exponents or spaces), then bounded. Documented as an integer
+ * with its bounds and default (the string form it travels in is an HTTP detail). With a default its output is a
+ * number, without one `number | undefined`.
+ */
+export function queryInt(opts: QueryIntOptions & { default: number }): z.ZodDefault<QueryIntSchema>;
+export function queryInt(opts: QueryIntOptions & { default?: undefined }): z.ZodOptional<QueryIntSchema>;
+export function queryInt(opts: QueryIntOptions & { default?: number | undefined }): z.ZodDefault<QueryIntSchema> | z.ZodOptional<QueryIntSchema> {
+  const base = queryIntBase(opts.min, opts.max);
   const meta = { type: "integer" as const, minimum: opts.min, maximum: opts.max, ...(opts.description ? { description: opts.description } : {}) };
   return opts.default === undefined ? base.optional().meta(meta) : base.default(opts.default).meta({ ...meta, default: opts.default });
 }
