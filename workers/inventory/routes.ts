@@ -26,7 +26,7 @@ const adjustBody = z.strictObject({
 /** Not strict: the other request headers pass through untouched. */
 const idempotencyHeaders = z.object({
   "idempotency-key": z
-    .string()
+    .string({ error: "send an Idempotency-Key header with every adjustment" })
     .regex(/^[A-Za-z0-9_:.-]{8,100}$/, "must be 8-100 characters of A-Z a-z 0-9 _ : . -")
     .meta({ description: "The adjustment applies once per key (remembered 24 h per SKU); a repeat with the same body replays the first answer." }),
 });

@@ -93,31 +93,31 @@ export const simulatedPaymentSchema = z.object({
 });
 export type SimulatedPayment = z.infer<typeof simulatedPaymentSchema>;
 
-/** A real order (seed catalog, test stack) as GET /v1/orders/{id} answers it. */
+/** A real order (seed catalog, test stack; Oregon has no sales tax and ships this free) as GET /v1/orders/{id} answers it. */
 export const orderExample = {
   data: {
-    id: "3f1c2a9e-8b7d-4c61-9e2f-5a4b3c2d1e0f",
-    number: "NB-000042",
+    id: "66fb3235-a15e-4860-a57c-54b138824bcb",
+    number: "NB-000034",
     status: "paid",
     email: "reader@example.com",
     currency: "USD",
     subtotal: 4398,
     discount_total: 0,
-    tax_total: 395,
-    shipping_total: 499,
-    grand_total: 5292,
-    amount_paid: 5292,
+    tax_total: 0,
+    shipping_total: 0,
+    grand_total: 4398,
+    amount_paid: 4398,
     amount_refunded: 0,
-    payment_intent_id: "pi_3PQx0a2eZvKYlo2C1xYz7AbC",
-    holds_expire_at: "2025-03-14T09:41:53.589793+00:00",
-    created_at: "2025-03-14T09:26:53.589793+00:00",
+    payment_intent_id: "pi_8i1gkZ37S8JI1qbg0I5rZMpQ",
+    holds_expire_at: "2026-12-01T11:48:37.29+00:00",
+    created_at: "2026-12-01T11:43:37.336176+00:00",
     lines: [
       { sku: "BK00007-PB", title: "The Hobbit", format: "paperback", quantity: 1, unit_price: 1599, line_total: 1599 },
       { sku: "BK00007-HC", title: "The Hobbit", format: "hardcover", quantity: 1, unit_price: 2799, line_total: 2799 },
     ],
     history: [
-      { from: null, to: "pending_payment", reason: "checkout", at: "2025-03-14T09:26:53.589793+00:00" },
-      { from: "pending_payment", to: "paid", reason: "payment_intent.succeeded", at: "2025-03-14T09:27:10.104211+00:00" },
+      { from: null, to: "pending_payment", reason: "checkout", at: "2026-12-01T11:43:37.336176+00:00" },
+      { from: "pending_payment", to: "paid", reason: "payment_intent.succeeded", at: "2026-12-01T11:43:38.524153+00:00" },
     ],
     shipping_address: { name: "Bilbo Baggins", line1: "1 Bagshot Row", city: "Portland", region: "OR", postal_code: "97201", country: "US" },
   },

@@ -41,7 +41,7 @@ const simulateBody = z.strictObject({ outcome: z.enum(["succeeded", "declined"])
 /** Not strict: the other request headers pass through untouched. */
 const idempotencyHeaders = z.object({
   "idempotency-key": z
-    .string()
+    .string({ error: "send an Idempotency-Key header with every refund" })
     .regex(/^[A-Za-z0-9_:.-]{8,100}$/, "must be 8-100 characters of A-Z a-z 0-9 _ : . -")
     .meta({ description: "Makes retries safe: a retry with the same key and body reaches Stripe as the same refund." }),
 });
@@ -80,7 +80,7 @@ const list = apiRoute({
       headers: ["Cache-Control"],
       extra: { page: cursorPage },
       example: {
-        data: [{ id: orderExample.data.id, number: "NB-000042", status: "paid", currency: "USD", grand_total: 5292, created_at: orderExample.data.created_at, item_count: 2 }],
+        data: [{ id: orderExample.data.id, number: orderExample.data.number, status: "paid", currency: "USD", grand_total: orderExample.data.grand_total, created_at: orderExample.data.created_at, item_count: 2 }],
         page: { limit: 20, next_cursor: null, has_more: false },
       },
     }),

@@ -31,7 +31,7 @@ function decodeCursor(s: string): DeadLetterCursor | null {
     const parsed: unknown = JSON.parse(atob(s.replaceAll("-", "+").replaceAll("_", "/")));
     if (!Array.isArray(parsed) || parsed.length !== 2) return null;
     const [us, id] = parsed as unknown[];
-    if (typeof us !== "string" || !/^\d{1,17}$/.test(us) || typeof id !== "string" || !MESSAGE_ID.test(id)) return null;
+    if (typeof us !== "string" || !/^\d{1,18}$/.test(us) || typeof id !== "string" || !MESSAGE_ID.test(id)) return null;
     return { receivedUs: us, id };
   } catch {
     return null;
