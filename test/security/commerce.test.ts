@@ -28,8 +28,9 @@ describe("API1: orders and carts of others are 404", () => {
     expect(placed.status).toBe(201);
     const order = (await json<CheckoutBody>(placed)).data;
     expect((await call(`/v1/orders/${order.order.id}`, { headers: bearer(alice) })).status).toBe(200);
-    const list = await json<{ data: { id: string }[] }>(await call("/v1/orders", { headers: bearer(alice) }));
+    const list = await json<{ data: { id: string }[]; page: { limit: number; next_cursor: string | null; has_more: boolean } }>(await call("/v1/orders", { headers: bearer(alice) }));
     expect(list.data.map((o) => o.id)).toContain(order.order.id);
+    expect(list.page).toEqual({ limit: 20, next_cursor: null, has_more: false });
 
     const other = await guestCart();
     await add(other, "BK00050-PB", 1);
@@ -44,10 +45,41 @@ describe("API1: orders and carts of others are 404", () => {
       const simulate = await call(`/dev/orders/${order.order.id}/simulate-payment`, { method: "POST", headers: { ...headers, "content-type": "application/json" }, body: "{}" });
       expect(simulate.status).toBe(404);
     }
-    const malloryList = await json<{ data: { id: string }[] }>(await call("/v1/orders", { headers: bearer(mallory) }));
+    const malloryList = await json<{ data: { id: string }[]; page: unknown }>(await call("/v1/orders", { headers: bearer(mallory) }));
     expect(malloryList.data).toHaveLength(0);
+    expect(malloryList.page).toEqual({ limit: 20, next_cursor: null, has_more: false });
     // The guest reads their own order with its token.
     expect((await call(`/v1/orders/${otherOrder.order.id}`, { headers: { "x-order-token": otherOrder.order_token } })).status).toBe(200);
+  });
+
+  it("a customer's order list pages newest first with page.next_cursor; a forged cursor is INVALID_CURSOR", async () => {
+    const alice = await newUser();
+    const ids: string[] = [];
+    for (const sku of ["BK00057-PB", "BK00059-PB"]) {
+      const cart = { token: null, headers: { authorization: `Bearer ${alice}` } };
+      await add(cart, sku, 1);
+      const placed = await checkout(cart, `page-${crypto.randomUUID()}`, { shipping_address: ADDRESS });
+      expect(placed.status).toBe(201);
+      ids.push((await json<CheckoutBody>(placed)).data.order.id);
+    }
+    type Page = { data: { id: string; number: string; item_count: number }[]; page: { limit: number; next_cursor: string | null; has_more: boolean } };
+    const first = await json<Page>(await call("/v1/orders?limit=1", { headers: bearer(alice) }));
+    expect(first.data.map((o) => o.id)).toEqual([ids[1]]);
+    expect(first.data[0]?.item_count).toBe(1);
+    expect(first.page.limit).toBe(1);
+    expect(first.page.has_more).toBe(true);
+    expect(first.page.next_cursor).toBeTruthy();
+    const second = await json<Page>(await call(`/v1/orders?limit=1&cursor=${first.page.next_cursor ?? ""}`, { headers: bearer(alice) }));
+    expect(second.data.map((o) => o.id)).toEqual([ids[0]]);
+    expect(second.page).toEqual({ limit: 1, next_cursor: null, has_more: false });
+    for (const query of ["cursor=abc", "cursor=-1", "limit=0", "limit=51"]) {
+      const res = await call(`/v1/orders?${query}`, { headers: bearer(alice) });
+      expect(res.status, query).toBe(400);
+      expect((await json<ErrorBody>(res)).error.code, query).toBe(query.startsWith("cursor") ? "INVALID_CURSOR" : "INVALID_LIMIT");
+    }
+    const anonymous = await call("/v1/orders");
+    expect(anonymous.status).toBe(401);
+    expect((await json<ErrorBody>(anonymous)).error.code).toBe("AUTHENTICATION_REQUIRED");
   });
 
   it("a user's cart is theirs alone: another user sees their own (empty) cart, a guest token names only its own cart", async () => {

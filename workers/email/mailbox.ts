@@ -3,7 +3,8 @@ import { sql } from "drizzle-orm";
 import type { ServiceContext } from "../platform/service-context";
 
 export interface MailboxEntry extends Record<string, unknown> {
-  id: number;
+  /** bigserial: the driver answers it as a decimal string. */
+  id: string;
   to: string;
   subject: string;
   text: string;

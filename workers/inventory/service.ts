@@ -32,8 +32,8 @@ export async function adjustStock(ctx: Pick<ServiceContext, "env">, sku: string,
   await readStock(ctx, sku);
   const result = await callStock<AdjustResult>(ctx.env, sku, async (s) => await s.adjust(sku, input), { idempotent: true, label: "stock.adjust" });
   if (result.ok) {
-    const { replayed, ...data } = result;
-    return { data, replayed };
+    // Named one by one: the StockDO's `ok` flag is not part of the answer.
+    return { data: { onHand: result.onHand, available: result.available, movementId: result.movementId }, replayed: result.replayed };
   }
   switch (result.reason) {
     case "below_held":

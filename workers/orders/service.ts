@@ -13,6 +13,7 @@ import { syncOrderPayment } from "./payment-sync";
 import { orderNumber } from "./order-number";
 import { transitionOrder } from "./state-machine";
 import type { OrderStatus } from "./tables";
+import type { OrderAddress, OrderDetail, OrderSummary, RefundResult, SimulatedPayment } from "./response-schemas";
 
 /** Who is looking at an order: a signed-in user, and/or a guest holding the order's signed token. */
 export interface OrderViewer {
@@ -30,9 +31,10 @@ export interface StaffActor {
 
 const notFound = (): AppError => new AppError("ORDER_NOT_FOUND", "Order was not found");
 
-interface OrderRow extends Record<string, unknown> {
+type OrderRow = {
   id: string;
-  number: number;
+  /** bigserial: the driver answers it as a string. */
+  number: number | string;
   user_id: string | null;
   status: OrderStatus;
   email: string;
@@ -48,9 +50,9 @@ interface OrderRow extends Record<string, unknown> {
   payment_intent_id: string | null;
   holds_expire_at: string;
   created_at: string;
-  lines: unknown[];
-  history: unknown[];
-}
+  lines: OrderDetail["lines"];
+  history: OrderDetail["history"];
+};
 
 /** Whether `viewer` may see the order: its owner, or a guest holding the order's signed token. */
 async function mayRead(ctx: ServiceContext, viewer: OrderViewer, orderId: string, ownerId: string | null): Promise<boolean> {
@@ -77,25 +79,50 @@ async function loadOrder(ctx: ServiceContext, orderId: string): Promise<OrderRow
   return value[0] ?? null;
 }
 
-async function present(ctx: ServiceContext, o: OrderRow): Promise<Record<string, unknown>> {
+/** The order as the API shows it: every field named (no owner id, no ciphertext), the address decrypted. */
+async function present(ctx: ServiceContext, o: OrderRow): Promise<OrderDetail> {
   const ring = parsePiiKeyRing(ctx.config.piiKeys);
-  const { shipping_address_enc: enc, user_id: _owner, number, ...rest } = o;
-  return { ...rest, number: orderNumber(Number(number)), shipping_address: await decryptPiiJson(ring, enc, `order-address:${o.id}`) };
+  return {
+    id: o.id,
+    number: orderNumber(Number(o.number)),
+    status: o.status,
+    email: o.email,
+    currency: o.currency,
+    subtotal: o.subtotal,
+    discount_total: o.discount_total,
+    tax_total: o.tax_total,
+    shipping_total: o.shipping_total,
+    grand_total: o.grand_total,
+    amount_paid: o.amount_paid,
+    amount_refunded: o.amount_refunded,
+    payment_intent_id: o.payment_intent_id,
+    holds_expire_at: o.holds_expire_at,
+    created_at: o.created_at,
+    lines: o.lines,
+    history: o.history,
+    shipping_address: await decryptPiiJson<OrderAddress>(ring, o.shipping_address_enc, `order-address:${o.id}`),
+  };
 }
 
 /** GET /orders/:id for its owner or token holder; anyone else gets the same 404 as for a missing order. */
-export async function orderDetail(ctx: ServiceContext, viewer: OrderViewer, orderId: string): Promise<Record<string, unknown>> {
+export async function orderDetail(ctx: ServiceContext, viewer: OrderViewer, orderId: string): Promise<OrderDetail> {
   const o = await loadOrder(ctx, orderId);
   if (!o || !(await mayRead(ctx, viewer, o.id, o.user_id))) throw notFound();
   return present(ctx, o);
 }
 
+/** One page of the signed-in user's orders; `next_cursor` continues after the last one, null on the last page. */
+export interface OrderListPage {
+  orders: OrderSummary[];
+  next_cursor: string | null;
+}
+
 /** GET /orders: the signed-in user's orders, newest first, keyset-paginated by number. */
-export async function listOrders(ctx: ServiceContext, userId: string | null, limit: number, before: number | null): Promise<{ data: unknown[]; next_cursor: string | null }> {
+export async function listOrders(ctx: ServiceContext, userId: string | null, limit: number, before: number | null): Promise<OrderListPage> {
   if (!userId) throw new AppError("AUTHENTICATION_REQUIRED", "Sign in to do this");
   const { value } = await ctx.db.read(
     (r) =>
-      r.rows<{ id: string; number: number; status: string; currency: string; grand_total: number; created_at: string; item_count: number }>(sql`
+      r.rows<{ id: string; number: number | string; status: OrderStatus; currency: string; grand_total: number; created_at: string; item_count: number }>(sql`
         select o.id, o.number, o.status, o.currency, o.grand_total, to_json(o.created_at) #>> '{}' as created_at,
           (select coalesce(sum(quantity), 0)::int from order_lines l where l.order_id = o.id) as item_count
         from orders o where o.user_id = ${userId} ${before === null ? sql`` : sql`and o.number < ${before}`}
@@ -104,11 +131,11 @@ export async function listOrders(ctx: ServiceContext, userId: string | null, lim
   );
   const page = value.slice(0, limit);
   const last = page[page.length - 1];
-  return { data: page.map((o) => ({ ...o, number: orderNumber(Number(o.number)) })), next_cursor: value.length > limit && last ? String(last.number) : null };
+  return { orders: page.map((o) => ({ ...o, number: orderNumber(Number(o.number)) })), next_cursor: value.length > limit && last ? String(last.number) : null };
 }
 
 /** POST /orders/:id/cancel: the owner gives up an unpaid order; Stripe cancels the PaymentIntent, stock returns. */
-export async function cancelOrder(ctx: ServiceContext, viewer: OrderViewer, orderId: string): Promise<Record<string, unknown>> {
+export async function cancelOrder(ctx: ServiceContext, viewer: OrderViewer, orderId: string): Promise<OrderDetail> {
   const o = await loadOrder(ctx, orderId);
   if (!o || !(await mayRead(ctx, viewer, o.id, o.user_id))) throw notFound();
   if (o.status !== "pending_payment" && o.status !== "payment_failed") {
@@ -135,7 +162,7 @@ export async function cancelOrder(ctx: ServiceContext, viewer: OrderViewer, orde
 const STAFF_MOVES: OrderStatus[] = ["fulfilled", "shipped", "delivered"];
 
 /** POST /admin/orders/:id/status: staff move a paid order along fulfilment (audited). */
-export async function staffTransition(ctx: ServiceContext, actor: StaffActor, orderId: string, to: OrderStatus, note: string | null): Promise<Record<string, unknown>> {
+export async function staffTransition(ctx: ServiceContext, actor: StaffActor, orderId: string, to: OrderStatus, note: string | null): Promise<OrderDetail> {
   if (!STAFF_MOVES.includes(to)) throw new AppError("INVALID_TRANSITION", `Staff can move orders to ${STAFF_MOVES.join(", ")}`);
   const result = await ctx.db.write((db) =>
     db.transaction(async (tx) => {
@@ -159,7 +186,7 @@ export async function staffTransition(ctx: ServiceContext, actor: StaffActor, or
  * call), so concurrent requests reach Stripe one at a time and each sees the previous one's effect; Stripe's refusals
  * (already refunded, too large) become 409/422.
  */
-export async function staffRefund(ctx: ServiceContext, actor: StaffActor, orderId: string, amount: number | undefined, requestKey: string): Promise<{ refund_id: string; amount: number; status: string | null }> {
+export async function staffRefund(ctx: ServiceContext, actor: StaffActor, orderId: string, amount: number | undefined, requestKey: string): Promise<RefundResult> {
   const config = ctx.config;
   return ctx.db.write((db) =>
     db.transaction(async (tx) => {
@@ -191,7 +218,7 @@ export async function staffRefund(ctx: ServiceContext, actor: StaffActor, orderI
  * POST /dev/orders/:id/simulate-payment (development and test only): pays (or declines) the order's PaymentIntent
  * at the Stripe fake with a test card, as a shopper's browser would; the fake then sends the webhook.
  */
-export async function simulatePayment(ctx: ServiceContext, viewer: OrderViewer, orderId: string, outcome: "succeeded" | "declined"): Promise<{ payment_intent: string; status: string }> {
+export async function simulatePayment(ctx: ServiceContext, viewer: OrderViewer, orderId: string, outcome: "succeeded" | "declined"): Promise<SimulatedPayment> {
   const config = ctx.config;
   const o = await loadOrder(ctx, orderId);
   if (!o || !(await mayRead(ctx, viewer, o.id, o.user_id))) throw notFound();

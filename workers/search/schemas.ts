@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { MAX_PRICE } from "../platform/price-bounds";
 import { facetFields, searchSorts } from "./engine";
+import { queryInt } from "../platform/validation";
 import type { FieldCodes } from "../platform/validation";
 
 export const MAX_QUERY_LENGTH = 200;
@@ -19,9 +20,6 @@ const list = <T extends string>(item: z.ZodType<T, string>, max: number) =>
     .transform((v) => (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(",")).map((s) => s.trim()).filter(Boolean))
     .pipe(z.array(item).max(max))
     .default([]);
-
-const intParam = (min: number, max: number, message = "must be a non-negative integer") =>
-  z.string().regex(/^\d+$/, message).transform(Number).pipe(z.number().int().min(min).max(max));
 
 const boolParam = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
 
@@ -53,19 +51,14 @@ export const searchQuerySchema = z
     author: slug.optional(),
     format: list(z.enum(["paperback", "hardcover", "ebook", "audiobook"]), 4),
     language: list(z.string().regex(/^[a-z]{2,3}$/, "must be an ISO 639 code such as 'en'"), 10),
-    price_min: intParam(0, MAX_PRICE).optional(),
-    price_max: intParam(0, MAX_PRICE).optional(),
+    price_min: queryInt({ min: 0, max: MAX_PRICE, description: "Lowest variant price, minor units." }),
+    price_max: queryInt({ min: 0, max: MAX_PRICE, description: "Highest variant price, minor units." }),
     in_stock: boolParam.optional(),
     rating_min: z.string().regex(/^\d(\.\d{1,2})?$/, "must be a number from 0 to 5").transform(Number).pipe(z.number().min(0).max(5)).optional(),
     facets: list(z.enum(facetFields), facetFields.length),
     sort: z.enum(searchSorts).optional(),
-    page: intParam(1, MAX_RESULT_DEPTH, "must be a positive integer").default(1),
-    limit: z
-      .string()
-      .regex(/^\d+$/, "must be a positive integer")
-      .transform(Number)
-      .pipe(z.number().int().min(1).max(MAX_PER_PAGE, `must be at most ${MAX_PER_PAGE}`))
-      .default(DEFAULT_PER_PAGE),
+    page: queryInt({ min: 1, max: MAX_RESULT_DEPTH, default: 1, description: `1-based; page × limit is at most ${MAX_RESULT_DEPTH}.` }),
+    limit: queryInt({ min: 1, max: MAX_PER_PAGE, default: DEFAULT_PER_PAGE, description: "Products per page." }),
   })
   .refine((q) => q.price_min === undefined || q.price_max === undefined || q.price_min <= q.price_max, {
     message: "price_min must not exceed price_max",
@@ -91,12 +84,7 @@ export const searchQueryCodes: FieldCodes = {
 
 export const suggestQuerySchema = z.strictObject({
   q: queryText.pipe(z.string().max(100, "must be at most 100 characters")),
-  limit: z
-    .string()
-    .regex(/^\d+$/, "must be a positive integer")
-    .transform(Number)
-    .pipe(z.number().int().min(1).max(MAX_SUGGESTIONS, `must be at most ${MAX_SUGGESTIONS}`))
-    .default(MAX_SUGGESTIONS),
+  limit: queryInt({ min: 1, max: MAX_SUGGESTIONS, default: MAX_SUGGESTIONS, description: "Suggestions at most." }),
 });
 export type SuggestQuery = z.output<typeof suggestQuerySchema>;
 
