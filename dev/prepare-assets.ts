@@ -19,6 +19,9 @@ export const ASSETS_DIR = path.join(projectRoot, "public");
 /** Served as `/docs/assets/<name>`. */
 export const DOCS_ASSETS_DIR = path.join(ASSETS_DIR, "docs/assets");
 
+/** Where copies are written before they are renamed into place (same file system, gitignored). */
+const TMP_DIR = path.join(projectRoot, ".wrangler", "tmp-assets");
+
 /** swagger-ui-dist file → its name under /docs/assets/ (every name starts with `swagger-ui` or `favicon-`: .gitignore). */
 export const SWAGGER_UI_FILES: Readonly<Record<string, string>> = {
   "swagger-ui-bundle.js": "swagger-ui-bundle.js",
@@ -45,14 +48,16 @@ export async function prepareAssets(opts: { log?: (msg: string) => void } = {}):
   const distDir = path.dirname(require.resolve("swagger-ui-dist/package.json"));
   const { version } = JSON.parse(await readFile(path.join(distDir, "package.json"), "utf8")) as { version: string };
   await mkdir(DOCS_ASSETS_DIR, { recursive: true });
+  await mkdir(TMP_DIR, { recursive: true });
   let copied = 0;
   for (const [from, to] of Object.entries(SWAGGER_UI_FILES)) {
     const source = await readFile(path.join(distDir, from));
     const target = path.join(DOCS_ASSETS_DIR, to);
     const current = await readIfExists(target);
     if (current?.equals(source)) continue;
-    // Written aside and renamed, so a dev server watching the directory never serves half a file.
-    const tmp = `${target}.${process.pid}.tmp`;
+    // Written aside (outside public/, so a crash leaves nothing that would be served or deployed) and renamed, so a
+    // dev server watching the directory never serves half a file.
+    const tmp = path.join(TMP_DIR, `${to}.${process.pid}.tmp`);
     await writeFile(tmp, source);
     await rename(tmp, target);
     copied++;

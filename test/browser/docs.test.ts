@@ -4,7 +4,7 @@
  * them. The page must render Swagger UI's operations from /openapi.json, run a request from "Try it out", and do it
  * all without one request to another origin, one failed request or one CSP violation.
  *
- * Set NB_SCREENSHOT_DIR to keep a screenshot of the rendered reference (docs.png) there.
+ * Set NB_SCREENSHOT_DIR to keep screenshots of the rendered reference (docs.png) and front door (front-door.png).
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -149,6 +149,7 @@ it("GET / in a browser is the HTML front door, linking the reference, the docume
   expect(await nav.getByRole("link", { name: "Readiness" }).getAttribute("href")).toBe("/readyz");
   // The stylesheet applied (no inline style is allowed, so this can only come from /docs/assets/site.css).
   expect(await page.evaluate('getComputedStyle(document.querySelector("main.front-door")).maxWidth')).not.toBe("none");
+  if (process.env.NB_SCREENSHOT_DIR) await page.screenshot({ path: path.join(process.env.NB_SCREENSHOT_DIR, "front-door.png") });
   await page.close();
 
   expect(visit.requests.map((u) => new URL(u).pathname)).toContain("/docs/assets/site.css");

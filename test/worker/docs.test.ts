@@ -99,6 +99,9 @@ describe("API reference", () => {
     expect(etag).toBeTruthy();
     const again = await call("/docs/assets/docs-init.js", { headers: { "if-none-match": etag ?? "" } });
     expect(again.status).toBe(304);
+    // What the document declares for the 304: the validator and the caching rule.
+    expect(again.headers.get("etag")).toBe(etag);
+    expect(again.headers.get("cache-control")).toBe(res.headers.get("cache-control"));
   });
 
   it("answers a missing asset with the envelope's 404 and a malformed name with a 400", async () => {
