@@ -48,6 +48,8 @@ const frontDoorCsp = pageContentSecurityPolicy({
 });
 
 const html = (description: string) => ({ "text/html": { schema: z.string().meta({ description }) } });
+/** The platform's declaration of these response headers (plus X-Request-Id), for responses that are not `ok(...)`. */
+const headersOf = (names: Parameters<typeof empty>[1]) => empty("", names).headers;
 const noQuery = z.strictObject({});
 
 const frontDoorJson = ok(frontDoorSchema, "The front door: JSON when `Accept` prefers `application/json`, HTML otherwise.", {
@@ -81,7 +83,7 @@ const docs = apiRoute({
   responses: {
     200: {
       description: "The reference page (it loads its script, styles and icons from /docs/assets/ and the document from /openapi.json).",
-      headers: empty("", ["Cache-Control"]).headers,
+      headers: headersOf(["Cache-Control"]),
       content: html("The page."),
     },
   },
@@ -109,7 +111,7 @@ const asset = apiRoute({
   responses: {
     200: {
       description: "The file.",
-      headers: empty("", ["ETag", "Cache-Control"]).headers,
+      headers: headersOf(["ETag", "Cache-Control"]),
       content: Object.fromEntries(Object.entries(ASSET_TYPES).map(([type, description]) => [type, { schema: z.string().meta({ description }) }])),
     },
     304: empty("Not modified.", ["ETag", "Cache-Control"]),

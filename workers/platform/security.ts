@@ -38,7 +38,7 @@ export function securityHeaders(): MiddlewareHandler<AppEnv> {
 export type CspDirectives = Readonly<Record<string, readonly string[]>>;
 
 /** Serialises directives as a header value (`a x y; b z`), in the order given. */
-export const serializeCsp = (directives: CspDirectives): string =>
+const serializeCsp = (directives: CspDirectives): string =>
   Object.entries(directives)
     .map(([name, sources]) => [name, ...sources].join(" "))
     .join("; ");
