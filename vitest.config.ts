@@ -1,8 +1,11 @@
 import { defineConfig } from "vitest/config";
 
-/** Three projects: Node-side tests of the local stack's tools, tests inside workerd, and HTTP tests against a dev server. */
+/**
+ * Four projects: Node-side tests of the local stack's tools, tests inside workerd, HTTP tests against a dev server, and
+ * browser tests (chromium) against a dev server.
+ */
 export default defineConfig({
   test: {
-    projects: ["test/node/vitest.config.ts", "test/worker/vitest.config.ts", "test/http/vitest.config.ts"],
+    projects: ["test/node/vitest.config.ts", "test/worker/vitest.config.ts", "test/http/vitest.config.ts", "test/browser/vitest.config.ts"],
   },
 });

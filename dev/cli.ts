@@ -4,7 +4,8 @@
  *   tsx dev/cli.ts dev [--small] [--inspect]
  *                                  services, migrations, seed, proxies, then wrangler's dev server on :8787;
  *                                  Ctrl-C stops what it started (--inspect: the `wrangler dev` CLI with DevTools)
- *   tsx dev/cli.ts test [-- args]  services, proxies, test database (migrated, small seed), typecheck, lint, vitest
+ *   tsx dev/cli.ts test [-- args]  services, proxies, test database (migrated, small seed), static assets, typecheck,
+ *                                  lint, vitest (node, worker, http, browser)
  *   tsx dev/cli.ts up              services and proxies only, until Ctrl-C (for running vitest or benches by hand)
  *   tsx dev/cli.ts migrate [--database NAME]
  *   tsx dev/cli.ts seed [--small] [--database NAME]
@@ -25,6 +26,7 @@ import { reindexAll } from "./search-reindex";
 import { localWorkerVars } from "./worker-env";
 import { DEPLOYED_SHAPE_UPSTASH_TOKEN } from "./deployed-shape";
 import { isListening } from "./net";
+import { prepareAssets } from "./prepare-assets";
 
 const log = (msg: string): void => console.log(`[stack] ${msg}`);
 
@@ -147,6 +149,8 @@ async function dev(cfg: StackConfig, args: string[]): Promise<number> {
   await migrate(cfg, cfg.devDatabase);
   await seed(pgUrl(cfg.pgPrimaryPort, cfg.devDatabase), { small: args.includes("--small"), log });
   await reindexAll(pgUrl(cfg.pgPrimaryPort, cfg.devDatabase), { ifEmpty: true, log, env: {} });
+  // The Worker's static assets (Swagger UI for /docs) must be in public/ before wrangler reads the directory.
+  await prepareAssets({ log });
   const vars = localWorkerVars(cfg, cfg.devDatabase, "development");
   await writeFile(
     path.join(projectRoot, ".dev.vars"),
@@ -190,6 +194,9 @@ async function test(cfg: StackConfig, extra: string[]): Promise<number> {
   // The search table is fed by the queue consumer; a fresh database gets it from a full reindex.
   await reindexAll(pgUrl(cfg.pgPrimaryPort, cfg.testDatabase), { ifEmpty: true, log, env: {} });
   await waitForReplicaCatchUp(cfg, 30_000);
+  await prepareAssets({ log });
+  // The browser tests drive Debian's chromium (/usr/bin/chromium) through playwright-core.
+  await ensureAptPackages(["chromium"], log);
   const steps: [string, string, string[]][] = [
     ["typecheck", bin("tsc"), ["-p", "tsconfig.json"]],
     ["typecheck (node)", bin("tsc"), ["-p", "tsconfig.node.json"]],
@@ -199,6 +206,7 @@ async function test(cfg: StackConfig, extra: string[]): Promise<number> {
     ["node tests", bin("vitest"), ["run", "--project", "node", ...extra]],
     ["worker tests", bin("vitest"), ["run", "--project", "worker", ...extra]],
     ["http tests", bin("vitest"), ["run", "--project", "http", ...extra]],
+    ["browser tests", bin("vitest"), ["run", "--project", "browser", ...extra]],
   ];
   for (const [name, cmd, args] of steps) {
     log(`${name}…`);

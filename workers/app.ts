@@ -21,6 +21,7 @@ import { searchAdminRoutes, searchRoutes } from "./search";
 import { devStockRoutes, inventoryAdminRoutes } from "./inventory";
 import { saleLimitRoutes } from "./checkout";
 import { serveDocument } from "./platform/openapi-document";
+import { docsRoutes } from "./docs";
 
 /**
  * Hands accounts' verdict on the request's token to platform as the `principal` variable: platform (staff checks,
@@ -49,6 +50,7 @@ export function createApp(options: { devRoutes: boolean } = { devRoutes: false }
     app.route("/", devStockRoutes);
     app.route("/", devDbRoutes);
   }
+  app.route("/", docsRoutes);
   app.route("/", healthRoutes);
   app.route("/v1", catalogRoutes);
   app.route("/v1", authRoutes);

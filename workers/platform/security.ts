@@ -1,5 +1,5 @@
 /** Secure headers, the CORS allowlist from config, and the request body size cap, all answering in the envelope. */
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { secureHeaders } from "hono/secure-headers";
 import { cors } from "hono/cors";
 import { bodyLimit } from "hono/body-limit";
@@ -10,15 +10,50 @@ import { BoundedMap } from "./bounded-map";
 /** Largest request body accepted anywhere (JSON APIs; uploads would get their own route). */
 export const MAX_BODY_BYTES = 64 * 1024;
 
-/** HSTS, nosniff, frame denial, a strict CSP for an API that serves no HTML, and no referrer leakage. */
+/** The CSP of every response but the few pages that declare their own: an API that serves no HTML loads nothing. */
+export const API_CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'";
+
+/** Policies set by `pageContentSecurityPolicy` for the running request, read by `securityHeaders` on the way out. */
+const pagePolicies = new WeakMap<Context, string>();
+
+/**
+ * HSTS, nosniff, frame denial, no referrer leakage, and the strict API CSP on every response, unless the route
+ * declared a page policy of its own with `pageContentSecurityPolicy` (set after the handler and the error handler
+ * ran, so a response never goes out without one).
+ */
 export function securityHeaders(): MiddlewareHandler<AppEnv> {
-  return secureHeaders({
+  const base = secureHeaders({
     strictTransportSecurity: "max-age=63072000; includeSubDomains; preload",
     xFrameOptions: "DENY",
     referrerPolicy: "no-referrer",
-    contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
     crossOriginResourcePolicy: "same-site",
   });
+  return async (c, next) => {
+    await base(c, next);
+    c.res.headers.set("Content-Security-Policy", pagePolicies.get(c) ?? API_CONTENT_SECURITY_POLICY);
+  };
+}
+
+/** CSP directives by their names (`script-src` …), each with its sources. */
+export type CspDirectives = Readonly<Record<string, readonly string[]>>;
+
+/** Serialises directives as a header value (`a x y; b z`), in the order given. */
+const serializeCsp = (directives: CspDirectives): string =>
+  Object.entries(directives)
+    .map(([name, sources]) => [name, ...sources].join(" "))
+    .join("; ");
+
+/**
+ * Route middleware for the few routes that serve a page (the front door, the API reference): their responses carry
+ * this policy instead of the API's `default-src 'none'`. Start from `default-src 'none'` and allow only what the
+ * page loads; `frame-ancestors 'none'` is added when the policy does not say otherwise.
+ */
+export function pageContentSecurityPolicy(directives: CspDirectives): MiddlewareHandler<AppEnv> {
+  const policy = serializeCsp({ ...directives, "frame-ancestors": directives["frame-ancestors"] ?? ["'none'"] });
+  return async (c, next) => {
+    pagePolicies.set(c, policy);
+    await next();
+  };
 }
 
 const corsByOrigins = new BoundedMap<string, MiddlewareHandler<AppEnv>>(16, 3_600_000);

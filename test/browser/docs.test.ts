@@ -1,0 +1,157 @@
+/**
+ * The API reference and the front door in a real browser: Debian's chromium (driven by playwright-core) against a
+ * wrangler dev server started here on the test database, with the Worker's static assets as wrangler.toml declares
+ * them. The page must render Swagger UI's operations from /openapi.json, run a request from "Try it out", and do it
+ * all without one request to another origin, one failed request or one CSP violation.
+ *
+ * Set NB_SCREENSHOT_DIR to keep screenshots of the rendered reference (docs.png) and front door (front-door.png).
+ */
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { chromium } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
+import { unstable_startWorker } from "wrangler";
+import { loadStackConfig, projectRoot } from "../../dev/config";
+import { localWorkerVars } from "../../dev/worker-env";
+import { prepareAssets } from "../../dev/prepare-assets";
+
+const CHROMIUM = process.env.NB_CHROMIUM ?? "/usr/bin/chromium";
+const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--headless",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+const cfg = loadStackConfig();
+let worker: Awaited<ReturnType<typeof unstable_startWorker>>;
+let origin = "";
+let context: BrowserContext;
+const tmpDirs: string[] = [];
+
+/** What one page load did: every request, and everything that went wrong. */
+interface Visit {
+  requests: string[];
+  problems: string[];
+}
+
+beforeAll(async () => {
+  await prepareAssets();
+  const vars = { ...localWorkerVars(cfg, cfg.testDatabase, "test"), LOG_LEVEL: "error" };
+  const dir = mkdtempSync(path.join(tmpdir(), "nb-browser-"));
+  tmpDirs.push(dir);
+  const envFile = path.join(dir, ".dev.vars");
+  writeFileSync(envFile, Object.entries(vars).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join("\n"));
+  worker = await unstable_startWorker({
+    config: path.join(projectRoot, "wrangler.toml"),
+    envFiles: [envFile],
+    dev: { inspector: false, persist: false, watch: false, logLevel: "error", server: { hostname: "127.0.0.1", port: 0 } },
+  });
+  await worker.ready;
+  origin = String(await worker.url).replace(/\/$/, "");
+  const profile = mkdtempSync(path.join(tmpdir(), "nb-chromium-profile-"));
+  tmpDirs.push(profile);
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport: { width: 1280, height: 900 },
+  });
+  // Every CSP violation on any page, reported from the page itself as a console error (this runs before the page's
+  // own scripts). Browser code as a string: the Node project has no DOM types.
+  await context.addInitScript({
+    content: `document.addEventListener("securitypolicyviolation", (e) => {
+      console.error("CSP violation: " + e.violatedDirective + " blocked " + (e.blockedURI || "(inline)") + " at " + e.sourceFile + ":" + e.lineNumber);
+    });`,
+  });
+}, 180_000);
+
+afterAll(async () => {
+  await context?.close();
+  await worker?.dispose();
+  for (const dir of tmpDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A new page that records what it requests and what goes wrong (failed or refused requests, errors, CSP). */
+async function watchedPage(): Promise<{ page: Page; visit: Visit }> {
+  const page = await context.newPage();
+  const visit: Visit = { requests: [], problems: [] };
+  page.on("request", (req) => {
+    visit.requests.push(req.url());
+    const url = new URL(req.url());
+    if (url.protocol !== "data:" && url.protocol !== "blob:" && url.origin !== origin) visit.problems.push(`request to another origin: ${req.url()}`);
+  });
+  page.on("requestfailed", (req) => visit.problems.push(`request failed: ${req.method()} ${req.url()}: ${req.failure()?.errorText ?? "?"}`));
+  page.on("response", (res) => {
+    if (res.status() >= 400) visit.problems.push(`HTTP ${res.status()}: ${res.request().method()} ${res.url()}`);
+  });
+  page.on("console", (msg) => {
+    if (msg.type() === "error" || msg.type() === "warning") visit.problems.push(`console ${msg.type()}: ${msg.text()}`);
+  });
+  page.on("pageerror", (err) => visit.problems.push(`page error: ${err.message}`));
+  return { page, visit };
+}
+
+it("GET /docs renders Swagger UI from /openapi.json, runs a request, and never leaves this origin", async () => {
+  const { page, visit } = await watchedPage();
+  const res = await page.goto(`${origin}/docs`, { waitUntil: "load" });
+  expect(res?.status()).toBe(200);
+  expect(res?.headers()["content-security-policy"]).toContain("script-src 'self'");
+
+  // The operations are rendered: GET /v1/products is a visible operation block, and there is one block per
+  // operation of the document.
+  const products = page.locator(".opblock.opblock-get", { has: page.locator('[data-path="/v1/products"]') }).first();
+  await products.waitFor({ state: "visible", timeout: 60_000 });
+  const doc = (await (await fetch(`${origin}/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+  const METHODS = new Set(["get", "put", "post", "delete", "options", "head", "patch", "trace"]);
+  const operations = Object.values(doc.paths).flatMap((item) => Object.keys(item).filter((k) => METHODS.has(k))).length;
+  expect(await page.locator(".opblock").count()).toBe(operations);
+  await expect.poll(() => page.title()).toBe("NexusBooks API reference");
+
+  // Open it, "Try it out", "Execute": Swagger UI calls the API on this origin (connect-src 'self') and shows a 200.
+  await products.locator(".opblock-summary").first().click();
+  await products.getByRole("button", { name: "Try it out" }).click();
+  await products.getByRole("button", { name: "Execute" }).click();
+  const status = products.locator(".live-responses-table .response .response-col_status").first();
+  await status.waitFor({ state: "visible", timeout: 30_000 });
+  expect((await status.innerText()).trim()).toBe("200");
+
+  if (process.env.NB_SCREENSHOT_DIR) {
+    await page.evaluate("window.scrollTo(0, 0)");
+    await page.screenshot({ path: path.join(process.env.NB_SCREENSHOT_DIR, "docs.png"), fullPage: false });
+  }
+  await page.close();
+
+  const paths = visit.requests.map((u) => new URL(u).pathname);
+  for (const p of ["/docs", "/docs/assets/swagger-ui-bundle.js", "/docs/assets/docs-init.js", "/docs/assets/swagger-ui.css", "/openapi.json", "/v1/products"]) {
+    expect(paths, p).toContain(p);
+  }
+  expect(visit.problems).toEqual([]);
+});
+
+it("GET / in a browser is the HTML front door, linking the reference, the document and readiness", async () => {
+  const { page, visit } = await watchedPage();
+  const res = await page.goto(`${origin}/`, { waitUntil: "load" });
+  expect(res?.status()).toBe(200);
+  expect(res?.headers()["content-type"]).toMatch(/^text\/html/);
+  expect(res?.headers()["vary"]).toMatch(/\bAccept\b/);
+  await expect.poll(() => page.title()).toBe("NexusBooks API");
+  await page.getByRole("heading", { level: 1, name: "NexusBooks API" }).waitFor({ state: "visible" });
+  const nav = page.getByRole("navigation", { name: "Resources" });
+  expect(await nav.getByRole("link", { name: "API reference" }).getAttribute("href")).toBe("/docs");
+  expect(await nav.getByRole("link", { name: "OpenAPI 3.1 document" }).getAttribute("href")).toBe("/openapi.json");
+  expect(await nav.getByRole("link", { name: "Readiness" }).getAttribute("href")).toBe("/readyz");
+  // The stylesheet applied (no inline style is allowed, so this can only come from /docs/assets/site.css).
+  expect(await page.evaluate('getComputedStyle(document.querySelector("main.front-door")).maxWidth')).not.toBe("none");
+  if (process.env.NB_SCREENSHOT_DIR) await page.screenshot({ path: path.join(process.env.NB_SCREENSHOT_DIR, "front-door.png") });
+  await page.close();
+
+  expect(visit.requests.map((u) => new URL(u).pathname)).toContain("/docs/assets/site.css");
+  expect(visit.problems).toEqual([]);
+});
