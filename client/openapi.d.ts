@@ -4,6 +4,573 @@
  */
 
 export interface paths {
+    "/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The front door: what this is, with links to the reference, the document and readiness
+         * @description `application/json` (`{ data }`) when the `Accept` header prefers it; an HTML page otherwise. `Vary: Accept`.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The front door: JSON when `Accept` prefers `application/json`, HTML otherwise. */
+                200: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Includes `Accept`: the body depends on it. */
+                        Vary: string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["FrontDoor"];
+                        };
+                        "text/html": string;
+                    };
+                };
+                /**
+                 * @description `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TOKEN" | "TOKEN_REVOKED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly. */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/docs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** This reference: Swagger UI on /openapi.json, every file served from this origin */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The reference page (it loads its script, styles and icons from /docs/assets/ and the document from /openapi.json). */
+                200: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/html": string;
+                    };
+                };
+                /**
+                 * @description `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TOKEN" | "TOKEN_REVOKED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly. */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/docs/assets/{file}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A file the reference or the front door loads (Swagger UI, the initializer, the stylesheet, favicons)
+         * @description From the Worker's static assets, with the asset server's `ETag` (send it back in `If-None-Match` for a 304).
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    file: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The file. */
+                200: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Weak validator; send it back in If-None-Match for a 304. */
+                        ETag: string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "image/png": string;
+                        "text/css": string;
+                        "text/javascript": string;
+                        "text/plain": string;
+                    };
+                };
+                /** @description Not modified. */
+                304: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Weak validator; send it back in If-None-Match for a 304. */
+                        ETag: string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /**
+                 * @description `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TOKEN" | "TOKEN_REVOKED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `NOT_FOUND`: The object does not exist or does not belong to the caller. */
+                404: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "NOT_FOUND";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly. */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -109,6 +676,31 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly. */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE";
                                 /** @description Structured facts about the error (for validation: one entry per issue), or null. */
                                 details?: unknown;
                                 /** @description For people; may change. Program against `code`. */
@@ -272,6 +864,31 @@ export interface paths {
                         };
                     };
                 };
+                /** @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly. */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
             };
         };
         put?: never;
@@ -421,6 +1038,2482 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/dead-letters": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Dead-lettered messages, newest first
+         * @description Keyset pages: follow `page.next_cursor` (with the same filters) until it is null.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description `page.next_cursor` of the previous page (with the same filters). */
+                    cursor?: string;
+                    /** @description Dead letters per page. */
+                    limit?: number;
+                    /** @description `true`: only those not re-driven yet. */
+                    pending?: "true" | "false";
+                    queue?: "email" | "inventory" | "payment-webhooks" | "search-index";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description One page of dead letters. */
+                200: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["DeadLetter"][];
+                            page: {
+                                has_more: boolean;
+                                limit: number;
+                                /** @description Pass as `cursor` for the next page; null on the last page. */
+                                next_cursor: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_CURSOR`: `cursor` was not produced by this list with this sort; start again from the first page.
+                 *
+                 *     `INVALID_LIMIT`: `limit` is not an integer within its bounds.
+                 *
+                 *     `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_CURSOR" | "INVALID_LIMIT" | "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 *
+                 *     `UNAUTHORIZED`: A staff operation was called without a bearer token.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TOKEN" | "TOKEN_REVOKED" | "UNAUTHORIZED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `FORBIDDEN`: The caller's role does not allow this operation. */
+                403: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly. */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/dead-letters/{id}/redrive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send a dead letter back to its queue (audited) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Sent; the message is processed again like a new one. */
+                200: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                id: string;
+                                /** @enum {string} */
+                                queue: "email" | "inventory" | "payment-webhooks" | "search-index";
+                                /** @enum {boolean} */
+                                redriven: true;
+                            };
+                        };
+                    };
+                };
+                /** @description `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path. */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 *
+                 *     `UNAUTHORIZED`: A staff operation was called without a bearer token.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TOKEN" | "TOKEN_REVOKED" | "UNAUTHORIZED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `FORBIDDEN`: The caller's role does not allow this operation. */
+                403: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `DEAD_LETTER_NOT_FOUND`: No dead-lettered message has this id. */
+                404: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DEAD_LETTER_NOT_FOUND";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `QUEUE_UNKNOWN`: The dead letter came from a queue this Worker cannot send to. */
+                409: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "QUEUE_UNKNOWN";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `PAYLOAD_TOO_LARGE`: Request bodies are at most 64 KiB. */
+                413: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly. */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/inventory/{sku}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A SKU's exact live stock (on hand, held, available) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    sku: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The StockDO's counts right now. */
+                200: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["StockSnapshot"];
+                        };
+                    };
+                };
+                /** @description `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path. */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 *
+                 *     `UNAUTHORIZED`: A staff operation was called without a bearer token.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TOKEN" | "TOKEN_REVOKED" | "UNAUTHORIZED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `FORBIDDEN`: The caller's role does not allow this operation. */
+                403: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `VARIANT_NOT_FOUND`: No variant has this SKU. */
+                404: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "VARIANT_NOT_FOUND";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly.
+                 *
+                 *     `DURABLE_OBJECT_OVERLOADED`: A cart or stock object is overloaded (a hot item in a flash sale); retry in a moment.
+                 *
+                 *     `DURABLE_OBJECT_UNAVAILABLE`: A cart or stock object did not answer after retries.
+                 */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE" | "DURABLE_OBJECT_OVERLOADED" | "DURABLE_OBJECT_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/inventory/{sku}/adjust": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restock or correct a SKU (idempotent by Idempotency-Key, audited)
+         * @description On hand never goes below what checkouts hold (409 STOCK_BELOW_HELD). The same key with another body is 422 IDEMPOTENCY_KEY_REUSED.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The adjustment applies once per key (remembered 24 h per SKU); a repeat with the same body replays the first answer. */
+                    "idempotency-key": string;
+                };
+                path: {
+                    sku: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Units to add (negative: remove); never 0. */
+                        delta: number;
+                        note?: string;
+                        /** @enum {string} */
+                        reason: "restock" | "adjustment" | "correction" | "return";
+                    };
+                };
+            };
+            responses: {
+                /** @description Applied, or a replay of the first answer to this key (`Idempotent-Replayed: true`). */
+                200: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description `true` when this answer replays an earlier request with the same Idempotency-Key. */
+                        "Idempotent-Replayed"?: "true";
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                available: number;
+                                /**
+                                 * Format: uuid
+                                 * @description The ledger movement (and its audit row, once the inventory queue delivered it).
+                                 */
+                                movementId: string;
+                                /** @description On-hand units after the adjustment. */
+                                onHand: number;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `IDEMPOTENCY_KEY_REQUIRED`: Send an `Idempotency-Key` header (8–100 characters of letters, digits, `_:.-`); retries with the same key are safe.
+                 *
+                 *     `INVALID_DELTA`: An inventory adjustment is zero, not an integer, or out of bounds.
+                 *
+                 *     `INVALID_NOTE`: A note is too long or has control characters.
+                 *
+                 *     `INVALID_REASON`: An inventory adjustment names an unknown reason.
+                 *
+                 *     `MALFORMED_REQUEST`: The body is not valid JSON (or not what its Content-Type says).
+                 *
+                 *     `UNKNOWN_FIELD`: The body has a field the operation does not define (client prices and statuses included).
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "IDEMPOTENCY_KEY_REQUIRED" | "INVALID_DELTA" | "INVALID_NOTE" | "INVALID_REASON" | "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 *
+                 *     `UNAUTHORIZED`: A staff operation was called without a bearer token.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TOKEN" | "TOKEN_REVOKED" | "UNAUTHORIZED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `FORBIDDEN`: The caller's role does not allow this operation. */
+                403: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `VARIANT_NOT_FOUND`: No variant has this SKU. */
+                404: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "VARIANT_NOT_FOUND";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `STOCK_BELOW_HELD`: The adjustment would leave fewer units on hand than carts and orders hold. */
+                409: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "STOCK_BELOW_HELD";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `PAYLOAD_TOO_LARGE`: Request bodies are at most 64 KiB. */
+                413: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `UNSUPPORTED_MEDIA_TYPE`: Bodies are `application/json`. */
+                415: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNSUPPORTED_MEDIA_TYPE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `IDEMPOTENCY_KEY_REUSED`: This key was used with a different request; use a new key for a new request. */
+                422: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "IDEMPOTENCY_KEY_REUSED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly.
+                 *
+                 *     `DURABLE_OBJECT_OVERLOADED`: A cart or stock object is overloaded (a hot item in a flash sale); retry in a moment.
+                 *
+                 *     `DURABLE_OBJECT_UNAVAILABLE`: A cart or stock object did not answer after retries.
+                 */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE" | "DURABLE_OBJECT_OVERLOADED" | "DURABLE_OBJECT_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/orders/{id}/refund": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Refund a paid order in full or in part (audited)
+         * @description Refunds of one order are serialised; Stripe's refusals are 409/422. The order's status and `amount_refunded` follow when Stripe's charge.refunded webhook arrives.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description Makes retries safe: a retry with the same key and body reaches Stripe as the same refund. */
+                    "idempotency-key": string;
+                };
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Minor units; the whole remaining amount when absent. */
+                        amount?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description The refund Stripe made. */
+                200: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                /** @description Refunded by this request. Minor units of the order's currency. */
+                                amount: number;
+                                /** @example re_3PQx0a2eZvKYlo2C1kQm8Ydu */
+                                refund_id: string;
+                                /** @description Stripe's refund status (`pending`, `succeeded`, `failed`, `requires_action`, `canceled`); the charge.refunded webhook then updates the order. */
+                                status: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `IDEMPOTENCY_KEY_REQUIRED`: Send an `Idempotency-Key` header (8–100 characters of letters, digits, `_:.-`); retries with the same key are safe.
+                 *
+                 *     `MALFORMED_REQUEST`: The body is not valid JSON (or not what its Content-Type says).
+                 *
+                 *     `UNKNOWN_FIELD`: The body has a field the operation does not define (client prices and statuses included).
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "IDEMPOTENCY_KEY_REQUIRED" | "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 *
+                 *     `UNAUTHORIZED`: A staff operation was called without a bearer token.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TOKEN" | "TOKEN_REVOKED" | "UNAUTHORIZED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `FORBIDDEN`: The caller's role does not allow this operation. */
+                403: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `ORDER_NOT_FOUND`: No order with this id that the caller may see (its owner, or the `X-Order-Token` from checkout). */
+                404: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "ORDER_NOT_FOUND";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `ORDER_ALREADY_REFUNDED`: The payment was already refunded in full.
+                 *
+                 *     `ORDER_NOT_PAID`: Refunds need a paid order.
+                 *
+                 *     `ORDER_NOT_REFUNDABLE`: The provider will not refund this payment (not captured, or disputed).
+                 *
+                 *     `PAYMENT_STATE_CONFLICT`: The payment moved on (paid, processing or cancelled) while this request ran.
+                 */
+                409: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "ORDER_ALREADY_REFUNDED" | "ORDER_NOT_PAID" | "ORDER_NOT_REFUNDABLE" | "PAYMENT_STATE_CONFLICT";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `PAYLOAD_TOO_LARGE`: Request bodies are at most 64 KiB. */
+                413: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `UNSUPPORTED_MEDIA_TYPE`: Bodies are `application/json`. */
+                415: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNSUPPORTED_MEDIA_TYPE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `IDEMPOTENCY_KEY_REUSED`: This key was used with a different request; use a new key for a new request.
+                 *
+                 *     `PAYMENT_PROVIDER_REFUSED`: The provider refused the request; `details.provider_code` says why.
+                 *
+                 *     `REFUND_TOO_LARGE`: The refund is larger than what is left to refund.
+                 */
+                422: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "IDEMPOTENCY_KEY_REUSED" | "PAYMENT_PROVIDER_REFUSED" | "REFUND_TOO_LARGE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly.
+                 *
+                 *     `PAYMENT_PROVIDER_UNAVAILABLE`: The payment provider is not answering; retry shortly.
+                 */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE" | "PAYMENT_PROVIDER_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/orders/{id}/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Move a paid order along fulfilment: fulfilled → shipped → delivered (audited) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Kept in the order history; newlines and tabs allowed. */
+                        note?: string;
+                        /** @enum {string} */
+                        status: "fulfilled" | "shipped" | "delivered";
+                    };
+                };
+            };
+            responses: {
+                /** @description The order after the change (a move to its current status changes nothing). */
+                200: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "data": {
+                         *         "id": "66fb3235-a15e-4860-a57c-54b138824bcb",
+                         *         "number": "NB-000034",
+                         *         "status": "paid",
+                         *         "email": "reader@example.com",
+                         *         "currency": "USD",
+                         *         "subtotal": 4398,
+                         *         "discount_total": 0,
+                         *         "tax_total": 0,
+                         *         "shipping_total": 0,
+                         *         "grand_total": 4398,
+                         *         "amount_paid": 4398,
+                         *         "amount_refunded": 0,
+                         *         "payment_intent_id": "pi_8i1gkZ37S8JI1qbg0I5rZMpQ",
+                         *         "holds_expire_at": "2026-12-01T11:48:37.29+00:00",
+                         *         "created_at": "2026-12-01T11:43:37.336176+00:00",
+                         *         "lines": [
+                         *           {
+                         *             "sku": "BK00007-PB",
+                         *             "title": "The Hobbit",
+                         *             "format": "paperback",
+                         *             "quantity": 1,
+                         *             "unit_price": 1599,
+                         *             "line_total": 1599
+                         *           },
+                         *           {
+                         *             "sku": "BK00007-HC",
+                         *             "title": "The Hobbit",
+                         *             "format": "hardcover",
+                         *             "quantity": 1,
+                         *             "unit_price": 2799,
+                         *             "line_total": 2799
+                         *           }
+                         *         ],
+                         *         "history": [
+                         *           {
+                         *             "from": null,
+                         *             "to": "pending_payment",
+                         *             "reason": "checkout",
+                         *             "at": "2026-12-01T11:43:37.336176+00:00"
+                         *           },
+                         *           {
+                         *             "from": "pending_payment",
+                         *             "to": "paid",
+                         *             "reason": "payment_intent.succeeded",
+                         *             "at": "2026-12-01T11:43:38.524153+00:00"
+                         *           }
+                         *         ],
+                         *         "shipping_address": {
+                         *           "name": "Bilbo Baggins",
+                         *           "line1": "1 Bagshot Row",
+                         *           "city": "Portland",
+                         *           "region": "OR",
+                         *           "postal_code": "97201",
+                         *           "country": "US"
+                         *         }
+                         *       }
+                         *     }
+                         */
+                        "application/json": {
+                            data: components["schemas"]["OrderDetail"];
+                        };
+                    };
+                };
+                /**
+                 * @description `MALFORMED_REQUEST`: The body is not valid JSON (or not what its Content-Type says).
+                 *
+                 *     `UNKNOWN_FIELD`: The body has a field the operation does not define (client prices and statuses included).
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 *
+                 *     `UNAUTHORIZED`: A staff operation was called without a bearer token.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TOKEN" | "TOKEN_REVOKED" | "UNAUTHORIZED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `FORBIDDEN`: The caller's role does not allow this operation. */
+                403: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `ORDER_NOT_FOUND`: No order with this id that the caller may see (its owner, or the `X-Order-Token` from checkout). */
+                404: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "ORDER_NOT_FOUND";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `INVALID_TRANSITION`: The order cannot move from its current status to the requested one. */
+                409: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TRANSITION";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `PAYLOAD_TOO_LARGE`: Request bodies are at most 64 KiB. */
+                413: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `UNSUPPORTED_MEDIA_TYPE`: Bodies are `application/json`. */
+                415: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNSUPPORTED_MEDIA_TYPE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly. */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/search/synonyms": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every synonym set */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The synonym sets, by id. */
+                200: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["SynonymSet"][];
+                        };
+                    };
+                };
+                /**
+                 * @description `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 *
+                 *     `UNAUTHORIZED`: A staff operation was called without a bearer token.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TOKEN" | "TOKEN_REVOKED" | "UNAUTHORIZED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `FORBIDDEN`: The caller's role does not allow this operation. */
+                403: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly. */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/search/synonyms/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Create or replace a synonym set (audited; affected cached results stop being served)
+         * @description Terms are normalised (unaccented, lower case, letters and digits). Without `root` a set is multi-way and needs two synonyms.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        root?: string | null;
+                        synonyms: string[];
+                    };
+                };
+            };
+            responses: {
+                /** @description The set as stored (duplicates removed). */
+                200: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["SynonymSet"];
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_SLUG`: A slug or id in the path is not lower-case letters, digits and hyphens.
+                 *
+                 *     `MALFORMED_REQUEST`: The body is not valid JSON (or not what its Content-Type says).
+                 *
+                 *     `UNKNOWN_FIELD`: The body has a field the operation does not define (client prices and statuses included).
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_SLUG" | "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 *
+                 *     `UNAUTHORIZED`: A staff operation was called without a bearer token.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TOKEN" | "TOKEN_REVOKED" | "UNAUTHORIZED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `FORBIDDEN`: The caller's role does not allow this operation. */
+                403: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `PAYLOAD_TOO_LARGE`: Request bodies are at most 64 KiB. */
+                413: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `UNSUPPORTED_MEDIA_TYPE`: Bodies are `application/json`. */
+                415: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNSUPPORTED_MEDIA_TYPE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly. */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        /** Delete a synonym set (audited) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Deleted. */
+                204: {
+                    headers: {
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /**
+                 * @description `INVALID_SLUG`: A slug or id in the path is not lower-case letters, digits and hyphens.
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_SLUG" | "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 *
+                 *     `UNAUTHORIZED`: A staff operation was called without a bearer token.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TOKEN" | "TOKEN_REVOKED" | "UNAUTHORIZED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `FORBIDDEN`: The caller's role does not allow this operation. */
+                403: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `SYNONYM_NOT_FOUND`: No synonym set has this id. */
+                404: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "SYNONYM_NOT_FOUND";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `PAYLOAD_TOO_LARGE`: Request bodies are at most 64 KiB. */
+                413: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly. */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/variants/{sku}": {
         parameters: {
             query?: never;
@@ -510,6 +3603,8 @@ export interface paths {
                  * @description `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
                  *
                  *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 *
+                 *     `UNAUTHORIZED`: A staff operation was called without a bearer token.
                  */
                 401: {
                     headers: {
@@ -523,7 +3618,30 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "INVALID_TOKEN" | "TOKEN_REVOKED";
+                                code: "INVALID_TOKEN" | "TOKEN_REVOKED" | "UNAUTHORIZED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `FORBIDDEN`: The caller's role does not allow this operation. */
+                403: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
                                 /** @description Structured facts about the error (for validation: one entry per issue), or null. */
                                 details?: unknown;
                                 /** @description For people; may change. Program against `code`. */
@@ -681,6 +3799,4847 @@ export interface paths {
                 };
             };
         };
+        trace?: never;
+    };
+    "/v1/admin/variants/{sku}/sale-limit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Set or remove a SKU's max per customer for a sale (audited)
+         * @description Existing holds stay; new holds, and add-to-cart, meet the limit. Units the customer already bought count against it.
+         */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    sku: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description The new limit, or null to remove it. */
+                        max_per_customer: number | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description The SKU's limit after the change. */
+                200: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["SaleLimit"];
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_QUANTITY`: A quantity is not an integer within the operation's bounds.
+                 *
+                 *     `MALFORMED_REQUEST`: The body is not valid JSON (or not what its Content-Type says).
+                 *
+                 *     `UNKNOWN_FIELD`: The body has a field the operation does not define (client prices and statuses included).
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_QUANTITY" | "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 *
+                 *     `UNAUTHORIZED`: A staff operation was called without a bearer token.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TOKEN" | "TOKEN_REVOKED" | "UNAUTHORIZED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `FORBIDDEN`: The caller's role does not allow this operation. */
+                403: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `VARIANT_NOT_FOUND`: No variant has this SKU. */
+                404: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "VARIANT_NOT_FOUND";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `PAYLOAD_TOO_LARGE`: Request bodies are at most 64 KiB. */
+                413: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `UNSUPPORTED_MEDIA_TYPE`: Bodies are `application/json`. */
+                415: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNSUPPORTED_MEDIA_TYPE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly.
+                 *
+                 *     `DURABLE_OBJECT_OVERLOADED`: A cart or stock object is overloaded (a hot item in a flash sale); retry in a moment.
+                 *
+                 *     `DURABLE_OBJECT_UNAVAILABLE`: A cart or stock object did not answer after retries.
+                 */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE" | "DURABLE_OBJECT_OVERLOADED" | "DURABLE_OBJECT_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/v1/auth/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign in with email and password
+         * @description Answers a session and sets the session cookies (`nb_refresh`, `nb_csrf`; `__Host-` prefixed over HTTPS) and the trusted-device cookie (`nb_device`), or, for accounts with a second factor, `mfa_required` and an `mfa_token` for POST /v1/auth/login/mfa (no cookies yet). Unknown addresses and wrong passwords answer the same 401. Failures back off per account, or per trusted device for a client presenting that account's device cookie.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description A guest cart's token (from POST /v1/carts): its items merge into the customer's cart; the answer's `cart` says how. */
+                    "x-cart-token"?: string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Compared case-insensitively. */
+                        email: string;
+                        password: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description A session, or the second-factor challenge. */
+                200: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Session, CSRF or device cookies. */
+                        "Set-Cookie"?: string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "data": {
+                         *         "access_token": "eyJhbGciOiJIUzI1NiIsImtpZCI6ImsxIiwidHlwIjoiSldUIn0.eyJzdWIiOiI2ZjFjMmE5ZS0zYjdkLTRjMWUtOWE1NS0yZjRlOGI3ZDFjMDMifQ.c2lnbmF0dXJl",
+                         *         "token_type": "Bearer",
+                         *         "expires_in": 900,
+                         *         "user": {
+                         *           "id": "6f1c2a9e-3b7d-4c1e-9a55-2f4e8b7d1c03",
+                         *           "email": "ada@example.com",
+                         *           "name": "Ada Lovelace",
+                         *           "role": "customer"
+                         *         },
+                         *         "cart": {
+                         *           "cart_id": "u-6f1c2a9e-3b7d-4c1e-9a55-2f4e8b7d1c03",
+                         *           "merged": {
+                         *             "added": [
+                         *               "BK00042-PB",
+                         *               "BK00107-HC"
+                         *             ],
+                         *             "capped": [],
+                         *             "dropped": []
+                         *           }
+                         *         }
+                         *       }
+                         *     }
+                         */
+                        "application/json": {
+                            /** @description A session, or (`mfa_required: true`) the challenge of the second step. */
+                            data: components["schemas"]["SignInSession"] | components["schemas"]["MfaChallenge"];
+                        };
+                    };
+                };
+                /**
+                 * @description `MALFORMED_REQUEST`: The body is not valid JSON (or not what its Content-Type says).
+                 *
+                 *     `UNKNOWN_FIELD`: The body has a field the operation does not define (client prices and statuses included).
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_CREDENTIALS`: Login failed; the answer is the same whether or not the address has an account.
+                 *
+                 *     `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_CREDENTIALS" | "INVALID_TOKEN" | "TOKEN_REVOKED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `PAYLOAD_TOO_LARGE`: Request bodies are at most 64 KiB. */
+                413: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `UNSUPPORTED_MEDIA_TYPE`: Bodies are `application/json`. */
+                415: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNSUPPORTED_MEDIA_TYPE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `LOGIN_BACKOFF`: Failed logins for this account or address back off exponentially; wait `Retry-After` seconds.
+                 *
+                 *     `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds.
+                 */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "LOGIN_BACKOFF" | "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly.
+                 *
+                 *     `RATE_LIMIT_UNAVAILABLE`: The rate limiter cannot be reached, and this action fails closed without it.
+                 */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE" | "RATE_LIMIT_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/login/mfa": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Second sign-in step: the mfa_token and an authenticator or recovery code
+         * @description The `mfa_token` is single use and allows a few wrong codes; TOTP codes cannot be replayed, recovery codes work once.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description A guest cart's token (from POST /v1/carts): its items merge into the customer's cart; the answer's `cart` says how. */
+                    "x-cart-token"?: string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description A six-digit authenticator code, or an unused recovery code (`xxxxx-xxxxx`). */
+                        code: string;
+                        /** @description The `mfa_token` of the password step's answer. */
+                        mfa_token: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description The session (the session and device cookies are set). */
+                200: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Session, CSRF or device cookies. */
+                        "Set-Cookie"?: string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["SignInSession"];
+                        };
+                    };
+                };
+                /**
+                 * @description `MALFORMED_REQUEST`: The body is not valid JSON (or not what its Content-Type says).
+                 *
+                 *     `UNKNOWN_FIELD`: The body has a field the operation does not define (client prices and statuses included).
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_MFA_TOKEN`: The `mfa_token` from the password step is unknown, expired or already used; sign in again.
+                 *
+                 *     `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `MFA_CODE_REJECTED`: Second login step: the code is wrong or was already used.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_MFA_TOKEN" | "INVALID_TOKEN" | "MFA_CODE_REJECTED" | "TOKEN_REVOKED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `NOT_FOUND`: The object does not exist or does not belong to the caller. */
+                404: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "NOT_FOUND";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `PAYLOAD_TOO_LARGE`: Request bodies are at most 64 KiB. */
+                413: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `UNSUPPORTED_MEDIA_TYPE`: Bodies are `application/json`. */
+                415: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNSUPPORTED_MEDIA_TYPE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly.
+                 *
+                 *     `RATE_LIMIT_UNAVAILABLE`: The rate limiter cannot be reached, and this action fails closed without it.
+                 */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE" | "RATE_LIMIT_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign out this session (the refresh cookie's)
+         * @description Clears the session cookies; the session's access tokens stop working too. An unknown refresh cookie also answers 204.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Signed out (the cookies are cleared). */
+                204: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Session, CSRF or device cookies. */
+                        "Set-Cookie"?: string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /**
+                 * @description `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `NO_SESSION`: Refresh or logout without a refresh cookie, or with one that is not ours.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TOKEN" | "NO_SESSION" | "TOKEN_REVOKED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `CSRF_FAILED`: Cookie-authenticated calls need the `X-CSRF-Token` header matching the `nb_csrf` cookie. */
+                403: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CSRF_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `PAYLOAD_TOO_LARGE`: Request bodies are at most 64 KiB. */
+                413: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly. */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/logout-all": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Sign out every session of the account */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Every session is signed out (this client's cookies are cleared). */
+                204: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Session, CSRF or device cookies. */
+                        "Set-Cookie"?: string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /**
+                 * @description `AUTHENTICATION_REQUIRED`: The operation needs a signed-in customer (`Authorization: Bearer <access token>`).
+                 *
+                 *     `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "AUTHENTICATION_REQUIRED" | "INVALID_TOKEN" | "TOKEN_REVOKED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `PAYLOAD_TOO_LARGE`: Request bodies are at most 64 KiB. */
+                413: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly. */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/password-reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set a new password with the token from the reset email
+         * @description Ends every session of the account.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description The new password (the sign-up policy applies). */
+                        password: string;
+                        /** @description The `token` parameter of the emailed link. */
+                        token: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Password changed; every session is signed out. */
+                204: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /**
+                 * @description `INVALID_OR_EXPIRED_TOKEN`: An email verification or password-reset token is unknown, used or expired; request a new email.
+                 *
+                 *     `MALFORMED_REQUEST`: The body is not valid JSON (or not what its Content-Type says).
+                 *
+                 *     `PASSWORD_BREACHED_SHAPE`: The password matches a pattern common in breached passwords.
+                 *
+                 *     `PASSWORD_TOO_LONG`: Passwords have at most 256 characters (code points, after NFKC normalisation).
+                 *
+                 *     `PASSWORD_TOO_SHORT`: Passwords have at least 8 characters (code points, after NFKC normalisation).
+                 *
+                 *     `PASSWORD_TOO_WEAK`: The password is easy to guess; `details.suggestions` says how to do better.
+                 *
+                 *     `UNKNOWN_FIELD`: The body has a field the operation does not define (client prices and statuses included).
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_OR_EXPIRED_TOKEN" | "MALFORMED_REQUEST" | "PASSWORD_BREACHED_SHAPE" | "PASSWORD_TOO_LONG" | "PASSWORD_TOO_SHORT" | "PASSWORD_TOO_WEAK" | "UNKNOWN_FIELD" | "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TOKEN" | "TOKEN_REVOKED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `PAYLOAD_TOO_LARGE`: Request bodies are at most 64 KiB. */
+                413: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `UNSUPPORTED_MEDIA_TYPE`: Bodies are `application/json`. */
+                415: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNSUPPORTED_MEDIA_TYPE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly. */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/password-reset/request": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Email a password-reset link
+         * @description The same answer, after the same work, whether or not the address has an account.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        email: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Accepted. */
+                202: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                /** @enum {string} */
+                                status: "if the address has an account, an email is on its way";
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `MALFORMED_REQUEST`: The body is not valid JSON (or not what its Content-Type says).
+                 *
+                 *     `UNKNOWN_FIELD`: The body has a field the operation does not define (client prices and statuses included).
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TOKEN" | "TOKEN_REVOKED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `PAYLOAD_TOO_LARGE`: Request bodies are at most 64 KiB. */
+                413: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `UNSUPPORTED_MEDIA_TYPE`: Bodies are `application/json`. */
+                415: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNSUPPORTED_MEDIA_TYPE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly.
+                 *
+                 *     `RATE_LIMIT_UNAVAILABLE`: The rate limiter cannot be reached, and this action fails closed without it.
+                 */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE" | "RATE_LIMIT_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A new access token for the refresh cookie (rotated)
+         * @description Rotates the refresh cookie. Presenting a rotated token again revokes the whole session (REFRESH_TOKEN_REUSED), except within a short grace for two tabs refreshing at once. A refusal clears the session cookies.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The new access token (the rotated cookies are set). */
+                200: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Session, CSRF or device cookies. */
+                        "Set-Cookie"?: string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["AuthSession"];
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `NO_SESSION`: Refresh or logout without a refresh cookie, or with one that is not ours.
+                 *
+                 *     `REFRESH_TOKEN_REUSED`: A refresh token was used twice; the whole session family is revoked as a precaution.
+                 *
+                 *     `SESSION_EXPIRED`: The refresh session is past its lifetime; sign in again.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TOKEN" | "NO_SESSION" | "REFRESH_TOKEN_REUSED" | "SESSION_EXPIRED" | "TOKEN_REVOKED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `CSRF_FAILED`: Cookie-authenticated calls need the `X-CSRF-Token` header matching the `nb_csrf` cookie. */
+                403: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CSRF_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `PAYLOAD_TOO_LARGE`: Request bodies are at most 64 KiB. */
+                413: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly. */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/signup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Register a customer account
+         * @description 202 and the same body whether or not the address is already registered (sign-up cannot tell who has an account); a new account gets a verification email, an existing one a notice. No session: sign in next.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        email: string;
+                        name?: string;
+                        /** @description 8–256 characters (after NFKC), not guessable and not built from the email or name: see the PASSWORD_* codes. */
+                        password: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Accepted: check the inbox, then sign in. */
+                202: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["SignupAccepted"];
+                        };
+                    };
+                };
+                /**
+                 * @description `MALFORMED_REQUEST`: The body is not valid JSON (or not what its Content-Type says).
+                 *
+                 *     `PASSWORD_BREACHED_SHAPE`: The password matches a pattern common in breached passwords.
+                 *
+                 *     `PASSWORD_TOO_LONG`: Passwords have at most 256 characters (code points, after NFKC normalisation).
+                 *
+                 *     `PASSWORD_TOO_SHORT`: Passwords have at least 8 characters (code points, after NFKC normalisation).
+                 *
+                 *     `PASSWORD_TOO_WEAK`: The password is easy to guess; `details.suggestions` says how to do better.
+                 *
+                 *     `UNKNOWN_FIELD`: The body has a field the operation does not define (client prices and statuses included).
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "MALFORMED_REQUEST" | "PASSWORD_BREACHED_SHAPE" | "PASSWORD_TOO_LONG" | "PASSWORD_TOO_SHORT" | "PASSWORD_TOO_WEAK" | "UNKNOWN_FIELD" | "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TOKEN" | "TOKEN_REVOKED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `PAYLOAD_TOO_LARGE`: Request bodies are at most 64 KiB. */
+                413: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `UNSUPPORTED_MEDIA_TYPE`: Bodies are `application/json`. */
+                415: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNSUPPORTED_MEDIA_TYPE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly.
+                 *
+                 *     `RATE_LIMIT_UNAVAILABLE`: The rate limiter cannot be reached, and this action fails closed without it.
+                 *
+                 *     `SIGNUP_RETRY`: A race during sign-up; retry.
+                 */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE" | "RATE_LIMIT_UNAVAILABLE" | "SIGNUP_RETRY";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/verify-email": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Confirm the email address with the token from the email */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description The `token` parameter of the emailed link. */
+                        token: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Verified. */
+                204: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /**
+                 * @description `INVALID_OR_EXPIRED_TOKEN`: An email verification or password-reset token is unknown, used or expired; request a new email.
+                 *
+                 *     `MALFORMED_REQUEST`: The body is not valid JSON (or not what its Content-Type says).
+                 *
+                 *     `UNKNOWN_FIELD`: The body has a field the operation does not define (client prices and statuses included).
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_OR_EXPIRED_TOKEN" | "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TOKEN" | "TOKEN_REVOKED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `PAYLOAD_TOO_LARGE`: Request bodies are at most 64 KiB. */
+                413: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `UNSUPPORTED_MEDIA_TYPE`: Bodies are `application/json`. */
+                415: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNSUPPORTED_MEDIA_TYPE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly. */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/verify-email/request": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send the verification email again */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Queued. */
+                202: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                /** @enum {string} */
+                                status: "sent";
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `AUTHENTICATION_REQUIRED`: The operation needs a signed-in customer (`Authorization: Bearer <access token>`).
+                 *
+                 *     `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "AUTHENTICATION_REQUIRED" | "INVALID_TOKEN" | "TOKEN_REVOKED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `EMAIL_ALREADY_VERIFIED`: The address is already verified. */
+                409: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "EMAIL_ALREADY_VERIFIED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `PAYLOAD_TOO_LARGE`: Request bodies are at most 64 KiB. */
+                413: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly.
+                 *
+                 *     `RATE_LIMIT_UNAVAILABLE`: The rate limiter cannot be reached, and this action fails closed without it.
+                 */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE" | "RATE_LIMIT_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/cart": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The cart, with live availability per line
+         * @description A read never touches Postgres: lines carry the price snapshot taken when they were added; availability comes from the stock objects.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The cart. */
+                200: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "data": {
+                         *         "id": "g-6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f",
+                         *         "status": "open",
+                         *         "version": 3,
+                         *         "currency": "USD",
+                         *         "lines": [
+                         *           {
+                         *             "sku": "BK00002-PB",
+                         *             "title": "Harry Potter and the Sorcerer's Stone",
+                         *             "slug": "harry-potter-and-the-sorcerers-stone",
+                         *             "format": "paperback",
+                         *             "quantity": 2,
+                         *             "unit_price": 1899,
+                         *             "line_total": 3798,
+                         *             "currency": "USD",
+                         *             "available": 41,
+                         *             "in_stock": true
+                         *           },
+                         *           {
+                         *             "sku": "BK00001-EB",
+                         *             "title": "The Hunger Games",
+                         *             "slug": "the-hunger-games",
+                         *             "format": "ebook",
+                         *             "quantity": 1,
+                         *             "unit_price": 499,
+                         *             "line_total": 499,
+                         *             "currency": "USD",
+                         *             "available": null,
+                         *             "in_stock": true
+                         *           }
+                         *         ],
+                         *         "item_count": 3,
+                         *         "subtotal": 4297,
+                         *         "coupon": null,
+                         *         "expires_at": "2025-06-08T10:15:00.000Z",
+                         *         "order_id": null
+                         *       }
+                         *     }
+                         */
+                        "application/json": {
+                            data: components["schemas"]["Cart"];
+                        };
+                    };
+                };
+                /**
+                 * @description `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TOKEN" | "TOKEN_REVOKED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `CART_NOT_FOUND`: No cart for this `X-Cart-Token` (or none sent); create one with POST /v1/carts. */
+                404: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CART_NOT_FOUND";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly.
+                 *
+                 *     `DURABLE_OBJECT_OVERLOADED`: A cart or stock object is overloaded (a hot item in a flash sale); retry in a moment.
+                 *
+                 *     `DURABLE_OBJECT_UNAVAILABLE`: A cart or stock object did not answer after retries.
+                 */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE" | "DURABLE_OBJECT_OVERLOADED" | "DURABLE_OBJECT_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /** Empty the cart (lines and coupon) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The cart after the operation, with live availability per line. */
+                200: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "data": {
+                         *         "id": "g-6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f",
+                         *         "status": "open",
+                         *         "version": 3,
+                         *         "currency": "USD",
+                         *         "lines": [
+                         *           {
+                         *             "sku": "BK00002-PB",
+                         *             "title": "Harry Potter and the Sorcerer's Stone",
+                         *             "slug": "harry-potter-and-the-sorcerers-stone",
+                         *             "format": "paperback",
+                         *             "quantity": 2,
+                         *             "unit_price": 1899,
+                         *             "line_total": 3798,
+                         *             "currency": "USD",
+                         *             "available": 41,
+                         *             "in_stock": true
+                         *           },
+                         *           {
+                         *             "sku": "BK00001-EB",
+                         *             "title": "The Hunger Games",
+                         *             "slug": "the-hunger-games",
+                         *             "format": "ebook",
+                         *             "quantity": 1,
+                         *             "unit_price": 499,
+                         *             "line_total": 499,
+                         *             "currency": "USD",
+                         *             "available": null,
+                         *             "in_stock": true
+                         *           }
+                         *         ],
+                         *         "item_count": 3,
+                         *         "subtotal": 4297,
+                         *         "coupon": null,
+                         *         "expires_at": "2025-06-08T10:15:00.000Z",
+                         *         "order_id": null
+                         *       }
+                         *     }
+                         */
+                        "application/json": {
+                            data: components["schemas"]["Cart"];
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TOKEN" | "TOKEN_REVOKED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `CART_NOT_FOUND`: No cart for this `X-Cart-Token` (or none sent); create one with POST /v1/carts. */
+                404: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CART_NOT_FOUND";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `CART_LOCKED`: The cart is checking out; wait for the order or retry the checkout with its key. */
+                409: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CART_LOCKED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `PAYLOAD_TOO_LARGE`: Request bodies are at most 64 KiB. */
+                413: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly.
+                 *
+                 *     `DURABLE_OBJECT_OVERLOADED`: A cart or stock object is overloaded (a hot item in a flash sale); retry in a moment.
+                 *
+                 *     `DURABLE_OBJECT_UNAVAILABLE`: A cart or stock object did not answer after retries.
+                 */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE" | "DURABLE_OBJECT_OVERLOADED" | "DURABLE_OBJECT_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/cart/coupon": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Put a coupon code in the cart's slot (resolved at checkout) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        code: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description The cart after the operation, with live availability per line. */
+                200: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "data": {
+                         *         "id": "g-6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f",
+                         *         "status": "open",
+                         *         "version": 3,
+                         *         "currency": "USD",
+                         *         "lines": [
+                         *           {
+                         *             "sku": "BK00002-PB",
+                         *             "title": "Harry Potter and the Sorcerer's Stone",
+                         *             "slug": "harry-potter-and-the-sorcerers-stone",
+                         *             "format": "paperback",
+                         *             "quantity": 2,
+                         *             "unit_price": 1899,
+                         *             "line_total": 3798,
+                         *             "currency": "USD",
+                         *             "available": 41,
+                         *             "in_stock": true
+                         *           },
+                         *           {
+                         *             "sku": "BK00001-EB",
+                         *             "title": "The Hunger Games",
+                         *             "slug": "the-hunger-games",
+                         *             "format": "ebook",
+                         *             "quantity": 1,
+                         *             "unit_price": 499,
+                         *             "line_total": 499,
+                         *             "currency": "USD",
+                         *             "available": null,
+                         *             "in_stock": true
+                         *           }
+                         *         ],
+                         *         "item_count": 3,
+                         *         "subtotal": 4297,
+                         *         "coupon": null,
+                         *         "expires_at": "2025-06-08T10:15:00.000Z",
+                         *         "order_id": null
+                         *       }
+                         *     }
+                         */
+                        "application/json": {
+                            data: components["schemas"]["Cart"];
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_COUPON`: The coupon code is malformed.
+                 *
+                 *     `MALFORMED_REQUEST`: The body is not valid JSON (or not what its Content-Type says).
+                 *
+                 *     `UNKNOWN_FIELD`: The body has a field the operation does not define (client prices and statuses included).
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_COUPON" | "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TOKEN" | "TOKEN_REVOKED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `CART_NOT_FOUND`: No cart for this `X-Cart-Token` (or none sent); create one with POST /v1/carts. */
+                404: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CART_NOT_FOUND";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `CART_LOCKED`: The cart is checking out; wait for the order or retry the checkout with its key. */
+                409: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CART_LOCKED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `PAYLOAD_TOO_LARGE`: Request bodies are at most 64 KiB. */
+                413: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `UNSUPPORTED_MEDIA_TYPE`: Bodies are `application/json`. */
+                415: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNSUPPORTED_MEDIA_TYPE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly.
+                 *
+                 *     `DURABLE_OBJECT_OVERLOADED`: A cart or stock object is overloaded (a hot item in a flash sale); retry in a moment.
+                 *
+                 *     `DURABLE_OBJECT_UNAVAILABLE`: A cart or stock object did not answer after retries.
+                 */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE" | "DURABLE_OBJECT_OVERLOADED" | "DURABLE_OBJECT_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        /** Remove the coupon code */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The cart after the operation, with live availability per line. */
+                200: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "data": {
+                         *         "id": "g-6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f",
+                         *         "status": "open",
+                         *         "version": 3,
+                         *         "currency": "USD",
+                         *         "lines": [
+                         *           {
+                         *             "sku": "BK00002-PB",
+                         *             "title": "Harry Potter and the Sorcerer's Stone",
+                         *             "slug": "harry-potter-and-the-sorcerers-stone",
+                         *             "format": "paperback",
+                         *             "quantity": 2,
+                         *             "unit_price": 1899,
+                         *             "line_total": 3798,
+                         *             "currency": "USD",
+                         *             "available": 41,
+                         *             "in_stock": true
+                         *           },
+                         *           {
+                         *             "sku": "BK00001-EB",
+                         *             "title": "The Hunger Games",
+                         *             "slug": "the-hunger-games",
+                         *             "format": "ebook",
+                         *             "quantity": 1,
+                         *             "unit_price": 499,
+                         *             "line_total": 499,
+                         *             "currency": "USD",
+                         *             "available": null,
+                         *             "in_stock": true
+                         *           }
+                         *         ],
+                         *         "item_count": 3,
+                         *         "subtotal": 4297,
+                         *         "coupon": null,
+                         *         "expires_at": "2025-06-08T10:15:00.000Z",
+                         *         "order_id": null
+                         *       }
+                         *     }
+                         */
+                        "application/json": {
+                            data: components["schemas"]["Cart"];
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TOKEN" | "TOKEN_REVOKED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `CART_NOT_FOUND`: No cart for this `X-Cart-Token` (or none sent); create one with POST /v1/carts. */
+                404: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CART_NOT_FOUND";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `CART_LOCKED`: The cart is checking out; wait for the order or retry the checkout with its key. */
+                409: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CART_LOCKED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `PAYLOAD_TOO_LARGE`: Request bodies are at most 64 KiB. */
+                413: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly.
+                 *
+                 *     `DURABLE_OBJECT_OVERLOADED`: A cart or stock object is overloaded (a hot item in a flash sale); retry in a moment.
+                 *
+                 *     `DURABLE_OBJECT_UNAVAILABLE`: A cart or stock object did not answer after retries.
+                 */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE" | "DURABLE_OBJECT_OVERLOADED" | "DURABLE_OBJECT_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/cart/items": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add units of a variant (summed with an existing line)
+         * @description Checked against the stock free right now, the per-line cap (10), the variant's sale limit and the cart cap (50 lines). The price shown is display only: checkout re-prices.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @default 1 */
+                        quantity?: number;
+                        sku: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description The cart after the operation, with live availability per line. */
+                200: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "data": {
+                         *         "id": "g-6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f",
+                         *         "status": "open",
+                         *         "version": 3,
+                         *         "currency": "USD",
+                         *         "lines": [
+                         *           {
+                         *             "sku": "BK00002-PB",
+                         *             "title": "Harry Potter and the Sorcerer's Stone",
+                         *             "slug": "harry-potter-and-the-sorcerers-stone",
+                         *             "format": "paperback",
+                         *             "quantity": 2,
+                         *             "unit_price": 1899,
+                         *             "line_total": 3798,
+                         *             "currency": "USD",
+                         *             "available": 41,
+                         *             "in_stock": true
+                         *           },
+                         *           {
+                         *             "sku": "BK00001-EB",
+                         *             "title": "The Hunger Games",
+                         *             "slug": "the-hunger-games",
+                         *             "format": "ebook",
+                         *             "quantity": 1,
+                         *             "unit_price": 499,
+                         *             "line_total": 499,
+                         *             "currency": "USD",
+                         *             "available": null,
+                         *             "in_stock": true
+                         *           }
+                         *         ],
+                         *         "item_count": 3,
+                         *         "subtotal": 4297,
+                         *         "coupon": null,
+                         *         "expires_at": "2025-06-08T10:15:00.000Z",
+                         *         "order_id": null
+                         *       }
+                         *     }
+                         */
+                        "application/json": {
+                            data: components["schemas"]["Cart"];
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_QUANTITY`: A quantity is not an integer within the operation's bounds.
+                 *
+                 *     `INVALID_SKU`: A SKU is not upper-case letters, digits and hyphens of the documented length.
+                 *
+                 *     `MALFORMED_REQUEST`: The body is not valid JSON (or not what its Content-Type says).
+                 *
+                 *     `UNKNOWN_FIELD`: The body has a field the operation does not define (client prices and statuses included).
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_QUANTITY" | "INVALID_SKU" | "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TOKEN" | "TOKEN_REVOKED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CART_NOT_FOUND`: No cart for this `X-Cart-Token` (or none sent); create one with POST /v1/carts.
+                 *
+                 *     `VARIANT_NOT_FOUND`: No variant has this SKU.
+                 */
+                404: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CART_NOT_FOUND" | "VARIANT_NOT_FOUND";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CART_LOCKED`: The cart is checking out; wait for the order or retry the checkout with its key.
+                 *
+                 *     `INSUFFICIENT_STOCK`: Fewer units are free than the cart asks for; `details` says how many are.
+                 *
+                 *     `ITEM_UNAVAILABLE`: The variant is not for sale (inactive or discontinued).
+                 */
+                409: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CART_LOCKED" | "INSUFFICIENT_STOCK" | "ITEM_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `PAYLOAD_TOO_LARGE`: Request bodies are at most 64 KiB. */
+                413: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `UNSUPPORTED_MEDIA_TYPE`: Bodies are `application/json`. */
+                415: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNSUPPORTED_MEDIA_TYPE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CART_FULL`: A cart holds at most 50 distinct items.
+                 *
+                 *     `MIXED_CURRENCIES`: All items of one order share a currency.
+                 *
+                 *     `QUANTITY_LIMIT`: A line is above the per-item maximum or the variant's sale limit.
+                 */
+                422: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CART_FULL" | "MIXED_CURRENCIES" | "QUANTITY_LIMIT";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly.
+                 *
+                 *     `DURABLE_OBJECT_OVERLOADED`: A cart or stock object is overloaded (a hot item in a flash sale); retry in a moment.
+                 *
+                 *     `DURABLE_OBJECT_UNAVAILABLE`: A cart or stock object did not answer after retries.
+                 *
+                 *     `STOCK_UNAVAILABLE`: The stock counter did not answer; nothing was reserved.
+                 */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE" | "DURABLE_OBJECT_OVERLOADED" | "DURABLE_OBJECT_UNAVAILABLE" | "STOCK_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/cart/items/{sku}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove a line */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    sku: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The cart after the operation, with live availability per line. */
+                200: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "data": {
+                         *         "id": "g-6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f",
+                         *         "status": "open",
+                         *         "version": 3,
+                         *         "currency": "USD",
+                         *         "lines": [
+                         *           {
+                         *             "sku": "BK00002-PB",
+                         *             "title": "Harry Potter and the Sorcerer's Stone",
+                         *             "slug": "harry-potter-and-the-sorcerers-stone",
+                         *             "format": "paperback",
+                         *             "quantity": 2,
+                         *             "unit_price": 1899,
+                         *             "line_total": 3798,
+                         *             "currency": "USD",
+                         *             "available": 41,
+                         *             "in_stock": true
+                         *           },
+                         *           {
+                         *             "sku": "BK00001-EB",
+                         *             "title": "The Hunger Games",
+                         *             "slug": "the-hunger-games",
+                         *             "format": "ebook",
+                         *             "quantity": 1,
+                         *             "unit_price": 499,
+                         *             "line_total": 499,
+                         *             "currency": "USD",
+                         *             "available": null,
+                         *             "in_stock": true
+                         *           }
+                         *         ],
+                         *         "item_count": 3,
+                         *         "subtotal": 4297,
+                         *         "coupon": null,
+                         *         "expires_at": "2025-06-08T10:15:00.000Z",
+                         *         "order_id": null
+                         *       }
+                         *     }
+                         */
+                        "application/json": {
+                            data: components["schemas"]["Cart"];
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_SKU`: A SKU is not upper-case letters, digits and hyphens of the documented length.
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_SKU" | "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TOKEN" | "TOKEN_REVOKED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CART_ITEM_NOT_FOUND`: The cart has no line with this SKU.
+                 *
+                 *     `CART_NOT_FOUND`: No cart for this `X-Cart-Token` (or none sent); create one with POST /v1/carts.
+                 */
+                404: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CART_ITEM_NOT_FOUND" | "CART_NOT_FOUND";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `CART_LOCKED`: The cart is checking out; wait for the order or retry the checkout with its key. */
+                409: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CART_LOCKED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `PAYLOAD_TOO_LARGE`: Request bodies are at most 64 KiB. */
+                413: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly.
+                 *
+                 *     `DURABLE_OBJECT_OVERLOADED`: A cart or stock object is overloaded (a hot item in a flash sale); retry in a moment.
+                 *
+                 *     `DURABLE_OBJECT_UNAVAILABLE`: A cart or stock object did not answer after retries.
+                 */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE" | "DURABLE_OBJECT_OVERLOADED" | "DURABLE_OBJECT_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        /** Set a line's quantity */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    sku: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        quantity: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description The cart after the operation, with live availability per line. */
+                200: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "data": {
+                         *         "id": "g-6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f",
+                         *         "status": "open",
+                         *         "version": 3,
+                         *         "currency": "USD",
+                         *         "lines": [
+                         *           {
+                         *             "sku": "BK00002-PB",
+                         *             "title": "Harry Potter and the Sorcerer's Stone",
+                         *             "slug": "harry-potter-and-the-sorcerers-stone",
+                         *             "format": "paperback",
+                         *             "quantity": 2,
+                         *             "unit_price": 1899,
+                         *             "line_total": 3798,
+                         *             "currency": "USD",
+                         *             "available": 41,
+                         *             "in_stock": true
+                         *           },
+                         *           {
+                         *             "sku": "BK00001-EB",
+                         *             "title": "The Hunger Games",
+                         *             "slug": "the-hunger-games",
+                         *             "format": "ebook",
+                         *             "quantity": 1,
+                         *             "unit_price": 499,
+                         *             "line_total": 499,
+                         *             "currency": "USD",
+                         *             "available": null,
+                         *             "in_stock": true
+                         *           }
+                         *         ],
+                         *         "item_count": 3,
+                         *         "subtotal": 4297,
+                         *         "coupon": null,
+                         *         "expires_at": "2025-06-08T10:15:00.000Z",
+                         *         "order_id": null
+                         *       }
+                         *     }
+                         */
+                        "application/json": {
+                            data: components["schemas"]["Cart"];
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_QUANTITY`: A quantity is not an integer within the operation's bounds.
+                 *
+                 *     `INVALID_SKU`: A SKU is not upper-case letters, digits and hyphens of the documented length.
+                 *
+                 *     `MALFORMED_REQUEST`: The body is not valid JSON (or not what its Content-Type says).
+                 *
+                 *     `UNKNOWN_FIELD`: The body has a field the operation does not define (client prices and statuses included).
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_QUANTITY" | "INVALID_SKU" | "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TOKEN" | "TOKEN_REVOKED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CART_ITEM_NOT_FOUND`: The cart has no line with this SKU.
+                 *
+                 *     `CART_NOT_FOUND`: No cart for this `X-Cart-Token` (or none sent); create one with POST /v1/carts.
+                 */
+                404: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CART_ITEM_NOT_FOUND" | "CART_NOT_FOUND";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CART_LOCKED`: The cart is checking out; wait for the order or retry the checkout with its key.
+                 *
+                 *     `INSUFFICIENT_STOCK`: Fewer units are free than the cart asks for; `details` says how many are.
+                 */
+                409: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CART_LOCKED" | "INSUFFICIENT_STOCK";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `PAYLOAD_TOO_LARGE`: Request bodies are at most 64 KiB. */
+                413: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `UNSUPPORTED_MEDIA_TYPE`: Bodies are `application/json`. */
+                415: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNSUPPORTED_MEDIA_TYPE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `QUANTITY_LIMIT`: A line is above the per-item maximum or the variant's sale limit. */
+                422: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "QUANTITY_LIMIT";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly.
+                 *
+                 *     `DURABLE_OBJECT_OVERLOADED`: A cart or stock object is overloaded (a hot item in a flash sale); retry in a moment.
+                 *
+                 *     `DURABLE_OBJECT_UNAVAILABLE`: A cart or stock object did not answer after retries.
+                 *
+                 *     `STOCK_UNAVAILABLE`: The stock counter did not answer; nothing was reserved.
+                 */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE" | "DURABLE_OBJECT_OVERLOADED" | "DURABLE_OBJECT_UNAVAILABLE" | "STOCK_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/v1/carts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create a guest cart (or get the signed-in customer's)
+         * @description Anonymous: a new guest cart and its `cart_token` (send it as `X-Cart-Token` from then on). With a customer's bearer token: that customer's one cart, created on first use, and `cart_token: null`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The cart, with its token for a guest. */
+                201: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "data": {
+                         *         "cart": {
+                         *           "id": "g-6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f",
+                         *           "status": "open",
+                         *           "version": 1,
+                         *           "currency": "USD",
+                         *           "lines": [],
+                         *           "item_count": 0,
+                         *           "subtotal": 0,
+                         *           "coupon": null,
+                         *           "expires_at": "2025-06-08T10:15:00.000Z",
+                         *           "order_id": null
+                         *         },
+                         *         "cart_token": "g-6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f.q2Zl0c3Vw8lT1m3yJ0tQb8m7yR9xP4kV6nB2hC5dE1A"
+                         *       }
+                         *     }
+                         */
+                        "application/json": {
+                            data: components["schemas"]["CreatedCart"];
+                        };
+                    };
+                };
+                /**
+                 * @description `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TOKEN" | "TOKEN_REVOKED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `PAYLOAD_TOO_LARGE`: Request bodies are at most 64 KiB. */
+                413: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly.
+                 *
+                 *     `DURABLE_OBJECT_OVERLOADED`: A cart or stock object is overloaded (a hot item in a flash sale); retry in a moment.
+                 *
+                 *     `DURABLE_OBJECT_UNAVAILABLE`: A cart or stock object did not answer after retries.
+                 */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE" | "DURABLE_OBJECT_OVERLOADED" | "DURABLE_OBJECT_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/v1/categories": {
@@ -1244,6 +9203,3888 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/checkout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check the cart out: stock holds, the order, the PaymentIntent
+         * @description A saga under the cart's lock: holds in SKU order, re-pricing from the primary (client prices are never read), the order and its PaymentIntent. The same `Idempotency-Key` with the same body always leads to the same order: a repeat replays the first answer (200, `Idempotent-Replayed: true`); one that arrives while the first still runs waits for it, then answers 409 `CHECKOUT_IN_PROGRESS` with `Retry-After`. Faults answer 503 with `Retry-After`; retry with the same key. Guests must send `email`; a customer's account address is used.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description Makes the checkout safe to retry: the same key with the same body replays the first answer. */
+                    "Idempotency-Key": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        email?: string;
+                        shipping_address: {
+                            city: string;
+                            country: string;
+                            line1: string;
+                            line2?: string;
+                            name: string;
+                            phone?: string;
+                            postal_code: string;
+                            region?: string;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description A replay: the answer of the first request with this Idempotency-Key. */
+                200: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description `true` when this answer replays an earlier request with the same Idempotency-Key. */
+                        "Idempotent-Replayed"?: "true";
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "data": {
+                         *         "order": {
+                         *           "id": "0b7e4c1a-2f3d-4e5b-8c6d-7a9f0e1d2c3b",
+                         *           "number": "NB-000123",
+                         *           "status": "pending_payment",
+                         *           "currency": "USD",
+                         *           "subtotal": 3798,
+                         *           "discount_total": 0,
+                         *           "tax_total": 275,
+                         *           "shipping_total": 0,
+                         *           "grand_total": 4073,
+                         *           "holds_expire_at": "2025-06-01T10:20:00.000Z",
+                         *           "lines": [
+                         *             {
+                         *               "sku": "BK00002-PB",
+                         *               "title": "Harry Potter and the Sorcerer's Stone",
+                         *               "quantity": 2,
+                         *               "unit_price": 1899,
+                         *               "line_total": 3798
+                         *             }
+                         *           ],
+                         *           "repriced": []
+                         *         },
+                         *         "payment": {
+                         *           "provider": "stripe",
+                         *           "payment_intent_id": "pi_3QxYz1AbCdEf2345",
+                         *           "client_secret": "pi_3QxYz1AbCdEf2345_secret_9LmNoPqRsTuVwXyZ"
+                         *         },
+                         *         "order_token": "0b7e4c1a-2f3d-4e5b-8c6d-7a9f0e1d2c3b.Zk3m9QpL2xV7nR4tB8wC1yD6hJ0sF5gA3eK9uM2oI7c"
+                         *       }
+                         *     }
+                         */
+                        "application/json": {
+                            data: components["schemas"]["CheckoutResult"];
+                        };
+                    };
+                };
+                /** @description The order (pending payment), the client secret for Stripe.js and the guest's order token. */
+                201: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "data": {
+                         *         "order": {
+                         *           "id": "0b7e4c1a-2f3d-4e5b-8c6d-7a9f0e1d2c3b",
+                         *           "number": "NB-000123",
+                         *           "status": "pending_payment",
+                         *           "currency": "USD",
+                         *           "subtotal": 3798,
+                         *           "discount_total": 0,
+                         *           "tax_total": 275,
+                         *           "shipping_total": 0,
+                         *           "grand_total": 4073,
+                         *           "holds_expire_at": "2025-06-01T10:20:00.000Z",
+                         *           "lines": [
+                         *             {
+                         *               "sku": "BK00002-PB",
+                         *               "title": "Harry Potter and the Sorcerer's Stone",
+                         *               "quantity": 2,
+                         *               "unit_price": 1899,
+                         *               "line_total": 3798
+                         *             }
+                         *           ],
+                         *           "repriced": []
+                         *         },
+                         *         "payment": {
+                         *           "provider": "stripe",
+                         *           "payment_intent_id": "pi_3QxYz1AbCdEf2345",
+                         *           "client_secret": "pi_3QxYz1AbCdEf2345_secret_9LmNoPqRsTuVwXyZ"
+                         *         },
+                         *         "order_token": "0b7e4c1a-2f3d-4e5b-8c6d-7a9f0e1d2c3b.Zk3m9QpL2xV7nR4tB8wC1yD6hJ0sF5gA3eK9uM2oI7c"
+                         *       }
+                         *     }
+                         */
+                        "application/json": {
+                            data: components["schemas"]["CheckoutResult"];
+                        };
+                    };
+                };
+                /**
+                 * @description `IDEMPOTENCY_KEY_REQUIRED`: Send an `Idempotency-Key` header (8–100 characters of letters, digits, `_:.-`); retries with the same key are safe.
+                 *
+                 *     `INVALID_ADDRESS`: The shipping address is incomplete, names an unknown country, or lacks the region its country needs.
+                 *
+                 *     `INVALID_EMAIL`: The email address is not a valid address.
+                 *
+                 *     `MALFORMED_REQUEST`: The body is not valid JSON (or not what its Content-Type says).
+                 *
+                 *     `UNKNOWN_FIELD`: The body has a field the operation does not define (client prices and statuses included).
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "IDEMPOTENCY_KEY_REQUIRED" | "INVALID_ADDRESS" | "INVALID_EMAIL" | "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TOKEN" | "TOKEN_REVOKED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `PAYMENT_DECLINED`: The provider declined the payment; holds are released and the order cancelled. */
+                402: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYMENT_DECLINED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `CART_NOT_FOUND`: No cart for this `X-Cart-Token` (or none sent); create one with POST /v1/carts. */
+                404: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CART_NOT_FOUND";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CART_ALREADY_ORDERED`: This cart became an order; create a new cart.
+                 *
+                 *     `CART_LOCKED`: The cart is checking out; wait for the order or retry the checkout with its key.
+                 *
+                 *     `CHECKOUT_IN_PROGRESS`: Another checkout of this cart is running; retry after `Retry-After` seconds with the same key.
+                 *
+                 *     `ITEM_UNAVAILABLE`: The variant is not for sale (inactive or discontinued).
+                 *
+                 *     `ORDER_ALREADY_REFUNDED`: The payment was already refunded in full.
+                 *
+                 *     `ORDER_NOT_REFUNDABLE`: The provider will not refund this payment (not captured, or disputed).
+                 *
+                 *     `OUT_OF_STOCK`: At checkout, some items are sold out; `details.skus` names them.
+                 *
+                 *     `PAYMENT_STATE_CONFLICT`: The payment moved on (paid, processing or cancelled) while this request ran.
+                 *
+                 *     `PURCHASE_LIMIT`: The customer (or device, or address) already holds or bought as many of these items as one customer may.
+                 *
+                 *     `UNPAID_ORDER_LIMIT`: Pay or cancel an open order before starting another.
+                 */
+                409: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying; sent with `CHECKOUT_IN_PROGRESS`. */
+                        "Retry-After"?: string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CART_ALREADY_ORDERED" | "CART_LOCKED" | "CHECKOUT_IN_PROGRESS" | "ITEM_UNAVAILABLE" | "ORDER_ALREADY_REFUNDED" | "ORDER_NOT_REFUNDABLE" | "OUT_OF_STOCK" | "PAYMENT_STATE_CONFLICT" | "PURCHASE_LIMIT" | "UNPAID_ORDER_LIMIT";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `PAYLOAD_TOO_LARGE`: Request bodies are at most 64 KiB. */
+                413: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `UNSUPPORTED_MEDIA_TYPE`: Bodies are `application/json`. */
+                415: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNSUPPORTED_MEDIA_TYPE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CART_EMPTY`: Checkout needs at least one item.
+                 *
+                 *     `EMAIL_REQUIRED`: Guest checkout needs an email address.
+                 *
+                 *     `IDEMPOTENCY_KEY_REUSED`: This key was used with a different request; use a new key for a new request.
+                 *
+                 *     `MIXED_CURRENCIES`: All items of one order share a currency.
+                 *
+                 *     `PAYMENT_PROVIDER_REFUSED`: The provider refused the request; `details.provider_code` says why.
+                 *
+                 *     `REFUND_TOO_LARGE`: The refund is larger than what is left to refund.
+                 */
+                422: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CART_EMPTY" | "EMAIL_REQUIRED" | "IDEMPOTENCY_KEY_REUSED" | "MIXED_CURRENCIES" | "PAYMENT_PROVIDER_REFUSED" | "REFUND_TOO_LARGE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CHECKOUT_FAILED`: Checkout stopped part-way and was rolled back; retry with the same Idempotency-Key.
+                 *
+                 *     `CHECKOUT_UNAVAILABLE`: Checkout could not start; the cart is unchanged.
+                 *
+                 *     `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly.
+                 *
+                 *     `DURABLE_OBJECT_OVERLOADED`: A cart or stock object is overloaded (a hot item in a flash sale); retry in a moment.
+                 *
+                 *     `DURABLE_OBJECT_UNAVAILABLE`: A cart or stock object did not answer after retries.
+                 *
+                 *     `PAYMENT_PROVIDER_UNAVAILABLE`: The payment provider is not answering; retry shortly.
+                 *
+                 *     `RATE_LIMIT_UNAVAILABLE`: The rate limiter cannot be reached, and this action fails closed without it.
+                 *
+                 *     `STOCK_UNAVAILABLE`: The stock counter did not answer; nothing was reserved.
+                 */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CHECKOUT_FAILED" | "CHECKOUT_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "DURABLE_OBJECT_OVERLOADED" | "DURABLE_OBJECT_UNAVAILABLE" | "PAYMENT_PROVIDER_UNAVAILABLE" | "RATE_LIMIT_UNAVAILABLE" | "STOCK_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/checkout/payment-started": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Keep the order's stock longer while its payment is in progress
+         * @description Call when the shopper's payment is under way at Stripe (3-D Secure, an asynchronous method). The PaymentIntent's status is read from Stripe; the holds move to the longer payment hold, counted from checkout, so repeating the call cannot hold stock forever.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        order_id: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description The holds' new expiry. */
+                200: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["PaymentStarted"];
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_ORDER_ID`: The order id is not a UUID.
+                 *
+                 *     `MALFORMED_REQUEST`: The body is not valid JSON (or not what its Content-Type says).
+                 *
+                 *     `UNKNOWN_FIELD`: The body has a field the operation does not define (client prices and statuses included).
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_ORDER_ID" | "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TOKEN" | "TOKEN_REVOKED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CART_NOT_FOUND`: No cart for this `X-Cart-Token` (or none sent); create one with POST /v1/carts.
+                 *
+                 *     `ORDER_NOT_FOUND`: No order with this id that the caller may see (its owner, or the `X-Order-Token` from checkout).
+                 */
+                404: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CART_NOT_FOUND" | "ORDER_NOT_FOUND";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `HOLDS_EXPIRED`: The order's stock holds lapsed before payment; check out again.
+                 *
+                 *     `ORDER_NOT_PENDING`: The order is no longer awaiting payment.
+                 *
+                 *     `PAYMENT_NOT_STARTED`: The provider does not report this order's payment as requiring action or processing.
+                 */
+                409: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "HOLDS_EXPIRED" | "ORDER_NOT_PENDING" | "PAYMENT_NOT_STARTED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `PAYLOAD_TOO_LARGE`: Request bodies are at most 64 KiB. */
+                413: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `UNSUPPORTED_MEDIA_TYPE`: Bodies are `application/json`. */
+                415: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNSUPPORTED_MEDIA_TYPE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `PAYMENT_PROVIDER_REFUSED`: The provider refused the request; `details.provider_code` says why. */
+                422: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYMENT_PROVIDER_REFUSED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly.
+                 *
+                 *     `DURABLE_OBJECT_OVERLOADED`: A cart or stock object is overloaded (a hot item in a flash sale); retry in a moment.
+                 *
+                 *     `DURABLE_OBJECT_UNAVAILABLE`: A cart or stock object did not answer after retries.
+                 *
+                 *     `PAYMENT_PROVIDER_UNAVAILABLE`: The payment provider is not answering; retry shortly.
+                 *
+                 *     `RATE_LIMIT_UNAVAILABLE`: The rate limiter cannot be reached, and this action fails closed without it.
+                 */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE" | "DURABLE_OBJECT_OVERLOADED" | "DURABLE_OBJECT_UNAVAILABLE" | "PAYMENT_PROVIDER_UNAVAILABLE" | "RATE_LIMIT_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The signed-in customer's profile */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The profile. */
+                200: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "data": {
+                         *         "id": "6f1c2a9e-3b7d-4c1e-9a55-2f4e8b7d1c03",
+                         *         "email": "ada@example.com",
+                         *         "name": "Ada Lovelace",
+                         *         "phone": "+442071838750",
+                         *         "role": "customer",
+                         *         "email_verified": true,
+                         *         "mfa_enabled": false,
+                         *         "created_at": "2026-11-02T09:14:27.512+00:00"
+                         *       }
+                         *     }
+                         */
+                        "application/json": {
+                            data: components["schemas"]["Profile"];
+                        };
+                    };
+                };
+                /**
+                 * @description `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `AUTHENTICATION_REQUIRED`: The operation needs a signed-in customer (`Authorization: Bearer <access token>`).
+                 *
+                 *     `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "AUTHENTICATION_REQUIRED" | "INVALID_TOKEN" | "TOKEN_REVOKED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `NOT_FOUND`: The object does not exist or does not belong to the caller. */
+                404: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "NOT_FOUND";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly. */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change the name and/or phone (null removes the phone) */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name?: string;
+                        /**
+                         * @description E.164, e.g. `+14155550123`.
+                         * @example +14155550123
+                         */
+                        phone?: string | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description The profile after the change. */
+                200: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "data": {
+                         *         "id": "6f1c2a9e-3b7d-4c1e-9a55-2f4e8b7d1c03",
+                         *         "email": "ada@example.com",
+                         *         "name": "Ada Lovelace",
+                         *         "phone": "+442071838750",
+                         *         "role": "customer",
+                         *         "email_verified": true,
+                         *         "mfa_enabled": false,
+                         *         "created_at": "2026-11-02T09:14:27.512+00:00"
+                         *       }
+                         *     }
+                         */
+                        "application/json": {
+                            data: components["schemas"]["Profile"];
+                        };
+                    };
+                };
+                /**
+                 * @description `MALFORMED_REQUEST`: The body is not valid JSON (or not what its Content-Type says).
+                 *
+                 *     `UNKNOWN_FIELD`: The body has a field the operation does not define (client prices and statuses included).
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `AUTHENTICATION_REQUIRED`: The operation needs a signed-in customer (`Authorization: Bearer <access token>`).
+                 *
+                 *     `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "AUTHENTICATION_REQUIRED" | "INVALID_TOKEN" | "TOKEN_REVOKED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `NOT_FOUND`: The object does not exist or does not belong to the caller. */
+                404: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "NOT_FOUND";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `PAYLOAD_TOO_LARGE`: Request bodies are at most 64 KiB. */
+                413: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `UNSUPPORTED_MEDIA_TYPE`: Bodies are `application/json`. */
+                415: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNSUPPORTED_MEDIA_TYPE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly. */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/v1/me/addresses": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The saved addresses, defaults first */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Every saved address (at most 20). */
+                200: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["SavedAddress"][];
+                        };
+                    };
+                };
+                /**
+                 * @description `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `AUTHENTICATION_REQUIRED`: The operation needs a signed-in customer (`Authorization: Bearer <access token>`).
+                 *
+                 *     `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "AUTHENTICATION_REQUIRED" | "INVALID_TOKEN" | "TOKEN_REVOKED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly. */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Save an address (the first becomes the default for shipping and billing) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        city: string;
+                        /**
+                         * @description An officially assigned ISO 3166-1 alpha-2 code (`XX` is not).
+                         * @example US
+                         */
+                        country: string;
+                        default_billing?: boolean;
+                        default_shipping?: boolean;
+                        label?: string;
+                        line1: string;
+                        line2?: string;
+                        name: string;
+                        /**
+                         * @description E.164, e.g. `+14155550123`.
+                         * @example +14155550123
+                         */
+                        phone?: string;
+                        /** @example 95014 */
+                        postal_code: string;
+                        /**
+                         * @description The ISO 3166-2 subdivision (`CA`, `NY`, `ON` …); required for US and CA addresses.
+                         * @example CA
+                         */
+                        region?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description The saved address. */
+                201: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["SavedAddress"];
+                        };
+                    };
+                };
+                /**
+                 * @description `MALFORMED_REQUEST`: The body is not valid JSON (or not what its Content-Type says).
+                 *
+                 *     `UNKNOWN_FIELD`: The body has a field the operation does not define (client prices and statuses included).
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `AUTHENTICATION_REQUIRED`: The operation needs a signed-in customer (`Authorization: Bearer <access token>`).
+                 *
+                 *     `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "AUTHENTICATION_REQUIRED" | "INVALID_TOKEN" | "TOKEN_REVOKED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `TOO_MANY_ADDRESSES`: An account keeps at most 20 addresses; delete one first. */
+                409: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TOO_MANY_ADDRESSES";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `PAYLOAD_TOO_LARGE`: Request bodies are at most 64 KiB. */
+                413: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `UNSUPPORTED_MEDIA_TYPE`: Bodies are `application/json`. */
+                415: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNSUPPORTED_MEDIA_TYPE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly. */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/addresses/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete a saved address */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Deleted. */
+                204: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path. */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `AUTHENTICATION_REQUIRED`: The operation needs a signed-in customer (`Authorization: Bearer <access token>`).
+                 *
+                 *     `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "AUTHENTICATION_REQUIRED" | "INVALID_TOKEN" | "TOKEN_REVOKED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `NOT_FOUND`: The object does not exist or does not belong to the caller. */
+                404: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "NOT_FOUND";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `PAYLOAD_TOO_LARGE`: Request bodies are at most 64 KiB. */
+                413: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly. */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        /** Change a saved address */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        city?: string;
+                        /**
+                         * @description An officially assigned ISO 3166-1 alpha-2 code (`XX` is not).
+                         * @example US
+                         */
+                        country?: string;
+                        default_billing?: boolean;
+                        default_shipping?: boolean;
+                        label?: string;
+                        line1?: string;
+                        line2?: string;
+                        name?: string;
+                        /**
+                         * @description E.164, e.g. `+14155550123`.
+                         * @example +14155550123
+                         */
+                        phone?: string;
+                        /** @example 95014 */
+                        postal_code?: string;
+                        /**
+                         * @description The ISO 3166-2 subdivision (`CA`, `NY`, `ON` …); required for US and CA addresses.
+                         * @example CA
+                         */
+                        region?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description The address after the change. */
+                200: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["SavedAddress"];
+                        };
+                    };
+                };
+                /**
+                 * @description `MALFORMED_REQUEST`: The body is not valid JSON (or not what its Content-Type says).
+                 *
+                 *     `UNKNOWN_FIELD`: The body has a field the operation does not define (client prices and statuses included).
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `AUTHENTICATION_REQUIRED`: The operation needs a signed-in customer (`Authorization: Bearer <access token>`).
+                 *
+                 *     `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "AUTHENTICATION_REQUIRED" | "INVALID_TOKEN" | "TOKEN_REVOKED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `NOT_FOUND`: The object does not exist or does not belong to the caller. */
+                404: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "NOT_FOUND";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `PAYLOAD_TOO_LARGE`: Request bodies are at most 64 KiB. */
+                413: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `UNSUPPORTED_MEDIA_TYPE`: Bodies are `application/json`. */
+                415: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNSUPPORTED_MEDIA_TYPE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly. */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/v1/me/mfa/totp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start authenticator (TOTP) enrolment (needs the password)
+         * @description A new secret, pending until confirmed with a first code; starting again replaces a pending one.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description The account's current password (re-authentication). */
+                        password: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description The pending secret and its otpauth:// URI. */
+                201: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["TotpEnrolment"];
+                        };
+                    };
+                };
+                /**
+                 * @description `MALFORMED_REQUEST`: The body is not valid JSON (or not what its Content-Type says).
+                 *
+                 *     `UNKNOWN_FIELD`: The body has a field the operation does not define (client prices and statuses included).
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `AUTHENTICATION_REQUIRED`: The operation needs a signed-in customer (`Authorization: Bearer <access token>`).
+                 *
+                 *     `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "AUTHENTICATION_REQUIRED" | "INVALID_TOKEN" | "TOKEN_REVOKED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `REAUTHENTICATION_FAILED`: A sensitive change needs the current password, and it was wrong. */
+                403: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "REAUTHENTICATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `NOT_FOUND`: The object does not exist or does not belong to the caller. */
+                404: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "NOT_FOUND";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `MFA_ALREADY_ENABLED`: Disable the current authenticator before enrolling another. */
+                409: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "MFA_ALREADY_ENABLED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `PAYLOAD_TOO_LARGE`: Request bodies are at most 64 KiB. */
+                413: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `UNSUPPORTED_MEDIA_TYPE`: Bodies are `application/json`. */
+                415: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNSUPPORTED_MEDIA_TYPE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly.
+                 *
+                 *     `RATE_LIMIT_UNAVAILABLE`: The rate limiter cannot be reached, and this action fails closed without it.
+                 */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE" | "RATE_LIMIT_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/mfa/totp/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Confirm enrolment with a first code: turns the second factor on */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description The six-digit code the authenticator shows now. */
+                        code: string;
+                        /** @description The account's current password (re-authentication). */
+                        password: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description On; the recovery codes (shown this once). */
+                200: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["RecoveryCodes"];
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_MFA_CODE`: Enrolment or disabling: the password or the six-digit code is wrong (check the device clock).
+                 *
+                 *     `MALFORMED_REQUEST`: The body is not valid JSON (or not what its Content-Type says).
+                 *
+                 *     `UNKNOWN_FIELD`: The body has a field the operation does not define (client prices and statuses included).
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_MFA_CODE" | "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `AUTHENTICATION_REQUIRED`: The operation needs a signed-in customer (`Authorization: Bearer <access token>`).
+                 *
+                 *     `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "AUTHENTICATION_REQUIRED" | "INVALID_TOKEN" | "TOKEN_REVOKED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `REAUTHENTICATION_FAILED`: A sensitive change needs the current password, and it was wrong. */
+                403: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "REAUTHENTICATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `NOT_FOUND`: The object does not exist or does not belong to the caller. */
+                404: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "NOT_FOUND";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `MFA_ALREADY_ENABLED`: Disable the current authenticator before enrolling another.
+                 *
+                 *     `MFA_NOT_ENROLLING`: Start enrolment (POST /v1/me/mfa/totp) before confirming it.
+                 */
+                409: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "MFA_ALREADY_ENABLED" | "MFA_NOT_ENROLLING";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `PAYLOAD_TOO_LARGE`: Request bodies are at most 64 KiB. */
+                413: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `UNSUPPORTED_MEDIA_TYPE`: Bodies are `application/json`. */
+                415: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNSUPPORTED_MEDIA_TYPE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly.
+                 *
+                 *     `RATE_LIMIT_UNAVAILABLE`: The rate limiter cannot be reached, and this action fails closed without it.
+                 */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE" | "RATE_LIMIT_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/mfa/totp/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Turn the second factor off (the password and a code or recovery code) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description A six-digit authenticator code, or an unused recovery code (`xxxxx-xxxxx`). */
+                        code: string;
+                        /** @description The account's current password (re-authentication). */
+                        password: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Off; recovery codes are deleted. */
+                204: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /**
+                 * @description `INVALID_MFA_CODE`: Enrolment or disabling: the password or the six-digit code is wrong (check the device clock).
+                 *
+                 *     `MALFORMED_REQUEST`: The body is not valid JSON (or not what its Content-Type says).
+                 *
+                 *     `UNKNOWN_FIELD`: The body has a field the operation does not define (client prices and statuses included).
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_MFA_CODE" | "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `AUTHENTICATION_REQUIRED`: The operation needs a signed-in customer (`Authorization: Bearer <access token>`).
+                 *
+                 *     `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "AUTHENTICATION_REQUIRED" | "INVALID_TOKEN" | "TOKEN_REVOKED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `NOT_FOUND`: The object does not exist or does not belong to the caller. */
+                404: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "NOT_FOUND";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `MFA_NOT_ENABLED`: There is no authenticator to disable. */
+                409: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "MFA_NOT_ENABLED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `PAYLOAD_TOO_LARGE`: Request bodies are at most 64 KiB. */
+                413: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `UNSUPPORTED_MEDIA_TYPE`: Bodies are `application/json`. */
+                415: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNSUPPORTED_MEDIA_TYPE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly.
+                 *
+                 *     `RATE_LIMIT_UNAVAILABLE`: The rate limiter cannot be reached, and this action fails closed without it.
+                 */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE" | "RATE_LIMIT_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/orders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The signed-in customer's orders, newest first
+         * @description Keyset pages: follow `page.next_cursor` until it is null.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description `page.next_cursor` of the previous page. */
+                    cursor?: string;
+                    /** @description Orders per page. */
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description One page of orders. */
+                200: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "data": [
+                         *         {
+                         *           "id": "66fb3235-a15e-4860-a57c-54b138824bcb",
+                         *           "number": "NB-000034",
+                         *           "status": "paid",
+                         *           "currency": "USD",
+                         *           "grand_total": 4398,
+                         *           "created_at": "2026-12-01T11:43:37.336176+00:00",
+                         *           "item_count": 2
+                         *         }
+                         *       ],
+                         *       "page": {
+                         *         "limit": 20,
+                         *         "next_cursor": null,
+                         *         "has_more": false
+                         *       }
+                         *     }
+                         */
+                        "application/json": {
+                            data: components["schemas"]["OrderSummary"][];
+                            page: {
+                                has_more: boolean;
+                                limit: number;
+                                /** @description Pass as `cursor` for the next page; null on the last page. */
+                                next_cursor: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_CURSOR`: `cursor` was not produced by this list with this sort; start again from the first page.
+                 *
+                 *     `INVALID_LIMIT`: `limit` is not an integer within its bounds.
+                 *
+                 *     `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_CURSOR" | "INVALID_LIMIT" | "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `AUTHENTICATION_REQUIRED`: The operation needs a signed-in customer (`Authorization: Bearer <access token>`).
+                 *
+                 *     `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "AUTHENTICATION_REQUIRED" | "INVALID_TOKEN" | "TOKEN_REVOKED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly. */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/orders/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One order, for its owner or the holder of its X-Order-Token
+         * @description Read from the primary, so it shows what a payment webhook just wrote. Anyone else's order is 404.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The order with its lines, history and shipping address. */
+                200: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "data": {
+                         *         "id": "66fb3235-a15e-4860-a57c-54b138824bcb",
+                         *         "number": "NB-000034",
+                         *         "status": "paid",
+                         *         "email": "reader@example.com",
+                         *         "currency": "USD",
+                         *         "subtotal": 4398,
+                         *         "discount_total": 0,
+                         *         "tax_total": 0,
+                         *         "shipping_total": 0,
+                         *         "grand_total": 4398,
+                         *         "amount_paid": 4398,
+                         *         "amount_refunded": 0,
+                         *         "payment_intent_id": "pi_8i1gkZ37S8JI1qbg0I5rZMpQ",
+                         *         "holds_expire_at": "2026-12-01T11:48:37.29+00:00",
+                         *         "created_at": "2026-12-01T11:43:37.336176+00:00",
+                         *         "lines": [
+                         *           {
+                         *             "sku": "BK00007-PB",
+                         *             "title": "The Hobbit",
+                         *             "format": "paperback",
+                         *             "quantity": 1,
+                         *             "unit_price": 1599,
+                         *             "line_total": 1599
+                         *           },
+                         *           {
+                         *             "sku": "BK00007-HC",
+                         *             "title": "The Hobbit",
+                         *             "format": "hardcover",
+                         *             "quantity": 1,
+                         *             "unit_price": 2799,
+                         *             "line_total": 2799
+                         *           }
+                         *         ],
+                         *         "history": [
+                         *           {
+                         *             "from": null,
+                         *             "to": "pending_payment",
+                         *             "reason": "checkout",
+                         *             "at": "2026-12-01T11:43:37.336176+00:00"
+                         *           },
+                         *           {
+                         *             "from": "pending_payment",
+                         *             "to": "paid",
+                         *             "reason": "payment_intent.succeeded",
+                         *             "at": "2026-12-01T11:43:38.524153+00:00"
+                         *           }
+                         *         ],
+                         *         "shipping_address": {
+                         *           "name": "Bilbo Baggins",
+                         *           "line1": "1 Bagshot Row",
+                         *           "city": "Portland",
+                         *           "region": "OR",
+                         *           "postal_code": "97201",
+                         *           "country": "US"
+                         *         }
+                         *       }
+                         *     }
+                         */
+                        "application/json": {
+                            data: components["schemas"]["OrderDetail"];
+                        };
+                    };
+                };
+                /** @description `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path. */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TOKEN" | "TOKEN_REVOKED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `ORDER_NOT_FOUND`: No order with this id that the caller may see (its owner, or the `X-Order-Token` from checkout). */
+                404: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "ORDER_NOT_FOUND";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly. */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/orders/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel an unpaid order (its payment is cancelled, its stock returns)
+         * @description Only `pending_payment` and `payment_failed` orders; a payment that wins the race is recorded and answers 409 ORDER_NOT_CANCELLABLE.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The order after the cancellation. */
+                200: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "data": {
+                         *         "id": "66fb3235-a15e-4860-a57c-54b138824bcb",
+                         *         "number": "NB-000034",
+                         *         "status": "paid",
+                         *         "email": "reader@example.com",
+                         *         "currency": "USD",
+                         *         "subtotal": 4398,
+                         *         "discount_total": 0,
+                         *         "tax_total": 0,
+                         *         "shipping_total": 0,
+                         *         "grand_total": 4398,
+                         *         "amount_paid": 4398,
+                         *         "amount_refunded": 0,
+                         *         "payment_intent_id": "pi_8i1gkZ37S8JI1qbg0I5rZMpQ",
+                         *         "holds_expire_at": "2026-12-01T11:48:37.29+00:00",
+                         *         "created_at": "2026-12-01T11:43:37.336176+00:00",
+                         *         "lines": [
+                         *           {
+                         *             "sku": "BK00007-PB",
+                         *             "title": "The Hobbit",
+                         *             "format": "paperback",
+                         *             "quantity": 1,
+                         *             "unit_price": 1599,
+                         *             "line_total": 1599
+                         *           },
+                         *           {
+                         *             "sku": "BK00007-HC",
+                         *             "title": "The Hobbit",
+                         *             "format": "hardcover",
+                         *             "quantity": 1,
+                         *             "unit_price": 2799,
+                         *             "line_total": 2799
+                         *           }
+                         *         ],
+                         *         "history": [
+                         *           {
+                         *             "from": null,
+                         *             "to": "pending_payment",
+                         *             "reason": "checkout",
+                         *             "at": "2026-12-01T11:43:37.336176+00:00"
+                         *           },
+                         *           {
+                         *             "from": "pending_payment",
+                         *             "to": "paid",
+                         *             "reason": "payment_intent.succeeded",
+                         *             "at": "2026-12-01T11:43:38.524153+00:00"
+                         *           }
+                         *         ],
+                         *         "shipping_address": {
+                         *           "name": "Bilbo Baggins",
+                         *           "line1": "1 Bagshot Row",
+                         *           "city": "Portland",
+                         *           "region": "OR",
+                         *           "postal_code": "97201",
+                         *           "country": "US"
+                         *         }
+                         *       }
+                         *     }
+                         */
+                        "application/json": {
+                            data: components["schemas"]["OrderDetail"];
+                        };
+                    };
+                };
+                /** @description `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path. */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TOKEN" | "TOKEN_REVOKED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `ORDER_NOT_FOUND`: No order with this id that the caller may see (its owner, or the `X-Order-Token` from checkout). */
+                404: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "ORDER_NOT_FOUND";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `ORDER_NOT_CANCELLABLE`: Only pending orders can be cancelled by the customer (a payment may have just arrived). */
+                409: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "ORDER_NOT_CANCELLABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `PAYLOAD_TOO_LARGE`: Request bodies are at most 64 KiB. */
+                413: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `IDEMPOTENCY_KEY_REUSED`: This key was used with a different request; use a new key for a new request.
+                 *
+                 *     `PAYMENT_PROVIDER_REFUSED`: The provider refused the request; `details.provider_code` says why.
+                 */
+                422: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "IDEMPOTENCY_KEY_REUSED" | "PAYMENT_PROVIDER_REFUSED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly.
+                 *
+                 *     `DURABLE_OBJECT_OVERLOADED`: A cart or stock object is overloaded (a hot item in a flash sale); retry in a moment.
+                 *
+                 *     `DURABLE_OBJECT_UNAVAILABLE`: A cart or stock object did not answer after retries.
+                 *
+                 *     `PAYMENT_PROVIDER_UNAVAILABLE`: The payment provider is not answering; retry shortly.
+                 */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE" | "DURABLE_OBJECT_OVERLOADED" | "DURABLE_OBJECT_UNAVAILABLE" | "PAYMENT_PROVIDER_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -2317,16 +14158,1149 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Full-text product search with typo tolerance, filters, facets and pages
+         * @description Hits are products (their matching variants grouped). An ISBN typed as `q` finds its book. Pages are numbered; page × limit is at most 1,000. Anonymous answers are cacheable for 30 s.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    author?: string;
+                    category?: string;
+                    facets?: string | string[];
+                    format?: string | string[];
+                    in_stock?: "0" | "1" | "true" | "false";
+                    language?: string | string[];
+                    /** @description Products per page. */
+                    limit?: number;
+                    /** @description 1-based; page × limit is at most 1000. */
+                    page?: number;
+                    /** @description Highest variant price, minor units. */
+                    price_max?: number;
+                    /** @description Lowest variant price, minor units. */
+                    price_min?: number;
+                    q?: string;
+                    rating_min?: string;
+                    sort?: "relevance" | "price_asc" | "price_desc" | "rating" | "popularity" | "newest";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description One page of matching products. */
+                200: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Weak validator; send it back in If-None-Match for a 304. */
+                        ETag: string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "data": [
+                         *         {
+                         *           "product_id": 7,
+                         *           "slug": "the-hobbit",
+                         *           "name": "The Hobbit",
+                         *           "series": null,
+                         *           "authors": [
+                         *             "J.R.R. Tolkien"
+                         *           ],
+                         *           "author_slugs": [
+                         *             "j-r-r-tolkien"
+                         *           ],
+                         *           "category_path": "books/fiction/fantasy",
+                         *           "language": "en",
+                         *           "published_year": 1937,
+                         *           "isbn13": "9780618260300",
+                         *           "image_url": "https://images.gr-assets.com/books/1372847500s/5907.jpg",
+                         *           "price": {
+                         *             "amount": 1199,
+                         *             "currency": "USD"
+                         *           },
+                         *           "in_stock": true,
+                         *           "featured": false,
+                         *           "rating": {
+                         *             "average": 4.25,
+                         *             "count": 2071616
+                         *           },
+                         *           "variants": [
+                         *             {
+                         *               "sku": "BK00007-EB",
+                         *               "format": "ebook",
+                         *               "price": 1199,
+                         *               "in_stock": true
+                         *             },
+                         *             {
+                         *               "sku": "BK00007-PB",
+                         *               "format": "paperback",
+                         *               "price": 1599,
+                         *               "in_stock": true
+                         *             },
+                         *             {
+                         *               "sku": "BK00007-HC",
+                         *               "format": "hardcover",
+                         *               "price": 2799,
+                         *               "in_stock": true
+                         *             }
+                         *           ],
+                         *           "highlights": {
+                         *             "name": "The <mark>Hobbit</mark>"
+                         *           }
+                         *         }
+                         *       ],
+                         *       "facets": {
+                         *         "format": [
+                         *           {
+                         *             "value": "ebook",
+                         *             "count": 2
+                         *           },
+                         *           {
+                         *             "value": "hardcover",
+                         *             "count": 2
+                         *           },
+                         *           {
+                         *             "value": "paperback",
+                         *             "count": 2
+                         *           }
+                         *         ]
+                         *       },
+                         *       "page": {
+                         *         "page": 1,
+                         *         "limit": 1,
+                         *         "found": 2,
+                         *         "total_pages": 2,
+                         *         "has_more": true
+                         *       },
+                         *       "query": {
+                         *         "q": "hobbit",
+                         *         "isbn13": null,
+                         *         "sort": "relevance"
+                         *       },
+                         *       "engine": "postgres"
+                         *     }
+                         */
+                        "application/json": {
+                            data: components["schemas"]["SearchHit"][];
+                            /**
+                             * @description The engine that answered.
+                             * @enum {string}
+                             */
+                            engine: "postgres" | "typesense";
+                            /** @description Counts (top 20 values) of the facets asked for in `facets`; `{}` when none were. */
+                            facets: {
+                                author?: {
+                                    /** @description Products (not SKUs). */
+                                    count: number;
+                                    value: string;
+                                }[];
+                                category?: {
+                                    /** @description Products (not SKUs). */
+                                    count: number;
+                                    value: string;
+                                }[];
+                                format?: {
+                                    /** @description Products (not SKUs). */
+                                    count: number;
+                                    value: string;
+                                }[];
+                                in_stock?: {
+                                    /** @description Products (not SKUs). */
+                                    count: number;
+                                    value: string;
+                                }[];
+                                language?: {
+                                    /** @description Products (not SKUs). */
+                                    count: number;
+                                    value: string;
+                                }[];
+                                publisher?: {
+                                    /** @description Products (not SKUs). */
+                                    count: number;
+                                    value: string;
+                                }[];
+                            };
+                            page: {
+                                /** @description Products matching. */
+                                found: number;
+                                has_more: boolean;
+                                limit: number;
+                                page: number;
+                                total_pages: number;
+                            };
+                            query: {
+                                /** @description Set when `q` was an ISBN: the exact book it looked up. */
+                                isbn13: string | null;
+                                /** @description The words searched after normalisation (at most 10 words); null when browsing or for an ISBN. */
+                                q: string | null;
+                                /** @enum {string} */
+                                sort: "relevance" | "price_asc" | "price_desc" | "rating" | "popularity" | "newest";
+                            };
+                        };
+                    };
+                };
+                /** @description Not modified: the `If-None-Match` ETag is current. */
+                304: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Weak validator; send it back in If-None-Match for a 304. */
+                        ETag: string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /**
+                 * @description `INVALID_FACET`: `facets` names a facet that does not exist.
+                 *
+                 *     `INVALID_PRICE_RANGE`: A price bound is not an integer number of cents, or the minimum is above the maximum.
+                 *
+                 *     `INVALID_QUERY`: The search text is empty after normalisation or not text.
+                 *
+                 *     `INVALID_RATING`: `rating_min` is not a number from 0 to 5.
+                 *
+                 *     `INVALID_SORT`: `sort` is not one of the documented values.
+                 *
+                 *     `PAGE_OUT_OF_RANGE`: `page` is not a positive integer within the result window.
+                 *
+                 *     `PAGE_SIZE_TOO_LARGE`: `limit` is above the operation's maximum.
+                 *
+                 *     `QUERY_TOO_LONG`: The search text has too many characters or words.
+                 *
+                 *     `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_FACET" | "INVALID_PRICE_RANGE" | "INVALID_QUERY" | "INVALID_RATING" | "INVALID_SORT" | "PAGE_OUT_OF_RANGE" | "PAGE_SIZE_TOO_LARGE" | "QUERY_TOO_LONG" | "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TOKEN" | "TOKEN_REVOKED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly.
+                 *
+                 *     `SEARCH_TIMEOUT`: The query took too long; simplify it or retry.
+                 *
+                 *     `SEARCH_UNAVAILABLE`: The search engine cannot be reached.
+                 */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE" | "SEARCH_TIMEOUT" | "SEARCH_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/search/suggest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Autocomplete: titles, authors and series for a half-typed query
+         * @description An ISBN suggests its book. Anonymous answers are cacheable for 30 s.
+         */
+        get: {
+            parameters: {
+                query: {
+                    /** @description Suggestions at most. */
+                    limit?: number;
+                    q: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Suggestions, best first. */
+                200: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Weak validator; send it back in If-None-Match for a 304. */
+                        ETag: string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "data": [
+                         *         {
+                         *           "kind": "title",
+                         *           "text": "The Hobbit",
+                         *           "slug": "the-hobbit",
+                         *           "highlight": "The <mark>Hobbit</mark>"
+                         *         },
+                         *         {
+                         *           "kind": "title",
+                         *           "text": "The Hobbit: Graphic Novel",
+                         *           "slug": "the-hobbit-graphic-novel",
+                         *           "highlight": "The <mark>Hobbit</mark>: Graphic Novel"
+                         *         }
+                         *       ]
+                         *     }
+                         */
+                        "application/json": {
+                            data: components["schemas"]["Suggestion"][];
+                        };
+                    };
+                };
+                /** @description Not modified: the `If-None-Match` ETag is current. */
+                304: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Weak validator; send it back in If-None-Match for a 304. */
+                        ETag: string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /**
+                 * @description `INVALID_QUERY`: The search text is empty after normalisation or not text.
+                 *
+                 *     `PAGE_SIZE_TOO_LARGE`: `limit` is above the operation's maximum.
+                 *
+                 *     `QUERY_TOO_LONG`: The search text has too many characters or words.
+                 *
+                 *     `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_QUERY" | "PAGE_SIZE_TOO_LARGE" | "QUERY_TOO_LONG" | "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TOKEN" | "TOKEN_REVOKED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly.
+                 *
+                 *     `SEARCH_TIMEOUT`: The query took too long; simplify it or retry.
+                 *
+                 *     `SEARCH_UNAVAILABLE`: The search engine cannot be reached.
+                 */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE" | "SEARCH_TIMEOUT" | "SEARCH_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/stripe": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stripe's webhook: verify, store once, queue
+         * @description The signature is checked over the raw body before anything else (300 s tolerance, both ways). A handled event is stored once by its id and queued for processing in the same transaction; the answer comes before any processing.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        data: {
+                            /** @description The PaymentIntent (`object: payment_intent`, `id: pi_…`) or Charge (`object: charge`, `id: ch_…`, `payment_intent`) the event is about; `metadata.order_id` names our order. */
+                            object: {
+                                [key: string]: unknown;
+                            };
+                        } & {
+                            [key: string]: unknown;
+                        };
+                        /** @example evt_1QxYz1AbCdEf2345 */
+                        id: string;
+                        /**
+                         * @description Acted on: `payment_intent.succeeded`, `payment_intent.payment_failed`, `payment_intent.canceled`, `charge.refunded`; others are acknowledged and dropped.
+                         * @example payment_intent.succeeded
+                         */
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            responses: {
+                /** @description Received (stored and queued when handled). */
+                200: {
+                    headers: {
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["WebhookReceipt"];
+                        };
+                    };
+                };
+                /**
+                 * @description `WEBHOOK_EVENT_INVALID`: A correctly signed event has no well-formed `data.object`.
+                 *
+                 *     `WEBHOOK_SIGNATURE_INVALID`: The `Stripe-Signature` header is missing, wrong, or more than 5 minutes old or ahead.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "WEBHOOK_EVENT_INVALID" | "WEBHOOK_SIGNATURE_INVALID";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TOKEN" | "TOKEN_REVOKED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `PAYLOAD_TOO_LARGE`: Request bodies are at most 64 KiB. */
+                413: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly. */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        AuthSession: {
+            /** @description A JWT for `Authorization: Bearer …`. */
+            access_token: string;
+            /** @description Seconds the access token is valid (900); refresh before then. */
+            expires_in: number;
+            /** @enum {string} */
+            token_type: "Bearer";
+            user: {
+                email: string;
+                /**
+                 * @description The user's id (a UUID).
+                 * @example 6f1c2a9e-3b7d-4c1e-9a55-2f4e8b7d1c03
+                 */
+                id: string;
+                name: string | null;
+                /**
+                 * @description Set by staff, never by sign-up (new accounts are `customer`).
+                 * @enum {string}
+                 */
+                role: "customer" | "vendor" | "staff" | "admin";
+            };
+        };
+        Cart: {
+            /** @description The coupon code in the cart's slot (upper-cased), resolved at checkout; null when none. */
+            coupon: string | null;
+            /**
+             * @description The lines' currency (`USD` for an empty cart).
+             * @example USD
+             */
+            currency: string;
+            /**
+             * Format: date-time
+             * @description When the cart expires if nothing touches it.
+             */
+            expires_at: string;
+            /** @description `g-<uuid>` for a guest cart, `u-<user id>` for a customer's. */
+            id: string;
+            /** @description Units across all lines. */
+            item_count: number;
+            lines: components["schemas"]["CartLine"][];
+            /**
+             * Format: uuid
+             * @description The order of the cart's checkout while it is `checking_out` or `ordered`; null otherwise.
+             */
+            order_id: string | null;
+            /**
+             * @description `checking_out` while a checkout holds the lock; `ordered` once it made an order (the next change starts a fresh cart).
+             * @enum {string}
+             */
+            status: "open" | "checking_out" | "ordered";
+            /** @description Sum of the line totals, before discounts, tax and shipping. Minor units (cents). */
+            subtotal: number;
+            /** @description Bumped by every change. */
+            version: number;
+        };
+        CartLine: {
+            /** @description Units the shop can sell right now; null when not counted (ebooks, backorderable items, or stock briefly unreadable). */
+            available: number | null;
+            /**
+             * @description ISO 4217 code.
+             * @example USD
+             */
+            currency: string;
+            /** @description The variant's format (`paperback`, `hardcover`, `ebook`…). */
+            format: string;
+            /** @description False when the variant cannot be bought, or fewer units are free than the line asks for. */
+            in_stock: boolean;
+            /** @description unit_price × quantity. Minor units (cents). */
+            line_total: number;
+            quantity: number;
+            /** @example BK00002-PB */
+            sku: string;
+            /** @description The product's slug (GET /v1/products/{slug}). */
+            slug: string;
+            title: string;
+            /** @description The price when the line was added (display only: checkout re-prices from the primary). Minor units (cents). */
+            unit_price: number;
+        };
+        /** @description Present only when the request carried a valid guest `X-Cart-Token` and the merge succeeded (a failed merge never fails the sign-in). */
+        CartMergeResult: {
+            /** @description The customer's cart (`u-<user id>`), which now holds the guest cart's items. */
+            cart_id: string;
+            merged: {
+                /** @description SKUs added to (or summed into) the customer's cart. */
+                added: string[];
+                /** @description SKUs whose summed quantity was cut to the per-line maximum. */
+                capped: string[];
+                /** @description SKUs left out: the cart was full or in another currency. */
+                dropped: string[];
+            };
+        };
         CategoryNode: {
             children: components["schemas"]["CategoryNode"][];
             name: string;
             path: string;
             product_count: number;
             slug: string;
+        };
+        CheckoutResult: {
+            order: {
+                /**
+                 * @description ISO 4217 code.
+                 * @example USD
+                 */
+                currency: string;
+                /** @description Discounts applied. Minor units (cents). */
+                discount_total: number;
+                /** @description What the payment charges. Minor units (cents). */
+                grand_total: number;
+                /**
+                 * Format: date-time
+                 * @description When the order's stock holds lapse unless paid (see POST /v1/checkout/payment-started).
+                 */
+                holds_expire_at: string;
+                /** Format: uuid */
+                id: string;
+                lines: {
+                    /** @description unit_price × quantity. Minor units (cents). */
+                    line_total: number;
+                    quantity: number;
+                    sku: string;
+                    title: string;
+                    /** @description The server's price at checkout. Minor units (cents). */
+                    unit_price: number;
+                }[];
+                /**
+                 * @description The human order number.
+                 * @example NB-000123
+                 */
+                number: string;
+                /** @description Lines whose price changed since they were added (server prices win); empty when none did. */
+                repriced: {
+                    /** @description The price charged. Minor units (cents). */
+                    now: number;
+                    sku: string;
+                    /** @description The cart's price. Minor units (cents). */
+                    was: number;
+                }[];
+                /** @description Shipping (0 over the region's free threshold). Minor units (cents). */
+                shipping_total: number;
+                /** @enum {string} */
+                status: "pending_payment";
+                /** @description Server prices × quantities. Minor units (cents). */
+                subtotal: number;
+                /** @description Tax on the discounted subtotal, rounded once per order. Minor units (cents). */
+                tax_total: number;
+            };
+            /** @description Lets a guest read and cancel the order: send it as `X-Order-Token`. */
+            order_token: string;
+            payment: {
+                /** @description For Stripe.js `confirmPayment` in the browser. */
+                client_secret: string;
+                /** @example pi_3Q0abc */
+                payment_intent_id: string;
+                /** @enum {string} */
+                provider: "stripe";
+            };
+        };
+        CreatedCart: {
+            cart: components["schemas"]["Cart"];
+            /** @description A guest cart's token: send it as `X-Cart-Token`. Null for a signed-in customer, whose cart is theirs by the bearer token. */
+            cart_token: string | null;
+        };
+        DeadLetter: {
+            attempts: number;
+            /** @description The message as it was sent (a task envelope). */
+            body?: unknown;
+            /** @description The Queues message id. */
+            id: string;
+            job_id: string | null;
+            /**
+             * @description The queue the message was meant for.
+             * @example payment-webhooks
+             */
+            queue: string;
+            /** @description When the dead-letter consumer stored it. ISO 8601 with offset. */
+            received_at: string;
+            /** @description When staff last sent it back; null when never. */
+            redriven_at: string | null;
+            task_name: string | null;
+        };
+        FrontDoor: {
+            links: {
+                /**
+                 * @description The interactive API reference (HTML).
+                 * @example /docs
+                 */
+                docs: string;
+                /**
+                 * @description The OpenAPI 3.1 document.
+                 * @example /openapi.json
+                 */
+                openapi: string;
+                /**
+                 * @description Readiness of the service and its dependencies.
+                 * @example /readyz
+                 */
+                readyz: string;
+                /** @description The shop's storefront; null until it exists. */
+                storefront: string | null;
+            };
+            /** @example NexusBooks API */
+            name: string;
+            /**
+             * @description The API's version (the OpenAPI document's `info.version`).
+             * @example 1.0.0
+             */
+            version: string;
+        };
+        MfaChallenge: {
+            /** @description Seconds the mfa_token is valid (300). */
+            expires_in: number;
+            /** @enum {boolean} */
+            mfa_required: true;
+            /** @description Send it to POST /v1/auth/login/mfa with a code; single use. */
+            mfa_token: string;
+        };
+        OrderDetail: {
+            /** @description Captured by the payment provider (0 until paid). Minor units of the order's currency. */
+            amount_paid: number;
+            /** @description Refunded so far. Minor units of the order's currency. */
+            amount_refunded: number;
+            /**
+             * @description When the order was placed. ISO 8601 with offset.
+             * @example 2025-03-14T09:26:53.589793+00:00
+             */
+            created_at: string;
+            currency: string;
+            /** @description Coupon discount. Minor units of the order's currency. */
+            discount_total: number;
+            email: string;
+            /** @description subtotal − discount_total + tax_total + shipping_total. Minor units of the order's currency. */
+            grand_total: number;
+            /** @description Every status change, oldest first. */
+            history: {
+                /**
+                 * @description When. ISO 8601 with offset.
+                 * @example 2025-03-14T09:26:53.589793+00:00
+                 */
+                at: string;
+                /**
+                 * @description null for the order's creation.
+                 * @enum {string|null}
+                 */
+                from: "pending_payment" | "paid" | "fulfilled" | "shipped" | "delivered" | "cancelled" | "payment_failed" | "expired" | "refunded" | "partially_refunded" | null;
+                /** @description Why: `checkout`, `payment_intent.succeeded`, `charge.refunded`, `holds_expired`, `staff` … */
+                reason: string;
+                to: components["schemas"]["OrderStatus"];
+            }[];
+            /**
+             * @description When the checkout's stock holds lapse; an unpaid order past this expires. ISO 8601 with offset.
+             * @example 2025-03-14T09:26:53.589793+00:00
+             */
+            holds_expire_at: string;
+            /** Format: uuid */
+            id: string;
+            lines: {
+                format: string;
+                /** @description unit_price × quantity. Minor units of the order's currency. */
+                line_total: number;
+                quantity: number;
+                sku: string;
+                title: string;
+                /** @description Price of one unit. Minor units of the order's currency. */
+                unit_price: number;
+            }[];
+            /**
+             * @description Human-facing order number.
+             * @example NB-000042
+             */
+            number: string;
+            /** @description The Stripe PaymentIntent; null until checkout created it. */
+            payment_intent_id: string | null;
+            shipping_address: {
+                city: string;
+                /** @description ISO 3166-1 alpha-2. */
+                country: string;
+                line1: string;
+                line2?: string;
+                name: string;
+                phone?: string;
+                postal_code: string;
+                /** @description ISO 3166-2 subdivision code (required for US and CA). */
+                region?: string;
+            };
+            /** @description Shipping. Minor units of the order's currency. */
+            shipping_total: number;
+            status: components["schemas"]["OrderStatus"];
+            /** @description Sum of the lines. Minor units of the order's currency. */
+            subtotal: number;
+            /** @description Tax. Minor units of the order's currency. */
+            tax_total: number;
+        };
+        /** @enum {string} */
+        OrderStatus: "pending_payment" | "paid" | "fulfilled" | "shipped" | "delivered" | "cancelled" | "payment_failed" | "expired" | "refunded" | "partially_refunded";
+        OrderSummary: {
+            /**
+             * @description When the order was placed. ISO 8601 with offset.
+             * @example 2025-03-14T09:26:53.589793+00:00
+             */
+            created_at: string;
+            currency: string;
+            /** @description Total. Minor units of the order's currency. */
+            grand_total: number;
+            /** Format: uuid */
+            id: string;
+            /** @description Units across all lines. */
+            item_count: number;
+            /** @example NB-000042 */
+            number: string;
+            status: components["schemas"]["OrderStatus"];
+        };
+        PaymentStarted: {
+            /**
+             * Format: date-time
+             * @description The holds' new expiry (bounded, counted from the order's creation).
+             */
+            holds_expire_at: string;
+            /** Format: uuid */
+            order_id: string;
+            /**
+             * @description The PaymentIntent's status at Stripe (read there, never taken from the client).
+             * @enum {string}
+             */
+            payment_status: "requires_action" | "processing";
         };
         ProductDetail: {
             attributes: {
@@ -2459,6 +15433,26 @@ export interface components {
             slug: string;
             subtitle: string | null;
         };
+        Profile: {
+            /** Format: date-time */
+            created_at: string;
+            email: string;
+            email_verified: boolean;
+            /**
+             * @description The user's id (a UUID).
+             * @example 6f1c2a9e-3b7d-4c1e-9a55-2f4e8b7d1c03
+             */
+            id: string;
+            mfa_enabled: boolean;
+            name: string | null;
+            /** @description E.164; stored encrypted. */
+            phone: string | null;
+            /**
+             * @description Set by staff, never by sign-up (new accounts are `customer`).
+             * @enum {string}
+             */
+            role: "customer" | "vendor" | "staff" | "admin";
+        };
         Readiness: {
             checks: {
                 detail?: string;
@@ -2471,6 +15465,175 @@ export interface components {
             }[];
             /** @enum {string} */
             status: "ok" | "degraded" | "fail";
+        };
+        RecoveryCodes: {
+            /** @description Ten single-use codes (`xxxxx-xxxxx`); shown once, stored hashed. */
+            recovery_codes: string[];
+        };
+        SaleLimit: {
+            /** @description Units one customer (account or guest device, and their IP) may hold or have bought; null: no sale limit. */
+            max_per_customer: number | null;
+            /** @example BK00002-PB */
+            sku: string;
+        };
+        SavedAddress: {
+            city: string;
+            /**
+             * @description ISO 3166-1 alpha-2.
+             * @example US
+             */
+            country: string;
+            default_billing: boolean;
+            default_shipping: boolean;
+            /** @description The address id (a UUID). */
+            id: string;
+            label: string | null;
+            line1: string;
+            line2?: string;
+            name: string;
+            phone?: string;
+            postal_code: string;
+            /** @description The ISO 3166-2 subdivision, as saved. */
+            region?: string;
+        };
+        SearchHit: {
+            author_slugs: string[];
+            authors: string[];
+            /** @example books/fiction/fantasy */
+            category_path: string;
+            featured: boolean;
+            /** @description Only the fields where a word matched. */
+            highlights: {
+                authors?: string[];
+                /** @description The title as escaped HTML; the only tags are <mark>…</mark> around matched words. */
+                name?: string;
+                /** @description The series as escaped HTML; the only tags are <mark>…</mark> around matched words. */
+                series?: string;
+            };
+            image_url: string | null;
+            /** @description Some matching variant is in stock. */
+            in_stock: boolean;
+            isbn13: string | null;
+            language: string | null;
+            name: string;
+            price: {
+                /** @description The lowest matching variant's price, minor units. */
+                amount: number;
+                currency: string;
+            };
+            product_id: number;
+            published_year: number | null;
+            rating: {
+                average: number;
+                count: number;
+            };
+            series: string | null;
+            slug: string;
+            /** @description The product's variants that match, cheapest first. */
+            variants: {
+                format: string | null;
+                in_stock: boolean;
+                price: number;
+                sku: string;
+            }[];
+        };
+        SignInSession: {
+            /** @description A JWT for `Authorization: Bearer …`. */
+            access_token: string;
+            cart?: components["schemas"]["CartMergeResult"];
+            /** @description Seconds the access token is valid (900); refresh before then. */
+            expires_in: number;
+            /** @enum {string} */
+            token_type: "Bearer";
+            user: {
+                email: string;
+                /**
+                 * @description The user's id (a UUID).
+                 * @example 6f1c2a9e-3b7d-4c1e-9a55-2f4e8b7d1c03
+                 */
+                id: string;
+                name: string | null;
+                /**
+                 * @description Set by staff, never by sign-up (new accounts are `customer`).
+                 * @enum {string}
+                 */
+                role: "customer" | "vendor" | "staff" | "admin";
+            };
+        };
+        SignupAccepted: {
+            message: string;
+            /** @enum {string} */
+            status: "check_your_email";
+        };
+        /**
+         * @example {
+         *       "sku": "BK00007-PB",
+         *       "tracked": true,
+         *       "backorder": false,
+         *       "onHand": 42,
+         *       "held": 3,
+         *       "available": 39,
+         *       "activeHolds": 2,
+         *       "pendingLedger": 0,
+         *       "maxPerCustomer": null
+         *     }
+         */
+        StockSnapshot: {
+            activeHolds: number;
+            /** @description onHand − held, never below 0. */
+            available: number;
+            /** @description Sold beyond on-hand (pre-orders): availability is not a limit. */
+            backorder: boolean;
+            /** @description Units held by carts at checkout and unpaid orders. */
+            held: number;
+            /** @description The sale limit per customer; null when only the hold caps apply. */
+            maxPerCustomer: number | null;
+            onHand: number;
+            /** @description Movements not yet delivered to the inventory queue (Postgres trails by these). */
+            pendingLedger: number;
+            sku: string;
+            /** @description False for untracked variants (ebooks): counts are not a limit. */
+            tracked: boolean;
+        };
+        Suggestion: {
+            /** @description The text as escaped HTML; the only tags are <mark>…</mark> around matched words. */
+            highlight: string;
+            /** @enum {string} */
+            kind: "title" | "author" | "series";
+            /** @description Product slug for titles, author slug for authors, null for series. */
+            slug: string | null;
+            text: string;
+        };
+        /**
+         * @example {
+         *       "id": "sci-fi",
+         *       "root": null,
+         *       "synonyms": [
+         *         "sci fi",
+         *         "science fiction",
+         *         "scifi"
+         *       ]
+         *     }
+         */
+        SynonymSet: {
+            id: string;
+            /** @description One-way set: the root expands to the synonyms. null: multi-way. */
+            root: string | null;
+            synonyms: string[];
+        };
+        TotpEnrolment: {
+            /** @description `otpauth://totp/…` for a QR code (SHA-1, 6 digits, 30 s). */
+            otpauth_uri: string;
+            /** @description The new TOTP secret (base32), for manual entry. */
+            secret: string;
+        };
+        WebhookReceipt: {
+            /** @description Handled events only: true when this event id was already stored (a redelivery; nothing is queued again). */
+            duplicate?: boolean;
+            /** @description False for event types the shop does not act on (acknowledged and dropped, not stored). */
+            handled: boolean;
+            /** @enum {boolean} */
+            received: true;
         };
     };
     responses: never;

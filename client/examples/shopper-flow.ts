@@ -72,11 +72,11 @@ export async function runShopperFlow(opts: ShopperFlowOptions): Promise<ShopperF
   const cart = expectData(await api.POST("/v1/carts"));
   api.credentials.cartToken = cart.data.cart_token;
   const filled = expectData(await api.POST("/v1/cart/items", { body: { sku: book.sku, quantity: 1 } }));
-  step(`cart: ${filled.data.items.length} line(s)`);
+  step(`cart: ${filled.data.lines.length} line(s), ${filled.data.item_count} item(s)`);
 
   const key = `example-${crypto.randomUUID()}`;
   const checkout = expectData(
-    await api.POST("/v1/checkout", { params: { header: { "idempotency-key": key } }, body: { email: "ada@example.com", shipping_address: ADDRESS } }),
+    await api.POST("/v1/checkout", { params: { header: { "Idempotency-Key": key } }, body: { email: "ada@example.com", shipping_address: ADDRESS } }),
   );
   const order = checkout.data.order;
   api.credentials.orderToken = checkout.data.order_token;
