@@ -152,11 +152,8 @@ const CHECKOUT_ERRORS = [
   "UNPAID_ORDER_LIMIT",
   "PAYMENT_DECLINED",
   "PAYMENT_PROVIDER_REFUSED",
-  // Stripe refusals the saga passes on with their mapped code (payments' stripeRefusal, 409/422).
+  // The one Stripe refusal the saga passes on with its own code; others are PAYMENT_PROVIDER_REFUSED.
   "PAYMENT_STATE_CONFLICT",
-  "ORDER_ALREADY_REFUNDED",
-  "ORDER_NOT_REFUNDABLE",
-  "REFUND_TOO_LARGE",
   // Faults: before the order exists everything is given back; after it, the same key resumes the same order.
   "CHECKOUT_UNAVAILABLE",
   "CHECKOUT_FAILED",

@@ -214,7 +214,9 @@ export async function runCheckoutSaga(ports: SagaPorts, input: SagaInput): Promi
         return await giveUp(fail("PAYMENT_DECLINED", "The payment was declined; try another payment method", { provider_code: err.code ?? null, decline_code: err.decline_code ?? null }));
       }
       const refusal = stripeRefusal(err);
-      if (refusal instanceof AppError && (refusal.status === 409 || refusal.status === 422)) return await giveUp(fail(refusal.code, refusal.message, refusal.details));
+      // Only a refusal that means something at checkout keeps its code; refund-specific ones (a PaymentIntent amount
+      // Stripe finds too large maps to REFUND_TOO_LARGE elsewhere) become PAYMENT_PROVIDER_REFUSED.
+      if (refusal instanceof AppError && refusal.code === "PAYMENT_STATE_CONFLICT") return await giveUp(fail(refusal.code, refusal.message, refusal.details));
       return await giveUp(fail("PAYMENT_PROVIDER_REFUSED", "The payment provider refused this checkout", { provider_code: err.code ?? null }));
     }
     undo.push({ step: "payment", run: () => ports.payments.cancelIntent(intent.id) });
