@@ -21,6 +21,19 @@ with, by status, and \`x-error-codes\` lists them all. The full code table is \`
 Unknown query parameters and body fields are refused (400), client prices and statuses are never read, and another
 customer's objects answer 404.`;
 
+/**
+ * zod-to-openapi writes a regex's pattern as `regex.toString()` minus the slashes, so `/^…$/u` comes out as `^…$/u`
+ * (a pattern no string matches as intended). JSON Schema patterns are Unicode regular expressions already, so the `u`
+ * (or `v`) flag is dropped; any other flag has no JSON Schema equivalent and is left for the document test to refuse.
+ */
+function fixPatternFlags<T>(node: T): T {
+  if (Array.isArray(node)) return node.map(fixPatternFlags) as T;
+  if (typeof node !== "object" || node === null) return node;
+  return Object.fromEntries(
+    Object.entries(node).map(([k, v]) => [k, k === "pattern" && typeof v === "string" ? v.replace(/(?<!\\)\/[uv]$/, "") : fixPatternFlags(v)]),
+  ) as T;
+}
+
 /** Generates the document of `app` (its own routes: the deployed app has no /dev routes, so its document neither). */
 export function buildDocument(app: OpenAPIHono<AppEnv>, opts: { devRoutes: boolean }): Document {
   for (const [name, scheme] of Object.entries(SECURITY_SCHEMES)) app.openAPIRegistry.registerComponent("securitySchemes", name, scheme);
@@ -33,7 +46,7 @@ export function buildDocument(app: OpenAPIHono<AppEnv>, opts: { devRoutes: boole
     servers: [{ url: "/", description: "This deployment" }],
     tags,
   });
-  return { ...doc, "x-error-registry": ERROR_CODES };
+  return { ...fixPatternFlags(doc), "x-error-registry": ERROR_CODES };
 }
 
 async function sha256Hex(text: string): Promise<string> {
