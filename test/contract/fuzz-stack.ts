@@ -70,7 +70,9 @@ export async function fuzzFixtures(db: pg.Client): Promise<FuzzFixtures> {
   const skus = await column(db, "select sku as v from variants order by id limit 6");
   return {
     read: { slug: [...products, ...categories], isbn: isbns, sku: skus, category: categories, author: await column(db, "select slug as v from authors order by id limit 3") },
-    write: { sku: [FUZZ_WRITE_SKU] },
+    write: { sku: [FUZZ_WRITE_SKU], n: ["1", "3"] },
+    // POST /dev/stock/{sku}/bench times n reserve/release pairs (up to 20,000): valid runs stay small.
+    exclusive: ["n"],
   };
 }
 

@@ -38,7 +38,7 @@ it(`fuzzes every documented operation (seed ${SEED}, ${RUNS} requests each): no 
     fixtures: await fuzzFixtures(db),
     snapshot: storeSnapshot(db),
     afterValid: restore,
-    budgetMs: 75_000,
+    budgetMs: 60_000,
     log: console.log,
   }).finally(() => restore().catch(() => undefined));
   console.log(formatReport(report));

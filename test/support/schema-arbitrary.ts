@@ -16,6 +16,8 @@ export interface ArbitraryContext {
   doc: OpenApiDocument;
   /** Known good values for a property or parameter name (real slugs, SKUs …), mixed in with generated ones. */
   fixtures?: ((name: string) => readonly string[] | undefined) | undefined;
+  /** Names whose valid values come only from the fixtures (e.g. a bench's iteration count). */
+  exclusive?: ((name: string) => boolean) | undefined;
   /** Longest generated string when the schema sets no maxLength (default 24). */
   maxStringLength?: number;
 }
@@ -44,9 +46,12 @@ export function typesOf(schema: JsonSchema): string[] {
 
 const num = (v: unknown): number | undefined => (typeof v === "number" ? v : undefined);
 
+/** A string's length as JSON Schema counts it: code points (a grapheme can be several, an astral one is two UTF-16 units). */
+const codePoints = (s: string): number => [...s].length;
+
 function patternArbitrary(pattern: string, minLength: number, maxLength: number): fc.Arbitrary<string> {
   const re = new RegExp(pattern, "u");
-  const fits = (s: string) => s.length >= minLength && s.length <= maxLength && re.test(s);
+  const fits = (s: string) => codePoints(s) >= minLength && codePoints(s) <= maxLength && re.test(s);
   try {
     return fc.stringMatching(re, { size: "small" }).filter(fits);
   } catch {
@@ -71,7 +76,7 @@ function stringArbitrary(s: SchemaObject, ctx: ArbitraryContext): fc.Arbitrary<s
       break;
   }
   if (typeof s.pattern === "string") return patternArbitrary(s.pattern, minLength, maxLength);
-  return fc.string({ unit: "grapheme", minLength, maxLength });
+  return fc.string({ unit: "grapheme", minLength, maxLength }).filter((x) => codePoints(x) <= maxLength);
 }
 
 function numberArbitrary(s: SchemaObject, integer: boolean): fc.Arbitrary<number> {
@@ -97,6 +102,7 @@ export function valueArbitrary(schema: JsonSchema | undefined, ctx: ArbitraryCon
   if (s === false || !isRecord(s)) return fc.constant(null);
   const generated = valueOfSchema(s, ctx, name, depth);
   const known = name !== undefined ? ctx.fixtures?.(name) : undefined;
+  if (known && known.length > 0 && name !== undefined && ctx.exclusive?.(name)) return fc.constantFrom(...known);
   if (known && known.length > 0 && typesOf(s).includes("string")) return fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...known) }, { weight: 1, arbitrary: generated });
   return generated;
 }
