@@ -91,6 +91,27 @@ function patternsOf(node: unknown, where: string, out: { where: string; pattern:
 }
 
 /**
+ * `allOf: [{ $ref }, { type: [..., "null"] }]`: how zod-to-openapi writes `X.nullable()` for a schema X with a
+ * `.meta({ id })` — and null can never validate it (the referenced object schema refuses null). The sound spelling is
+ * `z.union([X, z.null()])` (anyOf). Returns where each one is.
+ */
+function unsatisfiableNullables(node: unknown, where: string, out: string[] = []): string[] {
+  if (Array.isArray(node)) node.forEach((n, i) => unsatisfiableNullables(n, `${where}/${i}`, out));
+  else if (isRecord(node)) {
+    const all = node.allOf;
+    if (
+      Array.isArray(all) &&
+      all.some((b) => isRecord(b) && typeof b.$ref === "string") &&
+      all.some((b) => isRecord(b) && Array.isArray(b.type) && b.type.includes("null"))
+    ) {
+      out.push(where);
+    }
+    for (const [k, v] of Object.entries(node)) if (k !== "example" && k !== "examples") unsatisfiableNullables(v, `${where}/${k}`, out);
+  }
+  return out;
+}
+
+/**
  * The rules every operation of the document must follow; returns one line per breach ([] when the document is sound).
  * `registry` is the error-code table (code → status).
  */
@@ -152,6 +173,9 @@ export function documentProblems(doc: OpenApiDocument, registry: Record<string, 
         for (const code of ["UNAUTHORIZED", "FORBIDDEN"]) if (!codes.includes(code)) p(`staff operation whose x-error-codes lack ${code}`);
       }
     }
+  }
+  for (const where of unsatisfiableNullables(doc, "#")) {
+    problems.push(`${where}: a nullable $ref written as allOf [$ref, {type: [.., "null"]}] never accepts null (X.nullable() of a schema with an id; use z.union([X, z.null()]))`);
   }
   for (const { where, pattern } of patternsOf(doc, "#")) {
     try {

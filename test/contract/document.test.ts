@@ -107,6 +107,16 @@ describe("the rules catch broken documents", () => {
     ).toBe(true);
   });
 
+  it("a nullable $ref that null can never satisfy (zod-to-openapi's X.nullable() for a schema with an id)", () => {
+    const problems = broken((d) => {
+      const schema = op(d).responses?.["200"]?.content?.["application/json"]?.schema as { properties: Record<string, unknown> };
+      schema.properties.data = { allOf: [{ $ref: "#/components/schemas/ProductDetail" }, { type: ["object", "null"] }] };
+    });
+    expect(problems.filter((p) => p.includes("never accepts null"))).toEqual([
+      expect.stringMatching(/^#\/paths\/\/v1\/products\/\{slug\}\/get\/responses\/200\/content\/application\/json\/schema\/properties\/data: /),
+    ]);
+  });
+
   it("a deployed document with a /dev path or the dev tag", () => {
     const doc = clone(deployedDoc);
     (doc.paths ?? {})["/dev/db/ping"] = devDoc.paths?.["/dev/db/ping"] ?? {};
