@@ -157,7 +157,7 @@ function componentBundle(doc: OpenApiDocument): Schema {
   return { $id: BUNDLE_URI, $defs: defs };
 }
 
-/** Fills the templates of the document's paths: `{x}` matches exactly one non-empty segment. */
+/** A documented path, split into segments: a literal, or null for a `{param}` (exactly one non-empty segment). */
 interface PathTemplate {
   template: string;
   segments: (string | null)[];
