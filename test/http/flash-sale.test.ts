@@ -8,6 +8,7 @@
  * production), so the per-IP caps meet honest buyers as they would in production, and all 1,000 checkouts go out at
  * once over 1,000 connections: none may be answered with a 5xx. A second scenario is the hoarder of issue 10: one
  * address, many guest carts and one account trying to hold far more than its cap.
+ * Every answer (the 1,000 checkouts included) is checked against the /openapi.json the Worker serves.
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -21,6 +22,8 @@ import { LOCAL_STRIPE_SECRET_KEY, LOCAL_STRIPE_WEBHOOK_SECRET, loadStackConfig, 
 import { LOCAL_ADMIN_TOKEN, localWorkerVars } from "../../dev/worker-env";
 import { startStripeFake } from "../../dev/stripe-fake";
 import type { StripeFake } from "../../dev/stripe-fake";
+import { ConformanceChecker, assertConforms, assertExchange } from "../support/conformance";
+import type { OpenApiDocument } from "../support/conformance";
 
 const cfg = loadStackConfig();
 const SKU = "BK00060-PB";
@@ -54,6 +57,7 @@ beforeAll(async () => {
   });
   await worker.ready;
   origin = String(await worker.url).replace(/\/$/, "");
+  checker = new ConformanceChecker((await (await fetch(`${origin}/openapi.json`)).json()) as OpenApiDocument);
 }, 120_000);
 
 afterAll(async () => {
@@ -61,6 +65,16 @@ afterAll(async () => {
   await db.end();
   await fake?.close();
 });
+
+/** The document the Worker serves: every answer of this file is checked against it. */
+let checker: ConformanceChecker;
+
+/** fetch to the Worker; the answer must conform to its OpenAPI document (an undocumented status, field or code fails). */
+async function api(url: string, init: RequestInit = {}): Promise<Response> {
+  const res = await fetch(url, init);
+  await assertConforms(checker, init.method ?? "GET", url, res, init.headers);
+  return res;
+}
 
 async function json<T>(res: Response): Promise<T> {
   return (await res.json()) as T;
@@ -76,11 +90,11 @@ it(`stock ${STOCK}, ${BUYERS} concurrent checkouts → ${STOCK} orders paid, ${B
       ...(await Promise.all(
         Array.from({ length: SETUP_BATCH }, async (_, j) => {
           const ip = buyerIp(i + j);
-          const createdRes = await fetch(`${origin}/v1/carts`, { method: "POST", headers: { "cf-connecting-ip": ip } });
+          const createdRes = await api(`${origin}/v1/carts`, { method: "POST", headers: { "cf-connecting-ip": ip } });
           expect(createdRes.status, await createdRes.clone().text()).toBe(201);
           const created = await json<{ data: { cart_token: string } }>(createdRes);
           const token = created.data.cart_token;
-          const added = await fetch(`${origin}/v1/cart/items`, { method: "POST", headers: { "content-type": "application/json", "x-cart-token": token, "cf-connecting-ip": ip }, body: JSON.stringify({ sku: SKU, quantity: 1 }) });
+          const added = await api(`${origin}/v1/cart/items`, { method: "POST", headers: { "content-type": "application/json", "x-cart-token": token, "cf-connecting-ip": ip }, body: JSON.stringify({ sku: SKU, quantity: 1 }) });
           expect(added.status, await added.clone().text()).toBe(200);
           return token;
         }),
@@ -95,13 +109,13 @@ it(`stock ${STOCK}, ${BUYERS} concurrent checkouts → ${STOCK} orders paid, ${B
   const progress = setInterval(() => console.log(`flash sale: ${done}/${BUYERS} answered after ${Date.now() - t0} ms`), 15_000);
   const answers = await Promise.all(
     tokens.map(async (token, i) => {
-      const res = await pool.request({
-        path: "/v1/checkout",
-        method: "POST",
-        headers: { "content-type": "application/json", "x-cart-token": token, "cf-connecting-ip": buyerIp(i), "idempotency-key": `flash-${Date.now()}-${i}` },
-        body: JSON.stringify({ email: `flash${i}@example.com`, shipping_address: ADDRESS }),
-      });
-      const answer = { status: res.statusCode, body: (await res.body.json()) as { data?: { order: { id: string }; payment: { payment_intent_id: string } }; error?: { code: string } } };
+      const headers = { "content-type": "application/json", "x-cart-token": token, "cf-connecting-ip": buyerIp(i), "idempotency-key": `flash-${Date.now()}-${i}` };
+      const res = await pool.request({ path: "/v1/checkout", method: "POST", headers, body: JSON.stringify({ email: `flash${i}@example.com`, shipping_address: ADDRESS }) });
+      const text = await res.body.text();
+      const responseHeaders = new Headers();
+      for (const [k, v] of Object.entries(res.headers)) for (const one of Array.isArray(v) ? v : v === undefined ? [] : [v]) responseHeaders.append(k, one);
+      assertExchange(checker, { method: "POST", url: `${origin}/v1/checkout`, requestHeaders: headers, status: res.statusCode, headers: responseHeaders, body: text });
+      const answer = { status: res.statusCode, body: JSON.parse(text) as { data?: { order: { id: string }; payment: { payment_intent_id: string } }; error?: { code: string } } };
       done++;
       return answer;
     }),
@@ -128,7 +142,7 @@ it(`stock ${STOCK}, ${BUYERS} concurrent checkouts → ${STOCK} orders paid, ${B
     events.map(async (e) => {
       const payload = JSON.stringify(e);
       const header = stripe.webhooks.generateTestHeaderString({ payload, secret: LOCAL_STRIPE_WEBHOOK_SECRET });
-      const res = await fetch(`${origin}/webhooks/stripe`, { method: "POST", headers: { "content-type": "application/json", "stripe-signature": header }, body: payload });
+      const res = await api(`${origin}/webhooks/stripe`, { method: "POST", headers: { "content-type": "application/json", "stripe-signature": header }, body: payload });
       expect(res.status).toBe(200);
     }),
   );
@@ -147,7 +161,7 @@ it(`stock ${STOCK}, ${BUYERS} concurrent checkouts → ${STOCK} orders paid, ${B
     await new Promise((r) => setTimeout(r, 500));
   }
   expect({ paid, ledger, onHand }).toEqual({ paid: STOCK, ledger: -STOCK, onHand: 0 });
-  const stock = await json<{ data: { onHand: number; held: number; available: number } }>(await fetch(`${origin}/v1/admin/inventory/${SKU}`, { headers: { authorization: `Bearer ${LOCAL_ADMIN_TOKEN}` } }));
+  const stock = await json<{ data: { onHand: number; held: number; available: number } }>(await api(`${origin}/v1/admin/inventory/${SKU}`, { headers: { authorization: `Bearer ${LOCAL_ADMIN_TOKEN}` } }));
   expect(stock.data).toMatchObject({ onHand: 0, held: 0, available: 0 });
 }, 420_000);
 
@@ -161,31 +175,31 @@ it("a hoarder (one address, 12 guest carts of 10 units and one account) ends hol
   const headers = (extra: Record<string, string>) => ({ "content-type": "application/json", "cf-connecting-ip": ip, ...extra });
   const carts: Record<string, string>[] = [];
   for (let i = 0; i < 12; i++) {
-    const created = await json<{ data: { cart_token: string } }>(await fetch(`${origin}/v1/carts`, { method: "POST", headers: headers({}) }));
+    const created = await json<{ data: { cart_token: string } }>(await api(`${origin}/v1/carts`, { method: "POST", headers: headers({}) }));
     carts.push({ "x-cart-token": created.data.cart_token });
   }
   // Sign-up answers a uniform 202 with no session; the account then signs in.
   const account = JSON.stringify({ email: `hoarder-${Date.now()}@example.com`, password: "vK9#qL2$wX7!zR4p-secure" });
-  const signup = await fetch(`${origin}/v1/auth/signup`, { method: "POST", headers: headers({}), body: account });
+  const signup = await api(`${origin}/v1/auth/signup`, { method: "POST", headers: headers({}), body: account });
   expect(signup.status).toBe(202);
-  const login = await fetch(`${origin}/v1/auth/login`, { method: "POST", headers: headers({}), body: account });
+  const login = await api(`${origin}/v1/auth/login`, { method: "POST", headers: headers({}), body: account });
   expect(login.status).toBe(200);
   carts.push({ authorization: `Bearer ${(await json<{ data: { access_token: string } }>(login)).data.access_token}` });
   for (const cart of carts) {
-    const added = await fetch(`${origin}/v1/cart/items`, { method: "POST", headers: headers(cart), body: JSON.stringify({ sku, quantity: 10 }) });
+    const added = await api(`${origin}/v1/cart/items`, { method: "POST", headers: headers(cart), body: JSON.stringify({ sku, quantity: 10 }) });
     expect(added.status).toBe(200);
   }
   const t0 = Date.now();
   const answers = await Promise.all(
     carts.map(async (cart, i) => {
-      const res = await fetch(`${origin}/v1/checkout`, { method: "POST", headers: headers({ ...cart, "idempotency-key": `hoard-${t0}-${i}` }), body: JSON.stringify({ email: `hoard${i}@example.com`, shipping_address: ADDRESS }) });
+      const res = await api(`${origin}/v1/checkout`, { method: "POST", headers: headers({ ...cart, "idempotency-key": `hoard-${t0}-${i}` }), body: JSON.stringify({ email: `hoard${i}@example.com`, shipping_address: ADDRESS }) });
       return { status: res.status, code: ((await res.json()) as { error?: { code: string } }).error?.code ?? null };
     }),
   );
   const codes = answers.reduce<Record<string, number>>((m, a) => ({ ...m, [`${a.status} ${a.code ?? ""}`.trim()]: (m[`${a.status} ${a.code ?? ""}`.trim()] ?? 0) + 1 }), {});
   console.log(`hoarder: ${carts.length} checkouts of 10 units from one address in ${Date.now() - t0} ms: ${JSON.stringify(codes)}`);
   expect(answers.filter((a) => a.status >= 500)).toHaveLength(0);
-  const stock = await json<{ data: { held: number; available: number } }>(await fetch(`${origin}/v1/admin/inventory/${sku}`, { headers: { authorization: `Bearer ${LOCAL_ADMIN_TOKEN}` } }));
+  const stock = await json<{ data: { held: number; available: number } }>(await api(`${origin}/v1/admin/inventory/${sku}`, { headers: { authorization: `Bearer ${LOCAL_ADMIN_TOKEN}` } }));
   expect(stock.data.held).toBeLessThanOrEqual(cap);
   expect(stock.data.available).toBeGreaterThanOrEqual(onHand - cap);
   expect(answers.filter((a) => a.status === 201).length * 10).toBe(stock.data.held);
@@ -195,15 +209,15 @@ it("a payment in progress (3-D Secure) extends the 5-minute hold to 15 minutes a
   const sku = "BK00062-PB";
   const ip = `198.18.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250) + 1}`;
   const headers = (extra: Record<string, string>) => ({ "content-type": "application/json", "cf-connecting-ip": ip, ...extra });
-  const created = await json<{ data: { cart_token: string } }>(await fetch(`${origin}/v1/carts`, { method: "POST", headers: headers({}) }));
+  const created = await json<{ data: { cart_token: string } }>(await api(`${origin}/v1/carts`, { method: "POST", headers: headers({}) }));
   const cart = { "x-cart-token": created.data.cart_token };
-  expect((await fetch(`${origin}/v1/cart/items`, { method: "POST", headers: headers(cart), body: JSON.stringify({ sku, quantity: 1 }) })).status).toBe(200);
-  const placed = await fetch(`${origin}/v1/checkout`, { method: "POST", headers: headers({ ...cart, "idempotency-key": `3ds-${Date.now()}` }), body: JSON.stringify({ email: "threeds@example.com", shipping_address: ADDRESS }) });
+  expect((await api(`${origin}/v1/cart/items`, { method: "POST", headers: headers(cart), body: JSON.stringify({ sku, quantity: 1 }) })).status).toBe(200);
+  const placed = await api(`${origin}/v1/checkout`, { method: "POST", headers: headers({ ...cart, "idempotency-key": `3ds-${Date.now()}` }), body: JSON.stringify({ email: "threeds@example.com", shipping_address: ADDRESS }) });
   expect(placed.status).toBe(201);
   const order = (await json<{ data: { order: { id: string; holds_expire_at: string }; payment: { payment_intent_id: string } } }>(placed)).data;
   const createdAt = (await db.query<{ created_at: Date }>("select created_at from orders where id = $1", [order.order.id])).rows[0]?.created_at.getTime() ?? 0;
   expect(new Date(order.order.holds_expire_at).getTime() - createdAt).toBeLessThan(310_000);
-  const started = () => fetch(`${origin}/v1/checkout/payment-started`, { method: "POST", headers: headers(cart), body: JSON.stringify({ order_id: order.order.id }) });
+  const started = () => api(`${origin}/v1/checkout/payment-started`, { method: "POST", headers: headers(cart), body: JSON.stringify({ order_id: order.order.id }) });
 
   const notYet = await started();
   expect(notYet.status).toBe(409);

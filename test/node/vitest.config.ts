@@ -5,7 +5,7 @@ export default defineConfig({
   test: {
     name: "node",
     root: new URL("../..", import.meta.url).pathname,
-    include: ["test/node/**/*.test.ts", "test/tools/**/*.test.ts"],
+    include: ["test/node/**/*.test.ts", "test/tools/**/*.test.ts", "test/contract/**/*.test.ts"],
     environment: "node",
     testTimeout: 30_000,
     hookTimeout: 60_000,

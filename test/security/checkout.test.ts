@@ -6,12 +6,13 @@
  * answers 409 with Redis down.
  */
 import { describe, expect, it } from "vitest";
-import { SELF, env } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { ADMIN_TOKEN, DEAD_PORT, call, json, nextIp, sql } from "../worker/helpers";
 import type { ErrorBody } from "../worker/helpers";
 import { ADDRESS, add, deliver, eventsFor, guestCart, orderRow, pay, setStock } from "../worker/shop";
 import type { Cart, CheckoutBody } from "../worker/shop";
 import { registerAndLogin } from "../worker/accounts-helpers";
+import { selfFetch } from "../worker/conformance";
 
 const PASSWORD = "vK9#qL2$wX7!zR4p-secure";
 const stock = (sku: string) => env.STOCK_DO.getByName(`sku:${sku}`).snapshot(sku);
@@ -19,7 +20,7 @@ const body = (email = "hoarder@example.com") => JSON.stringify({ email, shipping
 
 /** A checkout as its own incoming request from `ip` (concurrent requests really run side by side). */
 function checkoutFrom(cart: Cart, ip: string, key = `sec-${crypto.randomUUID()}`): Promise<Response> {
-  return SELF.fetch("http://nexusbooks.test/v1/checkout", {
+  return selfFetch("http://nexusbooks.test/v1/checkout", {
     method: "POST",
     headers: { ...cart.headers, "content-type": "application/json", "cf-connecting-ip": ip, "idempotency-key": key },
     body: body(),
@@ -123,7 +124,7 @@ describe("API6 Unrestricted Access to Sensitive Business Flows: stock hoarding",
     expect(holdMs).toBeGreaterThan(290_000);
     expect(holdMs).toBeLessThan(310_000);
     const started = (c: Cart, orderId: string) =>
-      SELF.fetch("http://nexusbooks.test/v1/checkout/payment-started", {
+      selfFetch("http://nexusbooks.test/v1/checkout/payment-started", {
         method: "POST",
         headers: { ...c.headers, "content-type": "application/json", "cf-connecting-ip": nextIp() },
         body: JSON.stringify({ order_id: orderId }),
@@ -135,7 +136,7 @@ describe("API6 Unrestricted Access to Sensitive Business Flows: stock hoarding",
     // Another cart's order is a 404; unknown fields are a 400.
     const other = await guestCart();
     expect(await status(await started(other, order.id))).toEqual({ status: 404, code: "ORDER_NOT_FOUND" });
-    const extra = await SELF.fetch("http://nexusbooks.test/v1/checkout/payment-started", {
+    const extra = await selfFetch("http://nexusbooks.test/v1/checkout/payment-started", {
       method: "POST",
       headers: { ...cart.headers, "content-type": "application/json", "cf-connecting-ip": nextIp() },
       body: JSON.stringify({ order_id: order.id, hold_seconds: 3600 }),

@@ -4,11 +4,11 @@
  * 409/422, never 500, and refunds of one order are serialised.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { SELF } from "cloudflare:test";
 import { ADMIN_TOKEN, call, json, sql, waitFor } from "../worker/helpers";
 import type { ErrorBody } from "../worker/helpers";
 import { add, checkout, deliver, eventsFor, guestCart, orderRow, pay, setStock, signStripe } from "../worker/shop";
 import type { CheckoutBody } from "../worker/shop";
+import { selfFetch } from "../worker/conformance";
 
 const ADDRESS = { name: "Grace Hopper", line1: "1 Navy Way", city: "Arlington", region: "VA", postal_code: "22202", country: "US" };
 
@@ -33,7 +33,7 @@ async function paidOrder(sku: string): Promise<CheckoutBody["data"]> {
 
 /** A refund as its own incoming request (SELF), the way concurrent staff clicks arrive. */
 function refund(orderId: string, body: Record<string, unknown> = {}): Promise<Response> {
-  return SELF.fetch(`http://nexusbooks.test/v1/admin/orders/${orderId}/refund`, {
+  return selfFetch(`http://nexusbooks.test/v1/admin/orders/${orderId}/refund`, {
     method: "POST",
     headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json", "idempotency-key": `refund-${crypto.randomUUID()}` },
     body: JSON.stringify(body),

@@ -5,6 +5,7 @@ import worker from "../../workers/index";
 import { resetCacheHealth } from "../../workers/platform/cache";
 import { resetDbHealth } from "../../workers/platform/db";
 import { DEPLOYED_SHAPE_UPSTASH_TOKEN } from "../../dev/deployed-shape";
+import { checkResponse } from "./conformance";
 
 interface TestStack {
   wsProxyPort: number;
@@ -19,12 +20,17 @@ export const ADMIN_TOKEN = env.ADMIN_API_TOKEN;
 /** A port nothing listens on: pointing a dependency at it is a real "connection refused". */
 export const DEAD_PORT = 1;
 
-/** Calls the Worker's fetch handler with the test bindings (plus overrides) and waits for its waitUntil work. */
+/**
+ * Calls the Worker's fetch handler with the test bindings (plus overrides) and waits for its waitUntil work. The
+ * response is checked against the OpenAPI document (test/worker/conformance.ts): an undocumented status, field or
+ * error code fails the calling test.
+ */
 export async function call(path: string, init: RequestInit = {}, overrides: Partial<Record<keyof Env, string>> = {}): Promise<Response> {
   const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(`http://nexusbooks.test${path}`, init), { ...env, ...overrides }, ctx);
+  const request = new Request(`http://nexusbooks.test${path}`, init);
+  const res = await worker.fetch(request, { ...env, ...overrides }, ctx);
   await waitOnExecutionContext(ctx);
-  return res;
+  return checkResponse({ method: request.method, url: request.url, headers: request.headers, environment: overrides.ENVIRONMENT ?? env.ENVIRONMENT }, res);
 }
 
 /** Reads a JSON body with a type the test asserts. */

@@ -1,7 +1,8 @@
 /** Shopping helpers for cart, checkout and payment tests: guest carts, checkouts, and Stripe events from the fake. */
 import { expect } from "vitest";
-import { SELF, env } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { call, json, nextIp, sql } from "./helpers";
+import { selfFetch } from "./conformance";
 
 export const ADDRESS = { name: "Ada Lovelace", line1: "1 Infinite Loop", city: "Cupertino", region: "CA", postal_code: "95014", country: "US" };
 
@@ -43,7 +44,7 @@ export function checkout(cart: Cart, key: string, body: unknown = { email: "buye
  * inside the test's own request, where every outbound connection shares one request's limits.
  */
 export function checkoutAsRequest(cart: Cart, key: string, body: unknown = { email: "buyer@example.com", shipping_address: ADDRESS }): Promise<Response> {
-  return SELF.fetch("http://nexusbooks.test/v1/checkout", {
+  return selfFetch("http://nexusbooks.test/v1/checkout", {
     method: "POST",
     headers: { ...cart.headers, "content-type": "application/json", "cf-connecting-ip": nextIp(), "idempotency-key": key },
     body: JSON.stringify(body),

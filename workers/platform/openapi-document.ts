@@ -22,19 +22,16 @@ Unknown query parameters and body fields are refused (400), client prices and st
 customer's objects answer 404.`;
 
 /**
- * zod-to-openapi writes a flagged regex as `source/flags` (it strips only the slashes of `RegExp#toString`). JSON
- * Schema patterns are ECMA-262 with Unicode semantics already, so the flags are dropped. A slash inside a source is
- * always escaped, so an unescaped `/flags` at the end can only be that.
+ * zod-to-openapi writes a regex's pattern as `regex.toString()` minus the slashes, so `/^…$/u` comes out as `^…$/u`
+ * (a pattern no string matches as intended). JSON Schema patterns are Unicode regular expressions already, so the `u`
+ * (or `v`) flag is dropped; any other flag has no JSON Schema equivalent and is left for the document test to refuse.
  */
-function fixPatterns(node: unknown): void {
-  if (Array.isArray(node)) {
-    for (const item of node) fixPatterns(item);
-    return;
-  }
-  if (node === null || typeof node !== "object") return;
-  const obj = node as Record<string, unknown>;
-  if (typeof obj.pattern === "string") obj.pattern = obj.pattern.replace(/(?<!\\)\/[dgimsuvy]+$/, "");
-  for (const value of Object.values(obj)) fixPatterns(value);
+function fixPatternFlags<T>(node: T): T {
+  if (Array.isArray(node)) return node.map(fixPatternFlags) as T;
+  if (typeof node !== "object" || node === null) return node;
+  return Object.fromEntries(
+    Object.entries(node).map(([k, v]) => [k, k === "pattern" && typeof v === "string" ? v.replace(/(?<!\\)\/[uv]$/, "") : fixPatternFlags(v)]),
+  ) as T;
 }
 
 /** Generates the document of `app` (its own routes: the deployed app has no /dev routes, so its document neither). */
@@ -49,8 +46,7 @@ export function buildDocument(app: OpenAPIHono<AppEnv>, opts: { devRoutes: boole
     servers: [{ url: "/", description: "This deployment" }],
     tags,
   });
-  fixPatterns(doc);
-  return { ...doc, "x-error-registry": ERROR_CODES };
+  return { ...fixPatternFlags(doc), "x-error-registry": ERROR_CODES };
 }
 
 async function sha256Hex(text: string): Promise<string> {
