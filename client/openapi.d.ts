@@ -9467,10 +9467,6 @@ export interface paths {
                  *
                  *     `ITEM_UNAVAILABLE`: The variant is not for sale (inactive or discontinued).
                  *
-                 *     `ORDER_ALREADY_REFUNDED`: The payment was already refunded in full.
-                 *
-                 *     `ORDER_NOT_REFUNDABLE`: The provider will not refund this payment (not captured, or disputed).
-                 *
                  *     `OUT_OF_STOCK`: At checkout, some items are sold out; `details.skus` names them.
                  *
                  *     `PAYMENT_STATE_CONFLICT`: The payment moved on (paid, processing or cancelled) while this request ran.
@@ -9493,7 +9489,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "CART_ALREADY_ORDERED" | "CART_LOCKED" | "CHECKOUT_IN_PROGRESS" | "ITEM_UNAVAILABLE" | "ORDER_ALREADY_REFUNDED" | "ORDER_NOT_REFUNDABLE" | "OUT_OF_STOCK" | "PAYMENT_STATE_CONFLICT" | "PURCHASE_LIMIT" | "UNPAID_ORDER_LIMIT";
+                                code: "CART_ALREADY_ORDERED" | "CART_LOCKED" | "CHECKOUT_IN_PROGRESS" | "ITEM_UNAVAILABLE" | "OUT_OF_STOCK" | "PAYMENT_STATE_CONFLICT" | "PURCHASE_LIMIT" | "UNPAID_ORDER_LIMIT";
                                 /** @description Structured facts about the error (for validation: one entry per issue), or null. */
                                 details?: unknown;
                                 /** @description For people; may change. Program against `code`. */
@@ -9559,8 +9555,6 @@ export interface paths {
                  *     `MIXED_CURRENCIES`: All items of one order share a currency.
                  *
                  *     `PAYMENT_PROVIDER_REFUSED`: The provider refused the request; `details.provider_code` says why.
-                 *
-                 *     `REFUND_TOO_LARGE`: The refund is larger than what is left to refund.
                  */
                 422: {
                     headers: {
@@ -9574,7 +9568,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "CART_EMPTY" | "EMAIL_REQUIRED" | "IDEMPOTENCY_KEY_REUSED" | "MIXED_CURRENCIES" | "PAYMENT_PROVIDER_REFUSED" | "REFUND_TOO_LARGE";
+                                code: "CART_EMPTY" | "EMAIL_REQUIRED" | "IDEMPOTENCY_KEY_REUSED" | "MIXED_CURRENCIES" | "PAYMENT_PROVIDER_REFUSED";
                                 /** @description Structured facts about the error (for validation: one entry per issue), or null. */
                                 details?: unknown;
                                 /** @description For people; may change. Program against `code`. */

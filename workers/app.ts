@@ -1,5 +1,5 @@
 /** The Hono application: platform middleware, domain routes, and the envelope for 404/405/errors. */
-import { OpenAPIHono } from "@hono/zod-openapi";
+import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "./platform/context";
@@ -21,6 +21,7 @@ import { searchAdminRoutes, searchRoutes } from "./search";
 import { devStockRoutes, inventoryAdminRoutes } from "./inventory";
 import { saleLimitRoutes } from "./checkout";
 import { serveDocument } from "./platform/openapi-document";
+import { apiRouter } from "./platform/openapi";
 import { docsRoutes } from "./docs";
 
 /**
@@ -42,7 +43,7 @@ const DEV_ENVIRONMENTS = new Set(["development", "test"]);
  * 405 table).
  */
 export function createApp(options: { devRoutes: boolean } = { devRoutes: false }): OpenAPIHono<AppEnv> {
-  const app = new OpenAPIHono<AppEnv>();
+  const app = apiRouter();
   app.use(requestContext(), securityHeaders(), corsAllowlist(), bodySizeLimit(), services(), authenticate(), principalFromClaims);
   if (options.devRoutes) {
     app.route("/", devPaymentRoutes);
@@ -70,7 +71,7 @@ export function createApp(options: { devRoutes: boolean } = { devRoutes: false }
     .filter((r) => r.method !== "ALL")
     .map((r) => ({
       method: r.method,
-      pattern: new RegExp(`^${r.path.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/:[^/]+/g, "[^/]+").replace(/\*/g, ".*")}/?$`),
+      pattern: new RegExp(`^${r.path.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/:[^/]+/g, "[^/]+").replace(/\*/g, ".*")}$`),
     }));
 
   app.notFound((c) => {

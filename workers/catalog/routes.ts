@@ -110,5 +110,5 @@ const patchVariant = apiRoute({
 });
 
 export const catalogAdminRoutes = apiRouter().openapi(patchVariant, async (c) =>
-  c.json({ data: await updateVariant(serviceContext(c), staffActor(c), c.req.valid("param").sku, c.req.valid("json")) }, 200),
+  c.json({ data: await updateVariant(serviceContext(c), staffActor(c), c.req.valid("param").sku, c.req.valid("json")) }, 200, { "Cache-Control": "no-store" }),
 );

@@ -13,6 +13,7 @@ import type { Context, MiddlewareHandler, ValidationTargets } from "hono";
 import type { AppEnv } from "./context";
 import { ERROR_CODES } from "./error-codes";
 import type { ErrorCode } from "./error-codes";
+import { AppError } from "./errors";
 import { validationError } from "./validation";
 import type { FieldCodes, TargetCodes } from "./validation";
 
@@ -162,7 +163,9 @@ function errorTable(route: RouteConfig, extras: ApiRouteExtras, middleware: Docu
   if (route.method !== "get" && route.method !== "head") codes.add("PAYLOAD_TOO_LARGE");
   for (const target of ["query", "param", "json", "header"] as const) codesOf(extras.fieldCodes?.[target]).forEach((c) => codes.add(c));
   for (const mw of middleware) (mw.errorCodes ?? []).forEach((c) => codes.add(c));
-  GLOBAL_ERROR_CODES.forEach((c) => codes.add(c));
+  // A route that documents its own 503 body (readiness) keeps it: the global codes do not add a second 503 schema.
+  const own503 = Object.hasOwn(route.responses, "503");
+  GLOBAL_ERROR_CODES.filter((c) => !(own503 && ERROR_CODES[c].status === 503)).forEach((c) => codes.add(c));
   return [...codes].sort();
 }
 
@@ -197,6 +200,18 @@ function errorResponses(codes: readonly ErrorCode[]) {
   );
 }
 
+/**
+ * JSON bodies are `application/json` (with parameters such as charset) and nothing else: @hono/zod-openapi would also
+ * read any `application/*+json` type as JSON, which the document does not promise.
+ */
+const jsonOnly: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const type = c.req.header("content-type");
+  if (type !== undefined && type.split(";")[0]?.trim().toLowerCase() !== "application/json") {
+    throw new AppError("UNSUPPORTED_MEDIA_TYPE", "Send the body as application/json");
+  }
+  await next();
+};
+
 /** Sets the route's field codes for the validation hook (route middleware runs before the validators). */
 const fieldCodesFor = (codes: TargetCodes): MiddlewareHandler<AppEnv> => async (c, next) => {
   c.set("fieldCodes", codes);
@@ -214,7 +229,7 @@ export function apiRoute<const R extends RouteConfig>(config: R & ApiRouteExtras
   const security = route.security ?? middleware.flatMap((m) => m.security ?? []);
   return createRoute({
     ...route,
-    middleware: [fieldCodesFor(fieldCodes ?? {}), ...middleware],
+    middleware: [fieldCodesFor(fieldCodes ?? {}), ...middleware, ...(validatesBody(route) ? [jsonOnly] : [])],
     // An explicit `security: []` is kept: it says "no credentials" (public), not "unspecified".
     ...(security.length > 0 || route.security !== undefined ? { security } : {}),
     responses: { ...errorResponses(codes), ...route.responses },
