@@ -14881,6 +14881,29 @@ export interface paths {
                         };
                     };
                 };
+                /** @description `UNSUPPORTED_MEDIA_TYPE`: Bodies are `application/json`. */
+                415: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNSUPPORTED_MEDIA_TYPE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
                 /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
                 429: {
                     headers: {

@@ -149,6 +149,14 @@ const paramsIn = (op: OperationObject, where: ParameterObject["in"]) => (op.para
 const jsonBodySchema = (op: OperationObject): JsonSchema | undefined => op.requestBody?.content?.["application/json"]?.schema;
 const codesOf = (op: OperationObject): string[] => op["x-error-codes"] ?? [];
 
+/**
+ * A header parameter's value: HTTP carries header values as bytes (fetch refuses anything beyond Latin-1), so
+ * characters outside visible ASCII are replaced; whether the result is still valid is judged afterwards, like every
+ * generated value.
+ */
+const headerArbitrary = (p: ParameterObject, ctx: ArbitraryContext): fc.Arbitrary<unknown> =>
+  valueArbitrary(p.schema, ctx, p.name).map((v) => (typeof v === "string" ? v.replace(/[^\x21-\x7e]/g, "x") : v));
+
 /** A parameter value as it travels: strings as they are, numbers and booleans as text, arrays as repeated pairs. */
 function wireValues(value: unknown): string[] {
   if (Array.isArray(value)) return value.flatMap(wireValues);
@@ -356,7 +364,7 @@ function requestArbitrary(o: Operation, doc: OpenApiDocument, fixtures: FuzzFixt
     .tuple(...queryParams.map((p) => (p.required ? valueArbitrary(p.schema, ctx, p.name).map((v) => [p.name, v] as const) : fc.option(valueArbitrary(p.schema, ctx, p.name).map((v) => [p.name, v] as const), { freq: 2 }))))
     .map((entries) => entries.filter((e): e is readonly [string, unknown] => e !== null).flatMap(([k, v]) => wireValues(v).map((w) => [k, w] as [string, string])));
   const headers = fc
-    .tuple(...headerParams.map((p) => (p.required ? valueArbitrary(p.schema, ctx, p.name).map((v) => [p.name, v] as const) : fc.option(valueArbitrary(p.schema, ctx, p.name).map((v) => [p.name, v] as const), { freq: 3 }))))
+    .tuple(...headerParams.map((p) => (p.required ? headerArbitrary(p, ctx).map((v) => [p.name, v] as const) : fc.option(headerArbitrary(p, ctx).map((v) => [p.name, v] as const), { freq: 3 }))))
     .map((entries) => Object.fromEntries(entries.filter((e): e is readonly [string, unknown] => e !== null).map(([k, v]) => [k, wireValues(v)[0] ?? ""])));
   const body: fc.Arbitrary<Parts["body"]> =
     bodySchema === undefined ? fc.constant(null) : o.op.requestBody?.required ? valueArbitrary(bodySchema, ctx).map((json) => ({ json })) : fc.option(valueArbitrary(bodySchema, ctx).map((json) => ({ json })), { freq: 4 });
@@ -435,7 +443,7 @@ function requestArbitrary(o: Operation, doc: OpenApiDocument, fixtures: FuzzFixt
     fc
       .tuple(
         fc.tuple(...queryParams.filter((p) => p.required).map((p) => valueArbitrary(p.schema, ctx, p.name).map((v) => wireValues(v).map((w) => [p.name, w] as [string, string])))),
-        fc.tuple(...headerParams.filter((p) => p.required).map((p) => valueArbitrary(p.schema, ctx, p.name).map((v) => [p.name, wireValues(v)[0] ?? ""] as const))),
+        fc.tuple(...headerParams.filter((p) => p.required).map((p) => headerArbitrary(p, ctx).map((v) => [p.name, wireValues(v)[0] ?? ""] as const))),
         bodySchema === undefined ? fc.constant(null) : valueArbitrary(bodySchema, ctx).map((json) => ({ json })),
       )
       .map(([q, h, b]) => ({ kind: "valid:minimal", path: r.path, query: q.flat(), headers: Object.fromEntries(h), body: b, contentType: b === null ? null : "application/json", auth: r.auth === "none" || r.auth === "garbage" || r.auth === "malformed" ? "documented" : r.auth })),

@@ -43,13 +43,15 @@ const stripeWebhook = apiRoute({
   // A plain JSON Schema (see response-schemas.ts): documented, never parsed ahead of the signature check.
   request: { body: { required: true, content: { "application/json": { schema: stripeEventBodySchema } } } },
   responses: { 200: ok(webhookReceiptSchema, "Received (stored and queued when handled).") },
-  errors: ["WEBHOOK_SIGNATURE_INVALID", "WEBHOOK_EVENT_INVALID", "DATABASE_UNAVAILABLE"],
+  errors: ["WEBHOOK_SIGNATURE_INVALID", "UNSUPPORTED_MEDIA_TYPE", "WEBHOOK_EVENT_INVALID", "DATABASE_UNAVAILABLE"],
 });
 
 export const stripeWebhookRoutes = apiRouter().openapi(stripeWebhook, async (c) => {
   const payload = await c.req.text();
   const event = await verifyStripeWebhook(c.get("config"), payload, c.req.header("stripe-signature"));
   if (!event) throw new AppError("WEBHOOK_SIGNATURE_INVALID", "The Stripe-Signature header does not match this payload, or it is more than 5 minutes old or ahead");
+  // Stripe sends application/json; a signed body of any other type is not an event we read.
+  if (c.req.header("content-type")?.split(";")[0]?.trim().toLowerCase() !== "application/json") throw new AppError("UNSUPPORTED_MEDIA_TYPE", "Stripe events are application/json");
   const envelope = eventEnvelope.safeParse(event);
   if (!envelope.success) throw malformed(envelope.error.issues.map((i) => `${i.path.join(".") || "(event)"} ${i.message}`).slice(0, 5).join("; "));
   if (!HANDLED_EVENTS.has(envelope.data.type)) return c.json({ data: { received: true as const, handled: false } }, 200);
