@@ -157,6 +157,9 @@ const codesOf = (op: OperationObject): string[] => op["x-error-codes"] ?? [];
 const headerArbitrary = (p: ParameterObject, ctx: ArbitraryContext): fc.Arbitrary<unknown> =>
   valueArbitrary(p.schema, ctx, p.name).map((v) => (typeof v === "string" ? v.replace(/[^\x21-\x7e]/g, "x") : v));
 
+/** Operations whose success revokes every session of the caller (the fuzzer's customer token included). */
+const SESSION_ENDING: ReadonlySet<string> = new Set(["POST /v1/auth/logout-all"]);
+
 /** A parameter value as it travels: strings as they are, numbers and booleans as text, arrays as repeated pairs. */
 function wireValues(value: unknown): string[] {
   if (Array.isArray(value)) return value.flatMap(wireValues);
@@ -558,7 +561,9 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzReport> {
   // Round-robin over operations, so a time budget that cuts the run short cuts every operation alike.
   planned.sort((a, b) => a.index - b.index || a.operation.label.localeCompare(b.operation.label));
   const rejects = planned.filter((p) => p.rejectReason !== null);
-  const others = planned.filter((p) => p.rejectReason === null);
+  // Operations that end the fuzzer's own customer session go last, so every other operation keeps a live token.
+  const accepted = planned.filter((p) => p.rejectReason === null);
+  const others = [...accepted.filter((p) => !SESSION_ENDING.has(p.operation.label)), ...accepted.filter((p) => SESSION_ENDING.has(p.operation.label))];
   log(`fuzz: seed ${opts.seed}, ${ops.length} operations, ${planned.length} requests (${rejects.length} the document says are invalid)`);
 
   let stoppedEarly = false;

@@ -225,6 +225,10 @@ describe("API8 Security Misconfiguration: bad input is a 400, never a 500", () =
       { name: "A", line1: "1 Main St", city: "Springfield", postal_code: "90001", country: "US" },
       { ...ADDRESS, region: "ZZ" },
       { name: "A", line1: "1 Main St", city: "Toronto", postal_code: "M5V 2T6", country: "CA" },
+      // Found by the fuzzer: a country named like an Object.prototype key was a 500 (the region table's lookup).
+      { ...ADDRESS, country: "constructor" },
+      { ...ADDRESS, country: "__proto__" },
+      { ...ADDRESS, country: "toString", region: "X" },
     ];
     for (const address of cases) {
       const res = await checkout(cart, `addr-${crypto.randomUUID()}`, { email: "buyer@example.com", shipping_address: address });

@@ -54,7 +54,8 @@ export const isShippable = (country: string): boolean => ISO_COUNTRIES.has(count
  * on it and must then be one of that country's subdivisions.
  */
 export function regionProblem(country: string, region: string | undefined): string | null {
-  const subdivisions = REGION_REQUIRED[country];
+  // Own keys only: a client-chosen country such as "constructor" must not reach Object.prototype.
+  const subdivisions = Object.hasOwn(REGION_REQUIRED, country) ? REGION_REQUIRED[country] : undefined;
   if (!subdivisions) return null;
   if (region === undefined || region === "") return `is required for ${country} addresses (tax depends on it)`;
   if (!subdivisions.has(region.toUpperCase())) return `must be an ISO 3166-2 subdivision of ${country}, such as '${country === "US" ? "CA" : "ON"}'`;
