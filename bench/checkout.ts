@@ -83,10 +83,10 @@ async function main(): Promise<void> {
 
   // Flash sale: exactly 100 units on one SKU, 1,000 buyers.
   const admin = { authorization: `Bearer ${LOCAL_ADMIN_TOKEN}` };
-  const snap = await api<{ data: { onHand: number; held: number } }>(`/v1/admin/inventory/${hot}`, { headers: admin });
+  const snap = await api<{ data: { on_hand: number; held: number } }>(`/v1/admin/inventory/${hot}`, { headers: admin });
   if (snap.body.data.held !== 0) throw new Error(`${hot} has holds; pick another`);
-  if (snap.body.data.onHand !== 100) {
-    const adj = await api(`/v1/admin/inventory/${hot}/adjust`, { method: "POST", headers: { ...admin, "idempotency-key": `bench-${crypto.randomUUID()}` }, body: JSON.stringify({ delta: 100 - snap.body.data.onHand, reason: "correction", note: "bench flash sale" }) });
+  if (snap.body.data.on_hand !== 100) {
+    const adj = await api(`/v1/admin/inventory/${hot}/adjust`, { method: "POST", headers: { ...admin, "idempotency-key": `bench-${crypto.randomUUID()}` }, body: JSON.stringify({ delta: 100 - snap.body.data.on_hand, reason: "correction", note: "bench flash sale" }) });
     if (adj.status !== 200) throw new Error(`adjust ${adj.status} ${JSON.stringify(adj.body)}`);
   }
   const buyers: string[] = [];
@@ -121,7 +121,7 @@ async function main(): Promise<void> {
   );
   const totalMs = performance.now() - t0;
   await pool.close();
-  const after = await api<{ data: { onHand: number; held: number; available: number } }>(`/v1/admin/inventory/${hot}`, { headers: admin });
+  const after = await api<{ data: { on_hand: number; held: number; available: number } }>(`/v1/admin/inventory/${hot}`, { headers: admin });
   const orders = statuses["201"] ?? 0;
   const flash = summarise(latencies, totalMs, 0, statuses);
 
@@ -131,7 +131,7 @@ async function main(): Promise<void> {
   console.log("| --- | ---: | ---: | ---: | ---: | --- |");
   for (const [name, r] of rows) console.log(`| ${name} | ${f(r.rps)} | ${f(r.p50)} | ${f(r.p95)} | ${f(r.p99)} | ${JSON.stringify(r.statuses)}${r.errors ? ` errors ${r.errors}` : ""} |`);
   console.log(`| flash sale checkout, 1,000 buyers at once | ${f(flash.rps)} | ${f(flash.p50)} | ${f(flash.p95)} | ${f(flash.p99)} | ${JSON.stringify(statuses)} |`);
-  console.log(`\nflash sale on ${hot}: ${orders} orders, ${statuses["409"] ?? 0} × 409, oversell ${Math.max(0, orders - 100)}, ${f(totalMs)} ms total, ${f(1000 / (totalMs / 1000))} checkout attempts/s; stock after: on_hand ${after.body.data.onHand}, held ${after.body.data.held}, available ${after.body.data.available}`);
+  console.log(`\nflash sale on ${hot}: ${orders} orders, ${statuses["409"] ?? 0} × 409, oversell ${Math.max(0, orders - 100)}, ${f(totalMs)} ms total, ${f(1000 / (totalMs / 1000))} checkout attempts/s; stock after: on_hand ${after.body.data.on_hand}, held ${after.body.data.held}, available ${after.body.data.available}`);
   console.log(`one StockDO, serial reserve+release: ${stockBench.body.data.pairs} pairs in ${stockBench.body.data.ms} ms = ${stockBench.body.data.ops_per_second} ops/s`);
 }
 

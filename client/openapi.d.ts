@@ -607,6 +607,33 @@ export interface paths {
                     };
                 };
                 /**
+                 * @description `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
                  * @description `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
                  *
                  *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
@@ -931,6 +958,33 @@ export interface paths {
                     content: {
                         "application/json": {
                             data: components["schemas"]["Readiness"];
+                        };
+                    };
+                };
+                /**
+                 * @description `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
                         };
                     };
                 };
@@ -1299,7 +1353,11 @@ export interface paths {
                         };
                     };
                 };
-                /** @description `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path. */
+                /**
+                 * @description `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
                 400: {
                     headers: {
                         /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
@@ -1312,7 +1370,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_FAILED";
+                                code: "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
                                 /** @description Structured facts about the error (for validation: one entry per issue), or null. */
                                 details?: unknown;
                                 /** @description For people; may change. Program against `code`. */
@@ -1562,7 +1620,11 @@ export interface paths {
                         };
                     };
                 };
-                /** @description `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path. */
+                /**
+                 * @description `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
                 400: {
                     headers: {
                         /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
@@ -1575,7 +1637,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_FAILED";
+                                code: "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
                                 /** @description Structured facts about the error (for validation: one entry per issue), or null. */
                                 details?: unknown;
                                 /** @description For people; may change. Program against `code`. */
@@ -1809,9 +1871,9 @@ export interface paths {
                                  * Format: uuid
                                  * @description The ledger movement (and its audit row, once the inventory queue delivered it).
                                  */
-                                movementId: string;
+                                movement_id: string;
                                 /** @description On-hand units after the adjustment. */
-                                onHand: number;
+                                on_hand: number;
                             };
                         };
                     };
@@ -1829,6 +1891,8 @@ export interface paths {
                  *
                  *     `UNKNOWN_FIELD`: The body has a field the operation does not define (client prices and statuses included).
                  *
+                 *     `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
                  *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
                  */
                 400: {
@@ -1843,7 +1907,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "IDEMPOTENCY_KEY_REQUIRED" | "INVALID_DELTA" | "INVALID_NOTE" | "INVALID_REASON" | "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "VALIDATION_FAILED";
+                                code: "IDEMPOTENCY_KEY_REQUIRED" | "INVALID_DELTA" | "INVALID_NOTE" | "INVALID_REASON" | "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
                                 /** @description Structured facts about the error (for validation: one entry per issue), or null. */
                                 details?: unknown;
                                 /** @description For people; may change. Program against `code`. */
@@ -2174,6 +2238,8 @@ export interface paths {
                  *
                  *     `UNKNOWN_FIELD`: The body has a field the operation does not define (client prices and statuses included).
                  *
+                 *     `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
                  *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
                  */
                 400: {
@@ -2188,7 +2254,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "IDEMPOTENCY_KEY_REQUIRED" | "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "VALIDATION_FAILED";
+                                code: "IDEMPOTENCY_KEY_REQUIRED" | "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
                                 /** @description Structured facts about the error (for validation: one entry per issue), or null. */
                                 details?: unknown;
                                 /** @description For people; may change. Program against `code`. */
@@ -2579,6 +2645,8 @@ export interface paths {
                  *
                  *     `UNKNOWN_FIELD`: The body has a field the operation does not define (client prices and statuses included).
                  *
+                 *     `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
                  *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
                  */
                 400: {
@@ -2593,7 +2661,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "VALIDATION_FAILED";
+                                code: "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
                                 /** @description Structured facts about the error (for validation: one entry per issue), or null. */
                                 details?: unknown;
                                 /** @description For people; may change. Program against `code`. */
@@ -3082,6 +3150,8 @@ export interface paths {
                  *
                  *     `UNKNOWN_FIELD`: The body has a field the operation does not define (client prices and statuses included).
                  *
+                 *     `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
                  *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
                  */
                 400: {
@@ -3096,7 +3166,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "INVALID_SLUG" | "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "VALIDATION_FAILED";
+                                code: "INVALID_SLUG" | "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
                                 /** @description Structured facts about the error (for validation: one entry per issue), or null. */
                                 details?: unknown;
                                 /** @description For people; may change. Program against `code`. */
@@ -3308,6 +3378,8 @@ export interface paths {
                 /**
                  * @description `INVALID_SLUG`: A slug or id in the path is not lower-case letters, digits and hyphens.
                  *
+                 *     `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
                  *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
                  */
                 400: {
@@ -3322,7 +3394,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "INVALID_SLUG" | "VALIDATION_FAILED";
+                                code: "INVALID_SLUG" | "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
                                 /** @description Structured facts about the error (for validation: one entry per issue), or null. */
                                 details?: unknown;
                                 /** @description For people; may change. Program against `code`. */
@@ -3575,6 +3647,8 @@ export interface paths {
                  *
                  *     `UNKNOWN_FIELD`: The body has a field the operation does not define (client prices and statuses included).
                  *
+                 *     `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
                  *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
                  */
                 400: {
@@ -3589,7 +3663,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "VALIDATION_FAILED";
+                                code: "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
                                 /** @description Structured facts about the error (for validation: one entry per issue), or null. */
                                 details?: unknown;
                                 /** @description For people; may change. Program against `code`. */
@@ -3858,6 +3932,8 @@ export interface paths {
                  *
                  *     `UNKNOWN_FIELD`: The body has a field the operation does not define (client prices and statuses included).
                  *
+                 *     `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
                  *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
                  */
                 400: {
@@ -3872,7 +3948,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "INVALID_QUANTITY" | "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "VALIDATION_FAILED";
+                                code: "INVALID_QUANTITY" | "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
                                 /** @description Structured facts about the error (for validation: one entry per issue), or null. */
                                 details?: unknown;
                                 /** @description For people; may change. Program against `code`. */
@@ -4172,6 +4248,8 @@ export interface paths {
                  *
                  *     `UNKNOWN_FIELD`: The body has a field the operation does not define (client prices and statuses included).
                  *
+                 *     `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
                  *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
                  */
                 400: {
@@ -4186,7 +4264,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "VALIDATION_FAILED";
+                                code: "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
                                 /** @description Structured facts about the error (for validation: one entry per issue), or null. */
                                 details?: unknown;
                                 /** @description For people; may change. Program against `code`. */
@@ -4420,6 +4498,8 @@ export interface paths {
                  *
                  *     `UNKNOWN_FIELD`: The body has a field the operation does not define (client prices and statuses included).
                  *
+                 *     `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
                  *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
                  */
                 400: {
@@ -4434,7 +4514,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "VALIDATION_FAILED";
+                                code: "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
                                 /** @description Structured facts about the error (for validation: one entry per issue), or null. */
                                 details?: unknown;
                                 /** @description For people; may change. Program against `code`. */
@@ -4669,6 +4749,33 @@ export interface paths {
                     content?: never;
                 };
                 /**
+                 * @description `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
                  * @description `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
                  *
                  *     `NO_SESSION`: Refresh or logout without a refresh cookie, or with one that is not ours.
@@ -4859,6 +4966,33 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content?: never;
+                };
+                /**
+                 * @description `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
                 };
                 /**
                  * @description `AUTHENTICATION_REQUIRED`: The operation needs a signed-in customer (`Authorization: Bearer <access token>`).
@@ -5054,6 +5188,8 @@ export interface paths {
                  *
                  *     `UNKNOWN_FIELD`: The body has a field the operation does not define (client prices and statuses included).
                  *
+                 *     `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
                  *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
                  */
                 400: {
@@ -5068,7 +5204,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "INVALID_OR_EXPIRED_TOKEN" | "MALFORMED_REQUEST" | "PASSWORD_BREACHED_SHAPE" | "PASSWORD_TOO_LONG" | "PASSWORD_TOO_SHORT" | "PASSWORD_TOO_WEAK" | "UNKNOWN_FIELD" | "VALIDATION_FAILED";
+                                code: "INVALID_OR_EXPIRED_TOKEN" | "MALFORMED_REQUEST" | "PASSWORD_BREACHED_SHAPE" | "PASSWORD_TOO_LONG" | "PASSWORD_TOO_SHORT" | "PASSWORD_TOO_WEAK" | "UNKNOWN_FIELD" | "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
                                 /** @description Structured facts about the error (for validation: one entry per issue), or null. */
                                 details?: unknown;
                                 /** @description For people; may change. Program against `code`. */
@@ -5287,6 +5423,8 @@ export interface paths {
                  *
                  *     `UNKNOWN_FIELD`: The body has a field the operation does not define (client prices and statuses included).
                  *
+                 *     `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
                  *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
                  */
                 400: {
@@ -5301,7 +5439,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "VALIDATION_FAILED";
+                                code: "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
                                 /** @description Structured facts about the error (for validation: one entry per issue), or null. */
                                 details?: unknown;
                                 /** @description For people; may change. Program against `code`. */
@@ -5509,6 +5647,33 @@ export interface paths {
                     content: {
                         "application/json": {
                             data: components["schemas"]["AuthSession"];
+                        };
+                    };
+                };
+                /**
+                 * @description `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
                         };
                     };
                 };
@@ -5735,6 +5900,8 @@ export interface paths {
                  *
                  *     `UNKNOWN_FIELD`: The body has a field the operation does not define (client prices and statuses included).
                  *
+                 *     `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
                  *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
                  */
                 400: {
@@ -5749,7 +5916,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_REQUEST" | "PASSWORD_BREACHED_SHAPE" | "PASSWORD_TOO_LONG" | "PASSWORD_TOO_SHORT" | "PASSWORD_TOO_WEAK" | "UNKNOWN_FIELD" | "VALIDATION_FAILED";
+                                code: "MALFORMED_REQUEST" | "PASSWORD_BREACHED_SHAPE" | "PASSWORD_TOO_LONG" | "PASSWORD_TOO_SHORT" | "PASSWORD_TOO_WEAK" | "UNKNOWN_FIELD" | "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
                                 /** @description Structured facts about the error (for validation: one entry per issue), or null. */
                                 details?: unknown;
                                 /** @description For people; may change. Program against `code`. */
@@ -5967,6 +6134,8 @@ export interface paths {
                  *
                  *     `UNKNOWN_FIELD`: The body has a field the operation does not define (client prices and statuses included).
                  *
+                 *     `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
                  *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
                  */
                 400: {
@@ -5981,7 +6150,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "INVALID_OR_EXPIRED_TOKEN" | "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "VALIDATION_FAILED";
+                                code: "INVALID_OR_EXPIRED_TOKEN" | "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
                                 /** @description Structured facts about the error (for validation: one entry per issue), or null. */
                                 details?: unknown;
                                 /** @description For people; may change. Program against `code`. */
@@ -6182,6 +6351,33 @@ export interface paths {
                             data: {
                                 /** @enum {string} */
                                 status: "sent";
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
                             };
                         };
                     };
@@ -6657,6 +6853,33 @@ export interface paths {
                     };
                 };
                 /**
+                 * @description `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
                  * @description `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
                  *
                  *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
@@ -6929,6 +7152,8 @@ export interface paths {
                  *
                  *     `UNKNOWN_FIELD`: The body has a field the operation does not define (client prices and statuses included).
                  *
+                 *     `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
                  *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
                  */
                 400: {
@@ -6943,7 +7168,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "INVALID_COUPON" | "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "VALIDATION_FAILED";
+                                code: "INVALID_COUPON" | "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
                                 /** @description Structured facts about the error (for validation: one entry per issue), or null. */
                                 details?: unknown;
                                 /** @description For people; may change. Program against `code`. */
@@ -7221,6 +7446,33 @@ export interface paths {
                          */
                         "application/json": {
                             data: components["schemas"]["Cart"];
+                        };
+                    };
+                };
+                /**
+                 * @description `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
                         };
                     };
                 };
@@ -7505,6 +7757,8 @@ export interface paths {
                  *
                  *     `UNKNOWN_FIELD`: The body has a field the operation does not define (client prices and statuses included).
                  *
+                 *     `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
                  *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
                  */
                 400: {
@@ -7519,7 +7773,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "INVALID_QUANTITY" | "INVALID_SKU" | "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "VALIDATION_FAILED";
+                                code: "INVALID_QUANTITY" | "INVALID_SKU" | "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
                                 /** @description Structured facts about the error (for validation: one entry per issue), or null. */
                                 details?: unknown;
                                 /** @description For people; may change. Program against `code`. */
@@ -7861,6 +8115,8 @@ export interface paths {
                 /**
                  * @description `INVALID_SKU`: A SKU is not upper-case letters, digits and hyphens of the documented length.
                  *
+                 *     `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
                  *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
                  */
                 400: {
@@ -7875,7 +8131,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "INVALID_SKU" | "VALIDATION_FAILED";
+                                code: "INVALID_SKU" | "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
                                 /** @description Structured facts about the error (for validation: one entry per issue), or null. */
                                 details?: unknown;
                                 /** @description For people; may change. Program against `code`. */
@@ -8155,6 +8411,8 @@ export interface paths {
                  *
                  *     `UNKNOWN_FIELD`: The body has a field the operation does not define (client prices and statuses included).
                  *
+                 *     `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
                  *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
                  */
                 400: {
@@ -8169,7 +8427,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "INVALID_QUANTITY" | "INVALID_SKU" | "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "VALIDATION_FAILED";
+                                code: "INVALID_QUANTITY" | "INVALID_SKU" | "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
                                 /** @description Structured facts about the error (for validation: one entry per issue), or null. */
                                 details?: unknown;
                                 /** @description For people; may change. Program against `code`. */
@@ -9361,6 +9619,8 @@ export interface paths {
                  *
                  *     `UNKNOWN_FIELD`: The body has a field the operation does not define (client prices and statuses included).
                  *
+                 *     `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
                  *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
                  */
                 400: {
@@ -9375,7 +9635,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "IDEMPOTENCY_KEY_REQUIRED" | "INVALID_ADDRESS" | "INVALID_EMAIL" | "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "VALIDATION_FAILED";
+                                code: "IDEMPOTENCY_KEY_REQUIRED" | "INVALID_ADDRESS" | "INVALID_EMAIL" | "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
                                 /** @description Structured facts about the error (for validation: one entry per issue), or null. */
                                 details?: unknown;
                                 /** @description For people; may change. Program against `code`. */
@@ -9730,6 +9990,8 @@ export interface paths {
                  *
                  *     `UNKNOWN_FIELD`: The body has a field the operation does not define (client prices and statuses included).
                  *
+                 *     `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
                  *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
                  */
                 400: {
@@ -9744,7 +10006,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "INVALID_ORDER_ID" | "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "VALIDATION_FAILED";
+                                code: "INVALID_ORDER_ID" | "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
                                 /** @description Structured facts about the error (for validation: one entry per issue), or null. */
                                 details?: unknown;
                                 /** @description For people; may change. Program against `code`. */
@@ -10265,6 +10527,8 @@ export interface paths {
                  *
                  *     `UNKNOWN_FIELD`: The body has a field the operation does not define (client prices and statuses included).
                  *
+                 *     `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
                  *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
                  */
                 400: {
@@ -10279,7 +10543,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "VALIDATION_FAILED";
+                                code: "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
                                 /** @description Structured facts about the error (for validation: one entry per issue), or null. */
                                 details?: unknown;
                                 /** @description For people; may change. Program against `code`. */
@@ -10695,6 +10959,8 @@ export interface paths {
                  *
                  *     `UNKNOWN_FIELD`: The body has a field the operation does not define (client prices and statuses included).
                  *
+                 *     `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
                  *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
                  */
                 400: {
@@ -10709,7 +10975,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "VALIDATION_FAILED";
+                                code: "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
                                 /** @description Structured facts about the error (for validation: one entry per issue), or null. */
                                 details?: unknown;
                                 /** @description For people; may change. Program against `code`. */
@@ -10935,7 +11201,11 @@ export interface paths {
                     };
                     content?: never;
                 };
-                /** @description `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path. */
+                /**
+                 * @description `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
                 400: {
                     headers: {
                         /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
@@ -10948,7 +11218,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_FAILED";
+                                code: "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
                                 /** @description Structured facts about the error (for validation: one entry per issue), or null. */
                                 details?: unknown;
                                 /** @description For people; may change. Program against `code`. */
@@ -11175,6 +11445,8 @@ export interface paths {
                  *
                  *     `UNKNOWN_FIELD`: The body has a field the operation does not define (client prices and statuses included).
                  *
+                 *     `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
                  *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
                  */
                 400: {
@@ -11189,7 +11461,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "VALIDATION_FAILED";
+                                code: "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
                                 /** @description Structured facts about the error (for validation: one entry per issue), or null. */
                                 details?: unknown;
                                 /** @description For people; may change. Program against `code`. */
@@ -11427,6 +11699,8 @@ export interface paths {
                  *
                  *     `UNKNOWN_FIELD`: The body has a field the operation does not define (client prices and statuses included).
                  *
+                 *     `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
                  *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
                  */
                 400: {
@@ -11441,7 +11715,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "VALIDATION_FAILED";
+                                code: "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
                                 /** @description Structured facts about the error (for validation: one entry per issue), or null. */
                                 details?: unknown;
                                 /** @description For people; may change. Program against `code`. */
@@ -11734,6 +12008,8 @@ export interface paths {
                  *
                  *     `UNKNOWN_FIELD`: The body has a field the operation does not define (client prices and statuses included).
                  *
+                 *     `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
                  *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
                  */
                 400: {
@@ -11748,7 +12024,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "INVALID_MFA_CODE" | "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "VALIDATION_FAILED";
+                                code: "INVALID_MFA_CODE" | "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
                                 /** @description Structured facts about the error (for validation: one entry per issue), or null. */
                                 details?: unknown;
                                 /** @description For people; may change. Program against `code`. */
@@ -12041,6 +12317,8 @@ export interface paths {
                  *
                  *     `UNKNOWN_FIELD`: The body has a field the operation does not define (client prices and statuses included).
                  *
+                 *     `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
                  *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
                  */
                 400: {
@@ -12055,7 +12333,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "INVALID_MFA_CODE" | "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "VALIDATION_FAILED";
+                                code: "INVALID_MFA_CODE" | "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
                                 /** @description Structured facts about the error (for validation: one entry per issue), or null. */
                                 details?: unknown;
                                 /** @description For people; may change. Program against `code`. */
@@ -12586,7 +12864,11 @@ export interface paths {
                         };
                     };
                 };
-                /** @description `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path. */
+                /**
+                 * @description `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
                 400: {
                     headers: {
                         /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
@@ -12599,7 +12881,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_FAILED";
+                                code: "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
                                 /** @description Structured facts about the error (for validation: one entry per issue), or null. */
                                 details?: unknown;
                                 /** @description For people; may change. Program against `code`. */
@@ -12846,7 +13128,11 @@ export interface paths {
                         };
                     };
                 };
-                /** @description `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path. */
+                /**
+                 * @description `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
                 400: {
                     headers: {
                         /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
@@ -12859,7 +13145,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "VALIDATION_FAILED";
+                                code: "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
                                 /** @description Structured facts about the error (for validation: one entry per issue), or null. */
                                 details?: unknown;
                                 /** @description For people; may change. Program against `code`. */
@@ -14805,7 +15091,11 @@ export interface paths {
                     };
                 };
                 /**
-                 * @description `WEBHOOK_EVENT_INVALID`: A correctly signed event has no well-formed `data.object`.
+                 * @description `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 *
+                 *     `WEBHOOK_EVENT_INVALID`: A correctly signed event has no well-formed `data.object`.
                  *
                  *     `WEBHOOK_SIGNATURE_INVALID`: The `Stripe-Signature` header is missing, wrong, or more than 5 minutes old or ahead.
                  */
@@ -14821,7 +15111,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "WEBHOOK_EVENT_INVALID" | "WEBHOOK_SIGNATURE_INVALID";
+                                code: "UNKNOWN_PARAMETER" | "VALIDATION_FAILED" | "WEBHOOK_EVENT_INVALID" | "WEBHOOK_SIGNATURE_INVALID";
                                 /** @description Structured facts about the error (for validation: one entry per issue), or null. */
                                 details?: unknown;
                                 /** @description For people; may change. Program against `code`. */
@@ -15587,27 +15877,27 @@ export interface components {
          *       "sku": "BK00007-PB",
          *       "tracked": true,
          *       "backorder": false,
-         *       "onHand": 42,
+         *       "on_hand": 42,
          *       "held": 3,
          *       "available": 39,
-         *       "activeHolds": 2,
-         *       "pendingLedger": 0,
-         *       "maxPerCustomer": null
+         *       "active_holds": 2,
+         *       "pending_ledger": 0,
+         *       "max_per_customer": null
          *     }
          */
         StockSnapshot: {
-            activeHolds: number;
-            /** @description onHand − held, never below 0. */
+            active_holds: number;
+            /** @description on_hand − held, never below 0. */
             available: number;
             /** @description Sold beyond on-hand (pre-orders): availability is not a limit. */
             backorder: boolean;
             /** @description Units held by carts at checkout and unpaid orders. */
             held: number;
             /** @description The sale limit per customer; null when only the hold caps apply. */
-            maxPerCustomer: number | null;
-            onHand: number;
+            max_per_customer: number | null;
+            on_hand: number;
             /** @description Movements not yet delivered to the inventory queue (Postgres trails by these). */
-            pendingLedger: number;
+            pending_ledger: number;
             sku: string;
             /** @description False for untracked variants (ebooks): counts are not a limit. */
             tracked: boolean;

@@ -161,8 +161,8 @@ it(`stock ${STOCK}, ${BUYERS} concurrent checkouts → ${STOCK} orders paid, ${B
     await new Promise((r) => setTimeout(r, 500));
   }
   expect({ paid, ledger, onHand }).toEqual({ paid: STOCK, ledger: -STOCK, onHand: 0 });
-  const stock = await json<{ data: { onHand: number; held: number; available: number } }>(await api(`${origin}/v1/admin/inventory/${SKU}`, { headers: { authorization: `Bearer ${LOCAL_ADMIN_TOKEN}` } }));
-  expect(stock.data).toMatchObject({ onHand: 0, held: 0, available: 0 });
+  const stock = await json<{ data: { on_hand: number; held: number; available: number } }>(await api(`${origin}/v1/admin/inventory/${SKU}`, { headers: { authorization: `Bearer ${LOCAL_ADMIN_TOKEN}` } }));
+  expect(stock.data).toMatchObject({ on_hand: 0, held: 0, available: 0 });
 }, 420_000);
 
 it("a hoarder (one address, 12 guest carts of 10 units and one account) ends holding at most its per-IP cap; the rest stays on sale", async () => {

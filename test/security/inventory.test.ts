@@ -19,7 +19,7 @@ function adjust(sku: string, body: unknown, headers: Record<string, string> = st
 }
 
 interface Snapshot {
-  onHand: number;
+  on_hand: number;
   held: number;
   available: number;
 }
@@ -123,8 +123,8 @@ describe("API6: the adjustment flow cannot be repeated or rewritten", () => {
     const first = await adjust(sku, body, staff, key);
     expect(first.status).toBe(200);
     expect(first.headers.get("idempotent-replayed")).toBeNull();
-    const firstBody = await json<{ data: { onHand: number; movementId: string } }>(first);
-    expect(firstBody.data.onHand).toBe(before.onHand + 3);
+    const firstBody = await json<{ data: { on_hand: number; movement_id: string } }>(first);
+    expect(firstBody.data.on_hand).toBe(before.on_hand + 3);
 
     const again = await Promise.all([adjust(sku, body, staff, key), adjust(sku, body, staff, key)]);
     for (const r of again) {
@@ -135,7 +135,7 @@ describe("API6: the adjustment flow cannot be repeated or rewritten", () => {
     const changed = await adjust(sku, { ...body, delta: 30 }, staff, key);
     expect(changed.status).toBe(422);
     expect((await json<ErrorBody>(changed)).error.code).toBe("IDEMPOTENCY_KEY_REUSED");
-    expect((await snapshot(sku)).onHand).toBe(before.onHand + 3);
+    expect((await snapshot(sku)).on_hand).toBe(before.on_hand + 3);
 
     // One movement and one audit row, written together by the inventory consumer, carrying actor and note.
     const end = await eventually(() => counts(sku), (c) => c.movements === start.movements + 1 && c.audits === start.audits + 1);
@@ -145,10 +145,10 @@ describe("API6: the adjustment flow cannot be repeated or rewritten", () => {
       "select actor_role, after from audit_log where action = 'inventory.adjust' and target_id = $1 and after->>'idempotency_key' = $2",
       [sku, key],
     );
-    expect(audit?.after).toMatchObject({ movement_id: firstBody.data.movementId, note: body.note, delta: 3 });
+    expect(audit?.after).toMatchObject({ movement_id: firstBody.data.movement_id, note: body.note, delta: 3 });
     expect(audit?.actor_role).toBeTruthy();
-    const [movement] = await sql<{ id: string }>("primary", "select id from inventory_movements where id = $1", [firstBody.data.movementId]);
-    expect(movement?.id).toBe(firstBody.data.movementId);
+    const [movement] = await sql<{ id: string }>("primary", "select id from inventory_movements where id = $1", [firstBody.data.movement_id]);
+    expect(movement?.id).toBe(firstBody.data.movement_id);
   });
 });
 
@@ -163,7 +163,7 @@ describe("API6: concurrent retries of one adjustment", () => {
     expect(all.filter((r) => r.headers.get("idempotent-replayed") === "true")).toHaveLength(9);
     const bodies = await Promise.all(all.map((r) => r.text()));
     expect(new Set(bodies).size).toBe(1);
-    expect((await snapshot(sku)).onHand).toBe(before.onHand + 2);
+    expect((await snapshot(sku)).on_hand).toBe(before.on_hand + 2);
   });
 });
 
@@ -182,7 +182,7 @@ describe("API8: hostile text is refused before any effect", () => {
     expect(res.status).toBe(400);
     expect((await json<ErrorBody>(res)).error.code).toBe("INVALID_NOTE");
     expect(await snapshot(sku)).toEqual(before);
-    expect((await snapshot(sku)).onHand).toBe(before.onHand);
+    expect((await snapshot(sku)).on_hand).toBe(before.on_hand);
     expect(await counts(sku)).toEqual(start);
   });
 

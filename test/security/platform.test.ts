@@ -143,6 +143,28 @@ describe("API4 Unrestricted Resource Consumption: error answers are bounded", ()
   });
 });
 
+describe("API3 Broken Object Property Level Authorization: unknown input is refused on every operation", () => {
+  it("an unknown query parameter is 400 UNKNOWN_PARAMETER even where the operation takes none, and nothing changes", async () => {
+    const cart = await guestCart();
+    await add(cart, "BK00074-PB", 1);
+    const cases: [string, RequestInit][] = [
+      ["/v1/cart?price=0", { headers: cart.headers }],
+      ["/v1/cart?debug=1", { method: "DELETE", headers: cart.headers }],
+      ["/v1/cart/items?price=1", { method: "POST", headers: { ...cart.headers, "content-type": "application/json" }, body: JSON.stringify({ sku: "BK00074-PB", quantity: 1 }) }],
+      ["/v1/cart/items/BK00074-PB?force=true", { method: "DELETE", headers: cart.headers }],
+      ["/v1/carts?owner=someone", { method: "POST" }],
+      ["/webhooks/stripe?x=1", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" }],
+    ];
+    for (const [path, init] of cases) {
+      const res = await call(path, { ...init, headers: { ...(init.headers as Record<string, string> | undefined), "cf-connecting-ip": nextIp() } });
+      expect(res.status, path).toBe(400);
+      expect((await json<ErrorBody>(res)).error.code, path).toBe("UNKNOWN_PARAMETER");
+    }
+    const after = await call("/v1/cart", { headers: cart.headers });
+    expect((await json<{ data: { item_count: number } }>(after)).data.item_count).toBe(1);
+  });
+});
+
 describe("API8 Security Misconfiguration: bad input is a 400, never a 500", () => {
   const CONTROL = ["\u0000", "\u0007", "\u001b[31m", "\u007f", "\u0085", "\ud800"];
 

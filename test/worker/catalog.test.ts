@@ -294,7 +294,7 @@ describe("held-aware availability levels", () => {
     // Staff see the exact live counts.
     const staff = await call(`/v1/admin/inventory/${sku}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
     expect(staff.status).toBe(200);
-    expect((await json<{ data: { onHand: number; held: number; available: number } }>(staff)).data).toMatchObject({ onHand, held: onHand, available: 0 });
+    expect((await json<{ data: { on_hand: number; held: number; available: number } }>(staff)).data).toMatchObject({ on_hand: onHand, held: onHand, available: 0 });
 
     await stub.release(sku, "avail-a");
     await stub.release(sku, "avail-b");

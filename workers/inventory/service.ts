@@ -12,15 +12,43 @@ type StockSnapshot = NonNullable<StockAnswer<"find">>;
 type AdjustInput = StockArgs<"adjust">[1];
 type AdjustResult = StockAnswer<"adjust">;
 
-/** A SKU's exact live stock; 404 VARIANT_NOT_FOUND when no variant has that SKU. */
-export async function readStock(ctx: Pick<ServiceContext, "env">, sku: string): Promise<StockSnapshot> {
+/** A SKU's live counts as the API names them (snake_case, like every other answer). */
+export interface StockView {
+  sku: string;
+  tracked: boolean;
+  backorder: boolean;
+  on_hand: number;
+  held: number;
+  available: number;
+  active_holds: number;
+  pending_ledger: number;
+  max_per_customer: number | null;
+}
+
+async function findStock(ctx: Pick<ServiceContext, "env">, sku: string): Promise<StockSnapshot> {
   const snap = await callStock<StockSnapshot | null>(ctx.env, sku, async (s) => await s.find(sku), { idempotent: true, label: "stock.find" });
   if (!snap) throw new AppError("VARIANT_NOT_FOUND", `No variant with SKU '${sku}'`, { sku });
   return snap;
 }
 
+/** A SKU's exact live stock; 404 VARIANT_NOT_FOUND when no variant has that SKU. */
+export async function readStock(ctx: Pick<ServiceContext, "env">, sku: string): Promise<StockView> {
+  const s = await findStock(ctx, sku);
+  return {
+    sku: s.sku,
+    tracked: s.tracked,
+    backorder: s.backorder,
+    on_hand: s.onHand,
+    held: s.held,
+    available: s.available,
+    active_holds: s.activeHolds,
+    pending_ledger: s.pendingLedger,
+    max_per_customer: s.maxPerCustomer,
+  };
+}
+
 export interface AdjustOutcome {
-  data: { onHand: number; available: number; movementId: string };
+  data: { on_hand: number; available: number; movement_id: string };
   replayed: boolean;
 }
 
@@ -29,11 +57,11 @@ export interface AdjustOutcome {
  * remembers the key; a replay comes back with `replayed: true`.
  */
 export async function adjustStock(ctx: Pick<ServiceContext, "env">, sku: string, input: AdjustInput): Promise<AdjustOutcome> {
-  await readStock(ctx, sku);
+  await findStock(ctx, sku);
   const result = await callStock<AdjustResult>(ctx.env, sku, async (s) => await s.adjust(sku, input), { idempotent: true, label: "stock.adjust" });
   if (result.ok) {
     // Named one by one: the StockDO's `ok` flag is not part of the answer.
-    return { data: { onHand: result.onHand, available: result.available, movementId: result.movementId }, replayed: result.replayed };
+    return { data: { on_hand: result.onHand, available: result.available, movement_id: result.movementId }, replayed: result.replayed };
   }
   switch (result.reason) {
     case "below_held":

@@ -218,12 +218,16 @@ const fieldCodesFor = (codes: TargetCodes): MiddlewareHandler<AppEnv> => async (
   await next();
 };
 
+const NO_QUERY = z.strictObject({});
+
 /**
  * Declares an operation: `createRoute` plus the error responses the operation can give, its security (from its
  * middleware unless given) and `x-error-codes`, the flat list of its codes, for programs that read the document.
  */
 export function apiRoute<const R extends RouteConfig>(config: R & ApiRouteExtras): R & { getRoutingPath(): string } {
-  const { errors: _errors, fieldCodes, ...route } = config;
+  const { errors: _errors, fieldCodes, ...declared } = config;
+  // Unknown input is refused on every operation: one that declares no query parameters takes none.
+  const route: RouteConfig = declared.request?.query ? declared : { ...declared, request: { ...declared.request, query: NO_QUERY } };
   const middleware = asArray(route.middleware as DocumentedMiddleware | DocumentedMiddleware[] | undefined);
   const codes = errorTable(route, config, middleware);
   const security = route.security ?? middleware.flatMap((m) => m.security ?? []);
