@@ -7,14 +7,14 @@
  * Set NB_SCREENSHOT_DIR to keep screenshots of the rendered reference (docs.png) and front door (front-door.png).
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { chromium } from "playwright-core";
 import type { BrowserContext, Page } from "playwright-core";
-import { unstable_startWorker } from "wrangler";
-import { loadStackConfig, projectRoot } from "../../dev/config";
-import { localWorkerVars } from "../../dev/worker-env";
+import { startTestWorker } from "../../dev/test-worker";
+import type { TestWorker } from "../../dev/test-worker";
+import { loadStackConfig } from "../../dev/config";
 import { prepareAssets } from "../../dev/prepare-assets";
 
 const CHROMIUM = process.env.NB_CHROMIUM ?? "/usr/bin/chromium";
@@ -30,7 +30,7 @@ const CHROMIUM_ARGS = [
 ];
 
 const cfg = loadStackConfig();
-let worker: Awaited<ReturnType<typeof unstable_startWorker>>;
+let worker: TestWorker | undefined;
 let origin = "";
 let context: BrowserContext;
 const tmpDirs: string[] = [];
@@ -43,18 +43,8 @@ interface Visit {
 
 beforeAll(async () => {
   await prepareAssets();
-  const vars = { ...localWorkerVars(cfg, cfg.testDatabase, "test"), LOG_LEVEL: "error" };
-  const dir = mkdtempSync(path.join(tmpdir(), "nb-browser-"));
-  tmpDirs.push(dir);
-  const envFile = path.join(dir, ".dev.vars");
-  writeFileSync(envFile, Object.entries(vars).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join("\n"));
-  worker = await unstable_startWorker({
-    config: path.join(projectRoot, "wrangler.toml"),
-    envFiles: [envFile],
-    dev: { inspector: false, persist: false, watch: false, logLevel: "error", server: { hostname: "127.0.0.1", port: 0 } },
-  });
-  await worker.ready;
-  origin = String(await worker.url).replace(/\/$/, "");
+  worker = await startTestWorker(cfg, cfg.testDatabase);
+  origin = worker.origin;
   const profile = mkdtempSync(path.join(tmpdir(), "nb-chromium-profile-"));
   tmpDirs.push(profile);
   context = await chromium.launchPersistentContext(profile, {

@@ -4,14 +4,11 @@
  * API, a snapshot of what rejected requests must not change, and the restoration of the one variant valid staff
  * requests may change.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import pg from "pg";
-import { unstable_startWorker } from "wrangler";
-import { LOCAL_STRIPE_WEBHOOK_SECRET, pgUrl, projectRoot } from "../../dev/config";
+import { startTestWorker } from "../../dev/test-worker";
+import { LOCAL_STRIPE_WEBHOOK_SECRET, pgUrl } from "../../dev/config";
 import type { StackConfig } from "../../dev/config";
-import { LOCAL_ADMIN_TOKEN, localWorkerVars } from "../../dev/worker-env";
+import { LOCAL_ADMIN_TOKEN } from "../../dev/worker-env";
 import type { OpenApiDocument } from "../support/conformance";
 import type { FuzzCredentials, FuzzFixtures } from "./fuzz";
 
@@ -27,16 +24,8 @@ export interface FuzzWorker {
 
 /** A Worker of the fuzzer's own on `database` (fresh Durable Objects, limits raised so they do not decide the run). */
 export async function startFuzzWorker(cfg: StackConfig, database: string): Promise<FuzzWorker> {
-  const vars = { ...localWorkerVars(cfg, database, "test"), API_RATE_LIMIT_PER_MINUTE: "100000", LOG_LEVEL: "error" };
-  const envFile = path.join(mkdtempSync(path.join(tmpdir(), "nb-fuzz-")), ".dev.vars");
-  writeFileSync(envFile, Object.entries(vars).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join("\n"));
-  const worker = await unstable_startWorker({
-    config: path.join(projectRoot, "wrangler.toml"),
-    envFiles: [envFile],
-    dev: { inspector: false, persist: false, watch: false, logLevel: "error", server: { hostname: "127.0.0.1", port: 0 } },
-  });
-  await worker.ready;
-  const origin = String(await worker.url).replace(/\/$/, "");
+  const worker = await startTestWorker(cfg, database, { API_RATE_LIMIT_PER_MINUTE: "100000" });
+  const origin = worker.origin;
   const res = await fetch(`${origin}/openapi.json`);
   if (res.status !== 200) {
     const text = await res.text();

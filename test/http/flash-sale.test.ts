@@ -11,15 +11,13 @@
  * Every answer (the 1,000 checkouts included) is checked against the /openapi.json the Worker serves.
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import pg from "pg";
 import Stripe from "stripe";
 import { Pool } from "undici";
-import { unstable_startWorker } from "wrangler";
-import { LOCAL_STRIPE_SECRET_KEY, LOCAL_STRIPE_WEBHOOK_SECRET, loadStackConfig, pgUrl, projectRoot } from "../../dev/config";
-import { LOCAL_ADMIN_TOKEN, localWorkerVars } from "../../dev/worker-env";
+import { startTestWorker } from "../../dev/test-worker";
+import type { TestWorker } from "../../dev/test-worker";
+import { LOCAL_STRIPE_SECRET_KEY, LOCAL_STRIPE_WEBHOOK_SECRET, loadStackConfig, pgUrl } from "../../dev/config";
+import { LOCAL_ADMIN_TOKEN } from "../../dev/worker-env";
 import { startStripeFake } from "../../dev/stripe-fake";
 import type { StripeFake } from "../../dev/stripe-fake";
 import { ConformanceChecker, assertConforms, assertExchange } from "../support/conformance";
@@ -33,7 +31,7 @@ const BUYERS = 1000;
 const SETUP_BATCH = 25;
 const ADDRESS = { name: "Flash Buyer", line1: "1 Main St", city: "Springfield", region: "CA", postal_code: "90001", country: "US" };
 
-let worker: Awaited<ReturnType<typeof unstable_startWorker>>;
+let worker: TestWorker | undefined;
 let origin = "";
 const db = new pg.Client({ connectionString: pgUrl(cfg.pgPrimaryPort, cfg.testDatabase) });
 // A Stripe fake of this file's own (not the shared one on the stack's port), so its objects are this run's alone.
@@ -47,16 +45,8 @@ beforeAll(async () => {
   // Fresh Durable Object storage (persist: false) loads this stock from Postgres on first use.
   await db.query("update inventory set on_hand = $2 where sku = $1", [SKU, STOCK]);
   await db.query("delete from inventory_movements where sku = $1 and reason = 'sale'", [SKU]);
-  const vars = { ...localWorkerVars(cfg, cfg.testDatabase, "test"), API_RATE_LIMIT_PER_MINUTE: "100000", LOG_LEVEL: "error", STRIPE_API_BASE: fake.url };
-  const envFile = path.join(mkdtempSync(path.join(tmpdir(), "nb-flash-")), ".dev.vars");
-  writeFileSync(envFile, Object.entries(vars).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join("\n"));
-  worker = await unstable_startWorker({
-    config: path.join(projectRoot, "wrangler.toml"),
-    envFiles: [envFile],
-    dev: { inspector: false, persist: false, watch: false, logLevel: "error", server: { hostname: "127.0.0.1", port: 0 } },
-  });
-  await worker.ready;
-  origin = String(await worker.url).replace(/\/$/, "");
+  worker = await startTestWorker(cfg, cfg.testDatabase, { API_RATE_LIMIT_PER_MINUTE: "100000", STRIPE_API_BASE: fake.url });
+  origin = worker.origin;
   checker = new ConformanceChecker((await (await fetch(`${origin}/openapi.json`)).json()) as OpenApiDocument);
 }, 120_000);
 
