@@ -29,6 +29,23 @@ const authed = (token: string, init: RequestInit = {}): RequestInit => ({
 
 const ADDRESS = { name: "Ada Lovelace", line1: "12 St James's Square", city: "London", postal_code: "SW1Y 4JH", country: "GB", phone: "+442079460000" };
 
+describe("API3 property level: an address edit meets the rules of a new address", () => {
+  it("moving a saved address to the US without a valid region is 400 and changes nothing; with one it is saved", async () => {
+    const ada = await newUser("region");
+    const created = await call("/v1/me/addresses", authed(ada.token, { method: "POST", body: JSON.stringify(ADDRESS) }));
+    const addr = (await json<{ data: { id: string } }>(created)).data;
+    for (const change of [{ country: "US" }, { country: "US", region: "ZZ" }, { country: "CA", region: "CA" }]) {
+      const res = await call(`/v1/me/addresses/${addr.id}`, authed(ada.token, { method: "PATCH", body: JSON.stringify(change) }));
+      expect(res.status, JSON.stringify(change)).toBe(400);
+      expect((await json<ErrorBody>(res)).error.code).toBe("VALIDATION_FAILED");
+    }
+    const list = await json<{ data: { id: string; country: string }[] }>(await call("/v1/me/addresses", authed(ada.token)));
+    expect(list.data.find((a) => a.id === addr.id)?.country).toBe("GB");
+    const moved = await call(`/v1/me/addresses/${addr.id}`, authed(ada.token, { method: "PATCH", body: JSON.stringify({ country: "US", region: "NY", postal_code: "10001", city: "New York" }) }));
+    expect(moved.status).toBe(200);
+  });
+});
+
 describe("API1 object level authorization (IDOR)", () => {
   it("answers 404 for another user's address on read, change and delete, and never lists it", async () => {
     const alice = await newUser("alice");

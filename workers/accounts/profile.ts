@@ -7,6 +7,7 @@ import { sql } from "drizzle-orm";
 import type { Context } from "hono";
 import type { AppEnv } from "../platform/context";
 import { AppError } from "../platform/errors";
+import { regionProblem } from "../platform/iso-3166";
 import { decryptPii, decryptPiiJson, encryptPii, encryptPiiJson } from "../platform/pii";
 import { piiRing as ring } from "../platform/pii-keys";
 import { hashIp, writeAudit } from "../platform/audit";
@@ -135,6 +136,9 @@ export async function updateAddress(c: Context<AppEnv>, userId: string, addressI
   const existing = await decryptPiiJson<AddressData>(ring(c), current.data_enc, addressContext(userId, addressId));
   const { label, country, default_shipping, default_billing, ...data } = patch;
   const merged: AddressData = { ...existing, ...Object.fromEntries(Object.entries(data).filter(([, v]) => v !== undefined)) };
+  // The same rule as a new address, on the address as it will be: a change of country can make a region required.
+  const problem = regionProblem(country ?? current.country, typeof merged.region === "string" ? merged.region : undefined);
+  if (problem) throw new AppError("VALIDATION_FAILED", `Invalid request body: region: ${problem}`, [{ path: "region", code: "custom", message: problem }]);
   const dataEnc = await encryptPiiJson(ring(c), merged, addressContext(userId, addressId));
   const row = await c.get("db").write((db) =>
     db.transaction(async (tx) => {
