@@ -3063,7 +3063,11 @@ export interface paths {
                         };
                     };
                 };
-                /** @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly. */
+                /**
+                 * @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly.
+                 *
+                 *     `SEARCH_UNAVAILABLE`: The search engine cannot be reached.
+                 */
                 503: {
                     headers: {
                         /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
@@ -3078,7 +3082,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "DATABASE_UNAVAILABLE";
+                                code: "DATABASE_UNAVAILABLE" | "SEARCH_UNAVAILABLE";
                                 /** @description Structured facts about the error (for validation: one entry per issue), or null. */
                                 details?: unknown;
                                 /** @description For people; may change. Program against `code`. */
@@ -3326,7 +3330,11 @@ export interface paths {
                         };
                     };
                 };
-                /** @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly. */
+                /**
+                 * @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly.
+                 *
+                 *     `SEARCH_UNAVAILABLE`: The search engine cannot be reached.
+                 */
                 503: {
                     headers: {
                         /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
@@ -3341,7 +3349,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "DATABASE_UNAVAILABLE";
+                                code: "DATABASE_UNAVAILABLE" | "SEARCH_UNAVAILABLE";
                                 /** @description Structured facts about the error (for validation: one entry per issue), or null. */
                                 details?: unknown;
                                 /** @description For people; may change. Program against `code`. */
@@ -3554,7 +3562,11 @@ export interface paths {
                         };
                     };
                 };
-                /** @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly. */
+                /**
+                 * @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly.
+                 *
+                 *     `SEARCH_UNAVAILABLE`: The search engine cannot be reached.
+                 */
                 503: {
                     headers: {
                         /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
@@ -3569,7 +3581,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "DATABASE_UNAVAILABLE";
+                                code: "DATABASE_UNAVAILABLE" | "SEARCH_UNAVAILABLE";
                                 /** @description Structured facts about the error (for validation: one entry per issue), or null. */
                                 details?: unknown;
                                 /** @description For people; may change. Program against `code`. */

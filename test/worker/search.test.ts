@@ -170,6 +170,21 @@ describe("bad input", () => {
     expect((await json<ErrorBody>(res)).error.code).toBe("SEARCH_UNAVAILABLE");
     expect((await call("/v1/products?limit=3", {}, down)).status).toBe(200);
   });
+
+  it("a synonym change while the engine is down is a 503 that says it is saved (it was a 500), and the list is a 503", async () => {
+    const down = { TYPESENSE_HOST: "127.0.0.1", TYPESENSE_PORT: String(DEAD_PORT), TYPESENSE_PROTOCOL: "http", TYPESENSE_API_KEY: "k" } as Partial<Record<keyof Env, string>>;
+    const staff = { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" };
+    const put = await call("/v1/admin/search/synonyms/outage-set", { method: "PUT", headers: staff, body: JSON.stringify({ synonyms: ["outage", "downtime"] }) }, down);
+    expect(put.status).toBe(503);
+    const body = await json<ErrorBody>(put);
+    expect(body.error.code).toBe("SEARCH_UNAVAILABLE");
+    expect(body.error.message).toMatch(/saved/);
+    const [row] = await sql<{ n: string }>("primary", "select count(*) as n from search_synonyms where id = 'outage-set'");
+    expect(Number(row?.n)).toBe(1);
+    expect((await call("/v1/admin/search/synonyms", { headers: staff }, down)).status).toBe(503);
+    // Put back as it was (the engine in this suite is Postgres, so this reaches it).
+    expect((await call("/v1/admin/search/synonyms/outage-set", { method: "DELETE", headers: staff })).status).toBe(204);
+  });
 });
 
 describe("GET /v1/search/suggest", () => {

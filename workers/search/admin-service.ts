@@ -10,6 +10,7 @@ import type { Database } from "../platform/db";
 import { AppError } from "../platform/errors";
 import { hashIp, writeAudit } from "../platform/audit";
 import type { SynonymSet } from "./engine";
+import { SearchUnavailableError } from "./engine";
 import { searchEngineFor } from "./engine-factory";
 import { bumpIndexVersion } from "./indexer";
 import { publishIndexVersion } from "./index-version";
@@ -55,8 +56,23 @@ async function afterChange(ctx: ServiceContext): Promise<void> {
 }
 
 /** Every synonym set, as the engine holds them. */
+/**
+ * The engine's part of a synonym change. The set is already saved in Postgres (the source a reindex pushes to the
+ * engine), so an engine outage is a 503 that says so, not a 500.
+ */
+async function inEngine<T>(what: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof SearchUnavailableError) {
+      throw new AppError("SEARCH_UNAVAILABLE", `The search engine did not answer (${what}); saved changes reach it on the next reindex`, null, { "Retry-After": "5" });
+    }
+    throw err;
+  }
+}
+
 export async function listSynonyms(ctx: ServiceContext): Promise<SynonymSet[]> {
-  return searchEngineFor(ctx.config, ctx.db, { readPrimary: true }).listSynonyms();
+  return inEngine("list", () => searchEngineFor(ctx.config, ctx.db, { readPrimary: true }).listSynonyms());
 }
 
 /** Creates or replaces a synonym set. */
@@ -69,7 +85,7 @@ export async function putSynonym(ctx: ServiceContext, actor: StaffActor, id: str
       on conflict (id) do update set root = excluded.root, synonyms = excluded.synonyms, updated_at = now()`);
     return { before: before.rows[0] ?? null, after: { root: set.root, synonyms: set.synonyms } };
   });
-  await searchEngineFor(ctx.config, ctx.db).upsertSynonym(set);
+  await inEngine("upsert", () => searchEngineFor(ctx.config, ctx.db).upsertSynonym(set));
   await afterChange(ctx);
   return set;
 }
@@ -81,6 +97,6 @@ export async function deleteSynonym(ctx: ServiceContext, actor: StaffActor, id: 
     if (gone.rows.length === 0) throw new AppError("SYNONYM_NOT_FOUND", `No synonym set '${id}'`, { id });
     return { before: gone.rows[0], after: null };
   });
-  await searchEngineFor(ctx.config, ctx.db).deleteSynonym(id);
+  await inEngine("delete", () => searchEngineFor(ctx.config, ctx.db).deleteSynonym(id));
   await afterChange(ctx);
 }

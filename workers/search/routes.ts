@@ -89,7 +89,7 @@ const listSynonymSets = apiRoute({
   security: STAFF,
   request: { query: emptyQuerySchema },
   responses: { 200: ok(z.array(synonymSetSchema), "The synonym sets, by id.", { headers: ["Cache-Control"] }) },
-  errors: [...STAFF_ERRORS, "DATABASE_UNAVAILABLE"],
+  errors: [...STAFF_ERRORS, "DATABASE_UNAVAILABLE", "SEARCH_UNAVAILABLE"],
 });
 
 const putSynonymSet = apiRoute({
@@ -102,7 +102,7 @@ const putSynonymSet = apiRoute({
   security: STAFF,
   request: { params: synonymIdParamSchema, body: { required: true, content: { "application/json": { schema: synonymBodySchema } } } },
   responses: { 200: ok(synonymSetSchema, "The set as stored (duplicates removed).", { headers: ["Cache-Control"] }) },
-  errors: [...STAFF_ERRORS, "DATABASE_UNAVAILABLE"],
+  errors: [...STAFF_ERRORS, "DATABASE_UNAVAILABLE", "SEARCH_UNAVAILABLE"],
   fieldCodes: { param: { id: "INVALID_SLUG" } },
 });
 
@@ -115,7 +115,7 @@ const deleteSynonymSet = apiRoute({
   security: STAFF,
   request: { params: synonymIdParamSchema },
   responses: { 204: empty("Deleted.") },
-  errors: [...STAFF_ERRORS, "SYNONYM_NOT_FOUND", "DATABASE_UNAVAILABLE"],
+  errors: [...STAFF_ERRORS, "SYNONYM_NOT_FOUND", "DATABASE_UNAVAILABLE", "SEARCH_UNAVAILABLE"],
   fieldCodes: { param: { id: "INVALID_SLUG" } },
 });
 
