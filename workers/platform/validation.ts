@@ -1,11 +1,10 @@
 /**
- * zValidator with the project's error envelope: a failed check answers 400 with a precise code
- * (UNKNOWN_PARAMETER for keys a strict schema does not know, or a code the route maps to a field) and the zod
- * issues as details. Nothing after the validator runs on bad input.
+ * Validation failures in the project's error envelope (the routes' validation hook in openapi.ts uses these): a
+ * failed check answers 400 with a precise code (UNKNOWN_PARAMETER for keys a strict schema does not know, or a code
+ * the route maps to a field) and the zod issues as details. Nothing after the validator runs on bad input.
  *
  * Also the one rule for free text: no control characters (Postgres refuses NUL, logs and emails mangle the rest).
  */
-import { zValidator } from "@hono/zod-validator";
 import type { ValidationTargets } from "hono";
 import { z } from "zod";
 import { AppError } from "./errors";
@@ -90,17 +89,6 @@ export function validationError(issues: readonly z.core.$ZodIssue[], target: key
   const message = summarise(what, details, omitted);
   if (omitted > 0) details.push({ path: "", code: "truncated", message: `${omitted} more issues not shown` });
   return new AppError(code, message, details);
-}
-
-/** A zValidator whose failures become AppErrors in the envelope. */
-export function validate<T extends z.ZodType, Target extends keyof ValidationTargets>(
-  target: Target,
-  schema: T,
-  fieldCodes: FieldCodes = {},
-) {
-  return zValidator(target, schema, (result) => {
-    if (!result.success) throw validationError(result.error.issues, target, fieldCodes);
-  });
 }
 
 const intText = (min: number, max: number) =>
