@@ -17,7 +17,7 @@ import type { SearchEngine } from "../workers/search/engine";
 import type { SqlGateway } from "../workers/search/sql-gateway";
 import { PostgresSearchEngine } from "../workers/search/postgres-engine";
 import { TypesenseSearchEngine } from "../workers/search/typesense-engine";
-import { nextProductIds } from "../workers/search/documents";
+import { DOCUMENT_SCHEMA, nextProductIds } from "../workers/search/documents";
 import { bumpIndexVersion, reindexProducts } from "../workers/search/indexer";
 import { keys as searchKeys, TTL } from "../workers/search/cache-keys";
 import { raiseVersion } from "../workers/platform/version-counter";
@@ -91,26 +91,34 @@ export async function reindexAll(databaseUrl: string, opts: ReindexOptions = {})
     const r = await pool.query<{ n: string }>("select count(*) as n from products");
     const total = Number(r.rows[0]?.n ?? 0);
     if (opts.ifEmpty && engine.name === "postgres") {
-      const existing = await pool.query("select 1 from search_documents limit 1");
+      // Kept when it holds documents of today's shape from a finished run; an index of an older shape is rebuilt.
+      const existing = await pool.query(
+        `select 1 from search_documents where exists (select 1 from search_reindex_runs where engine = 'postgres'
+           and finished_at is not null and document_schema >= $1) limit 1`,
+        [DOCUMENT_SCHEMA],
+      );
       if (existing.rowCount && existing.rowCount > 0) return { products: 0, documents: 0, ms: Date.now() - started };
     }
     await engine.ensureReady();
     const synonyms = await pool.query<{ id: string; root: string | null; synonyms: string[] }>("select id, root, synonyms from search_synonyms order by id");
     for (const s of synonyms.rows) await engine.upsertSynonym(s);
 
-    const run = await pool.query<{ last_product_id: string; indexed: number; finished_at: Date | null }>(
-      "select last_product_id, indexed, finished_at from search_reindex_runs where engine = $1",
+    const run = await pool.query<{ last_product_id: string; indexed: number; finished_at: Date | null; document_schema: number }>(
+      "select last_product_id, indexed, finished_at, document_schema from search_reindex_runs where engine = $1",
       [engine.name],
     );
     const prev = run.rows[0];
-    const resume = prev && prev.finished_at === null && !opts.restart;
+    // A run of an older document shape is not resumed: what it wrote lacks today's fields.
+    const resume = prev && prev.finished_at === null && !opts.restart && prev.document_schema >= DOCUMENT_SCHEMA;
     let after = resume ? Number(prev.last_product_id) : 0;
     let documents = resume ? prev.indexed : 0;
     await pool.query(
-      `insert into search_reindex_runs (engine, last_product_id, indexed, started_at, finished_at) values ($1, $2, $3, now(), null)
+      `insert into search_reindex_runs (engine, last_product_id, indexed, started_at, finished_at, document_schema)
+       values ($1, $2, $3, now(), null, $5)
        on conflict (engine) do update set last_product_id = excluded.last_product_id, indexed = excluded.indexed,
-         started_at = case when $4 then search_reindex_runs.started_at else now() end, finished_at = null`,
-      [engine.name, after, documents, resume],
+         started_at = case when $4 then search_reindex_runs.started_at else now() end, finished_at = null,
+         document_schema = excluded.document_schema`,
+      [engine.name, after, documents, resume, DOCUMENT_SCHEMA],
     );
     if (resume) log(`[search] resuming the ${engine.name} reindex after product ${after}`);
     const doneBefore = Number((await pool.query<{ n: string }>("select count(*) as n from products where id <= $1", [after])).rows[0]?.n ?? 0);
@@ -127,6 +135,11 @@ export async function reindexAll(databaseUrl: string, opts: ReindexOptions = {})
       log(`[search] ${engine.name}: ${done}/${total} products (${Math.round((done / Math.max(total, 1)) * 100)}%), ${documents} documents, ${Math.round((done - doneBefore) / Math.max(secs, 0.001))} products/s`);
     }
     await pool.query("update search_reindex_runs set finished_at = now() where engine = $1", [engine.name]);
+    if (engine.name === "postgres") {
+      // A bulk load leaves the GIN indexes' pending lists full (each search then scans them: 2-7 ms a probe instead
+      // of 0.03) and the statistics stale; vacuum flushes the one and analyze the other.
+      await pool.query("vacuum analyze search_documents, search_suggestions, search_terms, search_term_variants");
+    }
     const version = await bumpIndexVersion(gateway);
     if (opts.redis) {
       try {

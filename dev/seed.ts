@@ -118,6 +118,31 @@ export async function seed(databaseUrl: string, opts: { small?: boolean; log?: (
     const pa: Row[] = products.flatMap((p) => p.authors.map((a, i) => [p.id, authorIds.get(a.slug) as number, i, "author"]));
     inserted.product_authors = await insertMany(client, "product_authors", ["product_id", "author_id", "position", "role"], pa, "on conflict do nothing");
 
+    // Subjects from the readers' shelf tags (dev/seed-data/subjects.csv, book_subjects.csv; tools/build-subjects.ts).
+    const subjectRows = parseCsvObjects(await readFile(path.join(projectRoot, "dev/seed-data/subjects.csv"), "utf8"));
+    inserted.subjects = await insertMany(
+      client,
+      "subjects",
+      ["slug", "name", "aliases"],
+      subjectRows.map((r) => {
+        const name = r.name ?? r.subject ?? "";
+        return [r.subject ?? "", name.charAt(0).toUpperCase() + name.slice(1), `{${(r.aliases ?? "").split("|").filter(Boolean).map((a) => `"${a}"`).join(",")}}`];
+      }),
+      "on conflict (slug) do nothing",
+    );
+    const subjectIds = new Map((await client.query<{ id: number; slug: string }>("select id, slug from subjects")).rows.map((r) => [r.slug, r.id]));
+    const seeded = new Set(products.map((p) => p.id));
+    const bookSubjects = parseCsvObjects(await readFile(path.join(projectRoot, "dev/seed-data/book_subjects.csv"), "utf8"));
+    inserted.product_subjects = await insertMany(
+      client,
+      "product_subjects",
+      ["product_id", "subject_id", "weight"],
+      bookSubjects
+        .filter((r) => seeded.has(Number(r.book_id)) && subjectIds.has(r.subject ?? ""))
+        .map((r) => [Number(r.book_id), subjectIds.get(r.subject ?? "") as number, Number(r.weight)]),
+      "on conflict do nothing",
+    );
+
     const vRows: Row[] = products.flatMap((p) =>
       p.variants.map((v) => [p.id, v.sku, v.name, JSON.stringify({ format: v.format }), v.priceOverride, "active", v.trackInventory, false, v.position]),
     );
@@ -141,7 +166,7 @@ export async function seed(databaseUrl: string, opts: { small?: boolean; log?: (
     );
 
     // Explicit ids were inserted: move identity sequences past them so later inserts do not collide.
-    for (const [table, col] of [["products", "id"], ["variants", "id"], ["categories", "id"], ["authors", "id"]] as const) {
+    for (const [table, col] of [["products", "id"], ["variants", "id"], ["categories", "id"], ["authors", "id"], ["subjects", "id"]] as const) {
       await client.query(`select setval(pg_get_serial_sequence('${table}', '${col}'), greatest((select coalesce(max(${col}), 0) from ${table}), 1))`);
     }
     await client.query("commit");

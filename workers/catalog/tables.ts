@@ -168,6 +168,38 @@ export const productAuthors = pgTable(
   (t) => [primaryKey({ columns: [t.productId, t.authorId] }), index("product_authors_author_idx").on(t.authorId, t.productId)],
 );
 
+/**
+ * Subjects a book is about ("zombie", "time travel", "world war ii"): the readers' own shelf names folded into one
+ * vocabulary (dev/seed-data/subjects.csv, built from the goodbooks shelf tags). `aliases` are the other names a
+ * shopper may type for it (sci fi, scifi, sf for science fiction), already normalised.
+ */
+export const subjects = pgTable(
+  "subjects",
+  {
+    id: integer("id").primaryKey().generatedByDefaultAsIdentity(),
+    slug: text("slug").notNull(),
+    name: text("name").notNull(),
+    aliases: text("aliases").array().notNull().default(sql`'{}'::text[]`),
+    ...timestamps,
+  },
+  (t) => [uniqueIndex("subjects_slug_uq").on(t.slug)],
+);
+
+/** How strongly a product is about a subject: how many readers shelved it so (a relevance weight, not a label). */
+export const productSubjects = pgTable(
+  "product_subjects",
+  {
+    productId: bigint("product_id", { mode: "number" })
+      .notNull()
+      .references(() => products.id, { onDelete: "cascade" }),
+    subjectId: integer("subject_id")
+      .notNull()
+      .references(() => subjects.id, { onDelete: "cascade" }),
+    weight: integer("weight").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.productId, t.subjectId] }), index("product_subjects_subject_idx").on(t.subjectId, t.productId)],
+);
+
 export const attributeTypes = ["text", "number", "boolean", "enum"] as const;
 export type AttributeType = (typeof attributeTypes)[number];
 

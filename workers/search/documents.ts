@@ -5,12 +5,34 @@
 import { sql } from "drizzle-orm";
 import type { SqlReader as Reader } from "./sql-gateway";
 import type { SearchDocument } from "./engine";
+import { normPhrase } from "./subject-words";
 
-type DocumentRow = Omit<SearchDocument, "product_id" | "rating" | "product_version"> & {
+type DocumentRow = Omit<SearchDocument, "product_id" | "rating" | "product_version" | "series_key" | "is_collection"> & {
   product_id: string | number;
   rating: string | number;
   product_version: string | number;
+  series_raw: string | null;
 };
+
+/**
+ * The shape of a search document: raised when documents gain what existing indexes lack (2: subjects, series
+ * keys, collections), so the start-up reindex of the local stack rebuilds them and operators know to reindex.
+ */
+export const DOCUMENT_SCHEMA = 2;
+
+/** Titles of box sets, omnibuses and companions: ranked below the books themselves. */
+const COLLECTION_TITLE = /\b(box(ed)? ?set|boxset|omnibus|collection|complete|compendium|companion|trilogy|quartet|books? \d+\s*(-|–|to|&|and|through)\s*\d+|volumes? \d+\s*(-|–|&)\s*\d+)\b/i;
+
+/** A series number that is not a plain volume: a range (#1-3), an in-between novella (#0.5, #2.5) or a list. */
+const MINOR_NUMBER = /#\s*(\d+(\.\d+)?\s*[-–,&]\s*\d+|\d*\.\d+)/;
+
+/** The words of a series name as queries are compared: unaccented, lower case, no leading article. */
+export function seriesKey(series: string | null): string | null {
+  if (series === null) return null;
+  const words = normPhrase(series).split(" ").filter(Boolean);
+  if (words.length > 1 && (words[0] === "the" || words[0] === "a" || words[0] === "an")) words.shift();
+  return words.length > 0 ? words.join(" ") : null;
+}
 
 /** The documents of these products as they are now (primary reads: the index must not lag the write). */
 export async function loadDocuments(db: Reader, productIds: number[]): Promise<SearchDocument[]> {
@@ -18,6 +40,8 @@ export async function loadDocuments(db: Reader, productIds: number[]): Promise<S
   const rows = await db.rows<DocumentRow>(sql`
     select v.sku, p.id as product_id, p.name, p.slug,
       nullif(regexp_replace(p.attributes ->> 'series', '\\s*[,(]?\\s*#[0-9.\\-]+\\)?\\s*$', ''), '') as series,
+      p.attributes ->> 'series' as series_raw,
+      coalesce(sj.slugs, '{}') as subjects, coalesce(sj.names, '{}') as subject_names, coalesce(sj.weights, '{}') as subject_weights,
       coalesce(a.names, '{}') as authors, coalesce(a.slugs, '{}') as author_slugs, b.name as publisher,
       coalesce(cat.slugs, '{}') as category_slugs, coalesce(cat.names, '{}') as category_names, pc.path as category_path,
       v.attributes ->> 'format' as format, p.language, coalesce(v.price_override, p.base_price) as price, p.currency,
@@ -39,13 +63,21 @@ export async function loadDocuments(db: Reader, productIds: number[]): Promise<S
       select array_agg(c.slug order by c.depth, c.slug) as slugs, array_agg(c.name order by c.depth, c.slug) as names
       from product_categories x join categories c on c.id = x.category_id where x.product_id = p.id
     ) cat on true
+    left join lateral (
+      select array_agg(s.slug order by ps.weight desc, s.slug) as slugs, array_agg(s.name order by ps.weight desc, s.slug) as names,
+        array_agg(ps.weight order by ps.weight desc, s.slug) as weights
+      from product_subjects ps join subjects s on s.id = ps.subject_id where ps.product_id = p.id
+    ) sj on true
     where p.id in (${sql.join(productIds.map((id) => sql`${id}`), sql`, `)}) and p.status = 'active'
     order by p.id, v.position`);
-  return rows.map((r) => ({
+  return rows.map(({ series_raw, ...r }) => ({
     ...r,
     product_id: Number(r.product_id),
     rating: Number(r.rating),
     product_version: Number(r.product_version),
+    subject_weights: r.subject_weights.map(Number),
+    series_key: seriesKey(r.series),
+    is_collection: COLLECTION_TITLE.test(r.name) || (series_raw !== null && MINOR_NUMBER.test(series_raw)),
   }));
 }
 

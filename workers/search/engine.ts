@@ -18,6 +18,16 @@ export interface SearchDocument {
   category_slugs: string[];
   category_names: string[];
   category_path: string;
+  /** Subject slugs ("zombie", "time-travel"), strongest first; `subject_weights` holds each one's weight. */
+  subjects: string[];
+  /** Display names of `subjects`, in the same order (matched as words). */
+  subject_names: string[];
+  /** How many readers shelved the book under each subject: ranks a subject's books. */
+  subject_weights: number[];
+  /** The series name as compared with queries: normalised words without a leading article (null: no series). */
+  series_key: string | null;
+  /** A box set, omnibus, companion or in-between volume (#1-3, #0.5): ranked below the series' own books. */
+  is_collection: boolean;
   format: string | null;
   language: string | null;
   price: number;
@@ -65,9 +75,24 @@ export interface SearchFilters {
   isbn13?: string | undefined;
 }
 
+/**
+ * What the service understood of the words before the engine sees them (query-understanding.ts): the words
+ * without shopper filler ("books by", "novels", "the … series"), the phrase's subject keys (singular, synonyms
+ * folded), and what the filler hinted at.
+ */
+export interface QueryIntent {
+  /** The words to match, filler removed (equal to `q` when there was none). */
+  core: string;
+  /** Candidate whole-phrase keys of an author, series or subject ("zombie" for "zombies"). */
+  keys: string[];
+  hint: "author" | "series" | "subject" | null;
+}
+
 export interface SearchRequest {
   /** The shopper's words; null browses everything that passes the filters. */
   q: string | null;
+  /** Set with `q` by the service; engines fall back to `q` as typed without it. */
+  intent?: QueryIntent | undefined;
   filters: SearchFilters;
   facets: FacetField[];
   sort: SearchSort;
@@ -118,14 +143,16 @@ export interface SearchResult {
   indexVersion?: number;
   hits: SearchHit[];
   facets: Partial<Record<FacetField, FacetCount[]>>;
+  /** The words as the engine corrected them, when that differs from what was typed and the match was weak. */
+  didYouMean?: string | undefined;
 }
 
-export type SuggestionKind = "title" | "author" | "series";
+export type SuggestionKind = "title" | "author" | "series" | "subject";
 
 export interface Suggestion {
   kind: SuggestionKind;
   text: string;
-  /** Product slug for titles, author slug for authors, null for series. */
+  /** Product slug for titles, author slug for authors, subject slug for subjects, null for series. */
   slug: string | null;
   highlight: string;
 }
@@ -158,7 +185,7 @@ export interface SearchEngine {
   delete(skus: string[]): Promise<void>;
   /** `fresh`: read the newest state (Postgres: the primary), for read-your-writes and lagging replicas. */
   search(req: SearchRequest, opts?: { fresh?: boolean }): Promise<SearchResult>;
-  /** Up to `limit` (≤ 10) titles, authors and series for a half-typed query. */
+  /** Up to `limit` (≤ 10) titles, authors, series and subjects for a half-typed query, the most read first. */
   suggest(q: string, limit: number): Promise<Suggestion[]>;
   upsertSynonym(set: SynonymSet): Promise<void>;
   deleteSynonym(id: string): Promise<void>;

@@ -22,6 +22,7 @@ import type {
   SynonymSet,
 } from "./engine";
 import { facetDocumentField } from "./engine";
+import { entitiesOf } from "./entities";
 import { escapeHtml, hasMatch, MARK_END, MARK_START, MARKERS, renderHighlight } from "./highlight";
 
 /** The words of a text, unaccented, lower case, single-spaced: how queries and titles are compared. */
@@ -34,6 +35,9 @@ const normWords = (expr: SQL): SQL =>
  * names, and Typesense does not stem either).
  */
 const weighted = (expr: SQL, weight: "A" | "B" | "C" | "D"): SQL => sql`setweight(to_tsvector('simple', ${normWords(expr)}), ${weight})`;
+
+/** The title before a subtitle without a leading article, as `search_documents.title_key`: "game of thrones". */
+const titleKey = (expr: SQL): SQL => sql`regexp_replace(${normWords(sql`split_part(${expr}, ':', 1)`)}, '^(the|a|an) ', '')`;
 
 // Matches are marked with private-use characters, and the text is escaped in TS before they become <mark> (highlight.ts).
 const HEADLINE = `HighlightAll=true, StartSel="${MARK_START}", StopSel="${MARK_END}"`;
@@ -98,6 +102,7 @@ interface SearchRow extends Record<string, unknown> {
   hits: (Omit<SearchHit, "highlights"> & { h_name: string | null; h_series: string | null; h_authors: string[] | null })[];
   facets: Partial<Record<FacetField, FacetCount[]>> | null;
   index_version: number | null;
+  did_you_mean: string | null;
 }
 
 /** Postgres implementation of the search contract. */
@@ -128,7 +133,8 @@ export class PostgresSearchEngine implements SearchEngine {
       with input as (
         select * from jsonb_to_recordset(${JSON.stringify(docs)}::jsonb) as x(
           sku text, product_id bigint, name text, slug text, series text, authors text[], author_slugs text[],
-          publisher text, category_slugs text[], category_names text[], category_path text, format text,
+          publisher text, category_slugs text[], category_names text[], category_path text, subjects text[],
+          subject_names text[], subject_weights int[], series_key text, is_collection boolean, format text,
           language text, price int, currency text, in_stock boolean, attributes jsonb, rating real,
           ratings_count int, sales_count int, popularity int, featured boolean, published_year int, isbn13 text,
           isbn10 text, image_url text, product_version bigint)
@@ -140,13 +146,15 @@ export class PostgresSearchEngine implements SearchEngine {
       upserted as (
         insert into search_documents (sku, product_id, in_stock, price, rating, ratings_count, popularity, featured,
           published_year, document, format, language, name_norm, publisher, isbn13, category_slugs, author_slugs,
-          product_version, indexed_at)
+          series_key, subjects, subject_weights, title_key, is_collection, product_version, indexed_at)
         select sku, product_id, in_stock, price, rating, ratings_count, popularity, featured, published_year,
           ${weighted(sql`name`, "A")}
           || ${weighted(sql`coalesce(series, '') || ' ' || array_to_string(authors, ' ')`, "B")}
-          || ${weighted(sql`array_to_string(category_names, ' ') || ' ' || coalesce(attributes ->> 'original_title', '') || ' ' || coalesce(publisher, '')`, "C")}
+          || ${weighted(sql`array_to_string(category_names, ' ') || ' ' || array_to_string(subject_names, ' ') || ' ' || coalesce(attributes ->> 'original_title', '') || ' ' || coalesce(publisher, '')`, "C")}
           || ${weighted(sql`coalesce(isbn13, '') || ' ' || coalesce(isbn10, '') || ' ' || sku`, "D")},
-          format, language, ${normWords(sql`name`)}, publisher, isbn13, category_slugs, author_slugs, product_version, now()
+          format, language, ${normWords(sql`name`)}, publisher, isbn13, category_slugs, author_slugs,
+          series_key, coalesce(subjects, '{}'), coalesce(subject_weights, '{}'), ${titleKey(sql`name`)}, coalesce(is_collection, false),
+          product_version, now()
         from input
         on conflict (sku) do update set
           product_id = excluded.product_id, in_stock = excluded.in_stock, price = excluded.price, rating = excluded.rating,
@@ -154,6 +162,8 @@ export class PostgresSearchEngine implements SearchEngine {
           published_year = excluded.published_year, document = excluded.document, format = excluded.format,
           language = excluded.language, name_norm = excluded.name_norm, publisher = excluded.publisher,
           isbn13 = excluded.isbn13, category_slugs = excluded.category_slugs, author_slugs = excluded.author_slugs,
+          series_key = excluded.series_key, subjects = excluded.subjects, subject_weights = excluded.subject_weights,
+          title_key = excluded.title_key, is_collection = excluded.is_collection,
           product_version = excluded.product_version, indexed_at = now()
         -- A build from an older product version (a slow, redelivered job) never overwrites a newer one, and a build
         -- that changes nothing (a full reindex, a sibling SKU's change) writes no new row version.
@@ -162,12 +172,15 @@ export class PostgresSearchEngine implements SearchEngine {
                search_documents.ratings_count, search_documents.popularity, search_documents.featured,
                search_documents.published_year, search_documents.document, search_documents.format,
                search_documents.language, search_documents.name_norm, search_documents.publisher, search_documents.isbn13,
-               search_documents.category_slugs, search_documents.author_slugs, search_documents.product_version)
+               search_documents.category_slugs, search_documents.author_slugs, search_documents.series_key,
+               search_documents.subjects, search_documents.subject_weights, search_documents.title_key,
+               search_documents.is_collection, search_documents.product_version)
           is distinct from
               (excluded.product_id, excluded.in_stock, excluded.price, excluded.rating, excluded.ratings_count,
                excluded.popularity, excluded.featured, excluded.published_year, excluded.document, excluded.format,
                excluded.language, excluded.name_norm, excluded.publisher, excluded.isbn13, excluded.category_slugs,
-               excluded.author_slugs, excluded.product_version)
+               excluded.author_slugs, excluded.series_key, excluded.subjects, excluded.subject_weights,
+               excluded.title_key, excluded.is_collection, excluded.product_version)
         returning 1
       ),
       products as (
@@ -200,7 +213,7 @@ export class PostgresSearchEngine implements SearchEngine {
       ),
       words as (
         select t as word, max(ratings_count) as weight from input,
-          unnest(regexp_split_to_array(search_norm(name || ' ' || coalesce(series, '') || ' ' || array_to_string(authors, ' ')), '[^[:alnum:]]+')) t
+          unnest(regexp_split_to_array(search_norm(name || ' ' || coalesce(series, '') || ' ' || array_to_string(authors, ' ') || ' ' || array_to_string(coalesce(subject_names, '{}'), ' ')), '[^[:alnum:]]+')) t
         where length(t) >= 2 and length(t) <= 40
         group by t
       ),
@@ -217,19 +230,23 @@ export class PostgresSearchEngine implements SearchEngine {
         delete from search_suggestions s where s.product_id = any(${ids})
           and not exists (select 1 from products p where p.product_id = s.product_id)
       ),
+      entities as (
+        select * from jsonb_to_recordset(${JSON.stringify(entitiesOf(docs))}::jsonb) as x(
+          id text, kind text, label text, slug text, weight int, keys text[], tokens text[], tail text)
+      ),
       suggestions as (
-        select 'title:' || product_id as id, 'title' as kind, name as label, slug, product_id, ratings_count as weight from products
+        select 'title:' || product_id as id, 'title' as kind, name as label, slug, product_id, ratings_count as weight,
+          '{}'::text[] as keys, '{}'::text[] as tokens, null::text as tail
+        from products
         union all
-        select distinct on (a.slug) 'author:' || a.slug, 'author', a.name, a.slug, null::bigint, p.ratings_count
-        from products p, unnest(p.authors, p.author_slugs) as a(name, slug)
-        union all
-        select distinct on (search_norm(series)) 'series:' || search_norm(series), 'series', series, null, null::bigint, ratings_count
-        from products where series is not null
+        select id, kind, label, slug, null::bigint, weight, keys, tokens, tail from entities
       ),
       suggested as (
-        insert into search_suggestions (id, kind, label, slug, product_id, weight, label_norm, document)
-        select id, kind, label, slug, product_id, weight, ${normWords(sql`label`)}, to_tsvector('simple', ${normWords(sql`label`)}) from suggestions
+        insert into search_suggestions (id, kind, label, slug, product_id, weight, label_norm, document, keys, tokens, tail)
+        select id, kind, label, slug, product_id, weight, ${normWords(sql`label`)}, to_tsvector('simple', ${normWords(sql`label`)}), keys, tokens, tail
+        from suggestions
         on conflict (id) do update set label = excluded.label, slug = excluded.slug, label_norm = excluded.label_norm, document = excluded.document,
+          keys = excluded.keys, tokens = excluded.tokens, tail = excluded.tail,
           weight = case when search_suggestions.kind = 'title' then excluded.weight
                         else greatest(search_suggestions.weight, excluded.weight) end
       )
@@ -271,33 +288,87 @@ export class PostgresSearchEngine implements SearchEngine {
           ),
           sql`, `,
         )})`;
-    // Title coverage (query length over title length) stands in for trigram similarity, which costs twice as
-    // much as the whole text rank on broad queries; results not sorted by relevance skip scoring altogether.
+    const intent = req.intent ?? { core: q, keys: [], hint: null };
+    // Tiers decide which books answer the query; within a tier the most read come first (score = tier·100 + ln
+    // popularity + small adjustments), like Typesense's text-match buckets followed by a popularity sort:
+    //   5  the title itself (as typed, without filler, or corrected), or the author / series / subject the whole
+    //      query names (a first author; a co-author is 4)
+    //   3  every word in the title, or a partial author / series name ("tolkien", "narnia")
+    //   2  every word somewhere (title, authors, series, subjects, categories, ISBN)
+    // An exact title gets +3 (twenty times the readers) so it leads its own series; box sets and companions −1.5.
+    const exactTitle = sql`(d.name_norm = x.nq or d.title_key = x.nq_key or d.name_norm = x.nc or d.title_key = x.nc_key or d.title_key = x.cq_key)`;
+    const subjectWeight = sql`coalesce((select max(sw) from unnest(d.subjects, d.subject_weights) sx(sn, sw) where sn = any(x.subj)), 0)`;
     const score = textual && req.sort !== "relevance"
       ? sql`0`
       : textual
-      ? sql`ts_rank('{0.05,0.2,0.5,1.0}', d.document, p.tsq, 1)
-            + case when d.name_norm = p.nq then 1.5 when starts_with(d.name_norm, p.nq) then 0.4 else 0 end
-            + 0.5 * least(length(p.nq)::float4 / greatest(length(d.name_norm), 1), 1)
-            + ln(1 + d.ratings_count) * 0.02
+      ? sql`100 * greatest(
+              case when ${exactTitle} then 5 else 0 end,
+              case when d.author_slugs[1] = any(x.a_full) or d.series_key = any(x.s_full) or d.subjects && x.subj then 5
+                   when d.author_slugs && x.a_full then 4 else 0 end,
+              case when x.tsq_title is not null and d.document @@ x.tsq_title then 3
+                   when d.author_slugs && x.a_part or d.series_key = any(x.s_part) then 3 else 0 end,
+              2)
+            + ln(1 + d.popularity)
+            + case when ${exactTitle} then 3 else 0 end
+            + case when d.subjects && x.subj then 0.5 * ln(1 + ${subjectWeight}) else 0 end
+            - case when d.is_collection then 1.5 else 0 end
+            + 0.5 * ts_rank('{0.05,0.2,0.5,1.0}', d.document, x.tsq, 1)
             + case when d.in_stock then 0.1 else 0 end + case when d.featured then 0.05 else 0 end`
       : sql`ln(1 + d.popularity) * 0.02 + case when d.in_stock then 0.1 else 0 end + case when d.featured then 0.05 else 0 end`;
-    const match = textual ? sql`d.document @@ p.tsq` : sql`true`;
+    const entityMatch = (alias: "d" | "v"): SQL =>
+      sql.raw(`(${alias}.author_slugs && (x.a_full || x.a_part) or ${alias}.series_key = any(x.s_full || x.s_part) or ${alias}.subjects && x.subj)`);
     const offset = (req.page - 1) * req.perPage;
     // Only the columns this request's facets and sort read: a broad query groups thousands of rows.
     const extraCols = [...new Set([...req.facets.map((f) => facetDocumentField[f]), ...sortColumns[req.sort]])].filter((c) => c !== "in_stock");
     const extra = sql.raw(extraCols.map((c) => `d.${c},`).join(" "));
     const sortKeys = sql.raw(sortColumns[req.sort].map((c) => `max(${c}) as ${c},`).join(" "));
     // A hit lists its variants that pass the filters and match the words (an ISBN or SKU word matches one).
-    const variantMatch = textual ? sql`v.document @@ p.tsq` : sql`true`;
+    const variantMatch = textual ? sql`(v.document @@ x.tsq or ${entityMatch("v")})` : sql`true`;
+    const keys = sql`array[${sql.join([...intent.keys, ""].map((k) => sql`${k}`), sql`, `)}]::text[]`;
+    // Entities (authors, series, subjects) the whole query names, or partly names; a hint ("books by …") keeps
+    // only its kind when one of that kind matched.
+    const hint = intent.hint ?? "";
     const rows = await r.rows<SearchRow>(sql`
-      with p as materialized (
-        select search_tsquery(${q}, ${matchAll}) as tsq, ${normWords(sql`${q}::text`)} as nq
+      with p0 as materialized (
+        select search_tsquery(${intent.core}, ${matchAll}) as tsq, search_tsquery(${intent.core}, true, 'A') as tsq_title,
+          ${normWords(sql`${q}::text`)} as nq, ${normWords(sql`${intent.core}::text`)} as nc, search_correct(${intent.core}) as ctoks
+      ),
+      p1 as materialized (
+        select p0.*, array_to_string(p0.ctoks, ' ') as cq,
+          array(select distinct k from unnest(${keys} || array[p0.nc, array_to_string(p0.ctoks, ' ')]) k0,
+                lateral (select k0 as k union all select regexp_replace(k0, '^(the|a|an) ', '')) kk where k <> '') as keys
+        from p0
+      ),
+      ent as materialized (
+        select kind, ref, bool_or(whole) as whole, max(weight) as weight from (
+          select s.kind, coalesce(s.slug, substr(s.id, 8)) as ref, true as whole, s.weight
+          from search_suggestions s, p1 where s.keys && p1.keys and s.kind <> 'title'
+          union all
+          select s.kind, coalesce(s.slug, substr(s.id, 8)), false, s.weight
+          from search_suggestions s, p1
+          where cardinality(p1.ctoks) > 0 and s.tokens @> p1.ctoks and s.kind in ('author', 'series') and (s.kind <> 'author' or s.tail = any(p1.ctoks))
+        ) e group by kind, ref
+        order by bool_or(whole) desc, max(weight) desc limit 60
+      ),
+      x as materialized (
+        select p1.*,
+          regexp_replace(p1.nq, '^(the|a|an) ', '') as nq_key, regexp_replace(p1.nc, '^(the|a|an) ', '') as nc_key,
+          regexp_replace(p1.cq, '^(the|a|an) ', '') as cq_key,
+          coalesce((select array_agg(ref) from ent where whole and kind = 'author' and (h.on_kind is null or h.on_kind = 'author')), '{}') as a_full,
+          coalesce((select array_agg(ref) from ent where not whole and kind = 'author' and (h.on_kind is null or h.on_kind = 'author')), '{}') as a_part,
+          coalesce((select array_agg(ref) from ent where whole and kind = 'series' and (h.on_kind is null or h.on_kind = 'series')), '{}') as s_full,
+          coalesce((select array_agg(ref) from ent where not whole and kind = 'series' and (h.on_kind is null or h.on_kind = 'series')), '{}') as s_part,
+          coalesce((select array_agg(ref) from ent where whole and kind = 'subject' and (h.on_kind is null or h.on_kind = 'subject')), '{}') as subj
+        from p1, (select (select kind from ent where kind = ${hint} limit 1) as on_kind) h
       ),
       matched as materialized (
         select d.sku, d.product_id, d.price, d.in_stock, ${extra} ${score} as score
-        from search_documents d, p
-        where ${textual ? sql`p.tsq is not null and ` : sql``}${match} and ${filterSql(req.filters)}
+        from search_documents d, x
+        where ${textual ? sql`d.document @@ x.tsq` : sql`true`} and ${filterSql(req.filters)}
+        ${textual ? sql`union all
+        select d.sku, d.product_id, d.price, d.in_stock, ${extra} ${score} as score
+        from search_documents d, x
+        where ${entityMatch("d")} and not coalesce(d.document @@ x.tsq, false) and ${filterSql(req.filters)}` : sql``}
       ),
       groups as (
         select product_id, max(score) as score, min(price) as min_price, bool_or(in_stock) as in_stock,
@@ -317,13 +388,14 @@ export class PostgresSearchEngine implements SearchEngine {
             'featured', d.featured, 'rating', json_build_object('average', round(d.rating::numeric, 2), 'count', d.ratings_count),
             'variants', (select json_agg(json_build_object('sku', v.sku, 'format', v.format, 'price', v.price, 'in_stock', v.in_stock) order by v.price, v.sku)
                          from search_documents v where v.product_id = pg.product_id and ${variantMatch} and ${filterSql(req.filters, "v")}),
-            'h_name', ${textual ? sql`ts_headline('simple', ${unmarked(sql`d.name`)}, p.tsq, ${HEADLINE})` : sql`null`},
-            'h_series', ${textual ? sql`case when d.series is not null then ts_headline('simple', ${unmarked(sql`d.series`)}, p.tsq, ${HEADLINE}) end` : sql`null`},
-            'h_authors', ${textual ? sql`(select array_agg(ts_headline('simple', ${unmarked(sql`a`)}, p.tsq, ${HEADLINE}) order by o) from unnest(d.authors) with ordinality as x(a, o))` : sql`null`}
+            'h_name', ${textual ? sql`ts_headline('simple', ${unmarked(sql`d.name`)}, x.tsq, ${HEADLINE})` : sql`null`},
+            'h_series', ${textual ? sql`case when d.series is not null then ts_headline('simple', ${unmarked(sql`d.series`)}, x.tsq, ${HEADLINE}) end` : sql`null`},
+            'h_authors', ${textual ? sql`(select array_agg(ts_headline('simple', ${unmarked(sql`a`)}, x.tsq, ${HEADLINE}) order by o) from unnest(d.authors) with ordinality as ax(a, o))` : sql`null`}
           ) order by pg.ord), '[]'::json)
-          from page pg join search_products d on d.product_id = pg.product_id, p) as hits,
+          from page pg join search_products d on d.product_id = pg.product_id, x) as hits,
         ${facets} as facets,
-        (select version from cache_versions where scope = 'search')::int as index_version`);
+        (select version from cache_versions where scope = 'search')::int as index_version,
+        ${textual ? sql`(select case when x.cq <> x.nc and coalesce((select max(score) from groups), 0) < 300 then x.cq end from x)` : sql`null`} as did_you_mean`);
     const row = rows[0];
     if (!row) return { found: 0, hits: [], facets: {} };
     const hits: SearchHit[] = row.hits.map(({ h_name, h_series, h_authors, ...hit }) => {
@@ -333,7 +405,7 @@ export class PostgresSearchEngine implements SearchEngine {
       if (h_authors?.some(hasMatch)) highlights.authors = h_authors.map(renderHighlight);
       return { ...hit, product_id: Number(hit.product_id), highlights };
     });
-    return { found: row.found, hits, facets: row.facets ?? {}, indexVersion: row.index_version ?? 0 };
+    return { found: row.found, hits, facets: row.facets ?? {}, indexVersion: row.index_version ?? 0, didYouMean: row.did_you_mean ?? undefined };
   }
 
   async suggest(q: string, limit: number): Promise<Suggestion[]> {

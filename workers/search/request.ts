@@ -2,6 +2,7 @@
 import { toIsbn13 } from "../platform/isbn";
 import type { SearchRequest } from "./engine";
 import type { SearchQuery } from "./schemas";
+import { understandQuery } from "./query-understanding";
 
 /** An ISBN-10/13 typed as the query (hyphens and spaces allowed), as ISBN-13; null for anything else. */
 export function isbnQuery(q: string): string | null {
@@ -15,6 +16,7 @@ export function toSearchRequest(q: SearchQuery): SearchRequest {
   const text = isbn13 ? null : (q.q ?? null);
   return {
     q: text,
+    intent: text === null ? undefined : understandQuery(text),
     filters: {
       category: q.category,
       author: q.author,

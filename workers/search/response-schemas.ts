@@ -54,15 +54,19 @@ export const searchQueryEchoSchema = z.object({
   q: z.string().nullable().meta({ description: "The words searched after normalisation (at most 10 words); null when browsing or for an ISBN." }),
   isbn13: z.string().nullable().meta({ description: "Set when `q` was an ISBN: the exact book it looked up." }),
   sort: z.enum(searchSorts),
+  did_you_mean: z
+    .string()
+    .nullable()
+    .meta({ description: "The words as the dictionary corrects them, when that differs from what was typed and nothing matched well: offer it as a new search." }),
 });
 
 export const searchEngineSchema = z.enum(["postgres", "typesense"]).meta({ description: "The engine that answered." });
 
 export const suggestionSchema = z
   .object({
-    kind: z.enum(["title", "author", "series"]),
+    kind: z.enum(["title", "author", "series", "subject"]),
     text: z.string(),
-    slug: z.string().nullable().meta({ description: "Product slug for titles, author slug for authors, null for series." }),
+    slug: z.string().nullable().meta({ description: "Product slug for titles, author slug for authors, subject slug for subjects, null for series." }),
     highlight: highlight("The text"),
   })
   .meta({ id: "Suggestion" });
@@ -104,7 +108,7 @@ export const searchExample = {
   ],
   facets: { format: [{ value: "ebook", count: 2 }, { value: "hardcover", count: 2 }, { value: "paperback", count: 2 }] },
   page: { page: 1, limit: 1, found: 2, total_pages: 2, has_more: true },
-  query: { q: "hobbit", isbn13: null, sort: "relevance" },
+  query: { q: "hobbit", isbn13: null, sort: "relevance", did_you_mean: null },
   engine: "postgres",
 } as const;
 

@@ -109,7 +109,7 @@ export async function searchResponse(c: Context<AppEnv>, q: SearchQuery): Promis
       data: result.hits,
       facets: result.facets,
       page: { page: req.page, limit: req.perPage, found: result.found, total_pages: totalPages, has_more: req.page < totalPages },
-      query: { q: req.q, isbn13: req.filters.isbn13 ?? null, sort: req.sort },
+      query: { q: req.q, isbn13: req.filters.isbn13 ?? null, sort: req.sort, did_you_mean: result.didYouMean ?? null },
       engine: engine.name,
     });
     return { body, version: result.indexVersion ?? 0 };

@@ -172,13 +172,15 @@ export function singularWord(w: string): string {
   return w;
 }
 
-/** Lower case, unaccented words joined by single spaces (how shelf names and queries are compared). */
+/**
+ * Lower case, unaccented words joined by single spaces: how shelf names and queries are compared, and the same
+ * words as the Postgres side's `search_norm` split on non-alphanumerics ("salem's" is "salem s" on both sides).
+ */
 export function normPhrase(s: string): string {
   return s
     .normalize("NFKD")
     .replace(/[\u0300-\u036f]/g, "")
     .toLowerCase()
-    .replace(/['’]/g, "")
     .split(/[^\p{L}\p{N}]+/u)
     .filter(Boolean)
     .join(" ");

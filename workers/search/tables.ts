@@ -37,6 +37,14 @@ export const searchDocuments = pgTable(
     /** Every category of the product, ancestors included (a category filter matches descendants). */
     categorySlugs: text("category_slugs").array().notNull().default(sql`'{}'::text[]`),
     authorSlugs: text("author_slugs").array().notNull().default(sql`'{}'::text[]`),
+    /** `series_key` of the document (normalised, no leading article): a series query's books. */
+    seriesKey: text("series_key"),
+    /** Subject slugs, strongest first, with each one's weight at the same position in `subject_weights`. */
+    subjects: text("subjects").array().notNull().default(sql`'{}'::text[]`),
+    subjectWeights: integer("subject_weights").array().notNull().default(sql`'{}'::int[]`),
+    /** The title before a subtitle (":"), without a leading article: "game of thrones" for "A Game of Thrones". */
+    titleKey: text("title_key").notNull().default(""),
+    isCollection: boolean("is_collection").notNull().default(false),
     /** The product version the row was built from: an older build never overwrites a newer one. */
     productVersion: bigint("product_version", { mode: "number" }).notNull(),
     indexedAt: timestamp("indexed_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
@@ -47,6 +55,9 @@ export const searchDocuments = pgTable(
     index("search_documents_categories_gin").using("gin", t.categorySlugs),
     index("search_documents_authors_gin").using("gin", t.authorSlugs),
     index("search_documents_isbn13_idx").on(t.isbn13),
+    index("search_documents_series_key_idx").on(t.seriesKey),
+    index("search_documents_subjects_gin").using("gin", t.subjects),
+    index("search_documents_title_key_idx").on(t.titleKey),
   ],
 );
 
@@ -100,13 +111,16 @@ export const searchTermVariants = pgTable(
   (t) => [primaryKey({ columns: [t.variant, t.word] })],
 );
 
-/** Autocomplete entries: titles, authors and series, each with a tsvector and a popularity weight. */
+/**
+ * Autocomplete entries and the entity dictionary of query understanding: titles, authors, series and subjects, each
+ * with a tsvector, a popularity weight, the whole-phrase `keys` a query matches it by, and its words.
+ */
 export const searchSuggestions = pgTable(
   "search_suggestions",
   {
-    /** `title:<product_id>`, `author:<slug>` or `series:<normalised name>`. */
+    /** `title:<product_id>`, `author:<slug>`, `series:<series key>` or `subject:<slug>`. */
     id: text("id").primaryKey(),
-    kind: text("kind").$type<"title" | "author" | "series">().notNull(),
+    kind: text("kind").$type<"title" | "author" | "series" | "subject">().notNull(),
     label: text("label").notNull(),
     slug: text("slug"),
     productId: bigint("product_id", { mode: "number" }),
@@ -114,8 +128,22 @@ export const searchSuggestions = pgTable(
     /** The label's words as queries are normalised: "starts with what was typed" ranks first without re-parsing. */
     labelNorm: text("label_norm").notNull().default(""),
     document: tsvector("document").notNull(),
+    /**
+     * What a whole query must equal to mean this entity: an author's full name, the name without initials
+     * ("ursula le guin", "tolkien") and with initials joined ("jk rowling"); a series key; a subject's key.
+     */
+    keys: text("keys").array().notNull().default(sql`'{}'::text[]`),
+    /** The label's words (and joined initials): a query whose words are all among them is a partial match. */
+    tokens: text("tokens").array().notNull().default(sql`'{}'::text[]`),
+    /** An author's surname: a partial author match must name it. */
+    tail: text("tail"),
   },
-  (t) => [index("search_suggestions_document_gin").using("gin", t.document), index("search_suggestions_product_idx").on(t.productId)],
+  (t) => [
+    index("search_suggestions_document_gin").using("gin", t.document),
+    index("search_suggestions_product_idx").on(t.productId),
+    index("search_suggestions_keys_gin").using("gin", t.keys),
+    index("search_suggestions_tokens_gin").using("gin", t.tokens),
+  ],
 );
 
 /** Synonym sets of the Postgres engine, shaped like Typesense's: multi-way without `root`, one-way with it. */
@@ -144,4 +172,6 @@ export const searchReindexRuns = pgTable("search_reindex_runs", {
   indexed: integer("indexed").notNull().default(0),
   startedAt: timestamp("started_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
   finishedAt: timestamp("finished_at", { withTimezone: true, mode: "date" }),
+  /** The document shape (documents.ts DOCUMENT_SCHEMA) the run builds: an index from an older shape is rebuilt. */
+  documentSchema: integer("document_schema").notNull().default(1),
 });
