@@ -80,3 +80,9 @@ BEGIN
   RETURN out;
 END;
 $$;
+--> statement-breakpoint
+-- "&" is the word "and" ("Daughter of Smoke & Bone" is found by "daughter of smoke and bone", and the other way
+-- round). Documents are rebuilt by the reindex that DOCUMENT_SCHEMA 2 requires.
+CREATE OR REPLACE FUNCTION search_norm(t text) RETURNS text
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+  AS $$ SELECT lower(public.unaccent('public.unaccent'::regdictionary, replace(t, '&', ' and '))) $$;

@@ -58,7 +58,7 @@ describe("search_tsquery bounds", () => {
 describe("cost of gibberish queries", () => {
   it("12 words of 30 random letters cost about an honest query, not a dictionary scan per word", async () => {
     // Past the API's 200-character cap on purpose: the engine must bound its own work.
-    const req = (q: string) => ({ ...toSearchRequest(searchQuerySchema.parse({ q: "warm up" })), q });
+    const req = (q: string) => ({ ...toSearchRequest(searchQuerySchema.parse({ q: "warm up" })), q, intent: undefined });
     await engine.search(req("warm up"));
     const times: number[] = [];
     for (let i = 0; i < 7; i++) {

@@ -23,6 +23,7 @@ import type {
 } from "./engine";
 import { facetDocumentField } from "./engine";
 import { entitiesOf } from "./entities";
+import { understandQuery } from "./query-understanding";
 import { escapeHtml, hasMatch, MARK_END, MARK_START, MARKERS, renderHighlight } from "./highlight";
 
 /** The words of a text, unaccented, lower case, single-spaced: how queries and titles are compared. */
@@ -288,7 +289,7 @@ export class PostgresSearchEngine implements SearchEngine {
           ),
           sql`, `,
         )})`;
-    const intent = req.intent ?? { core: q, keys: [], hint: null };
+    const intent = req.intent ?? understandQuery(q);
     // Tiers decide which books answer the query; within a tier the most read come first (score = tier·100 + ln
     // popularity + small adjustments), like Typesense's text-match buckets followed by a popularity sort:
     //   5  the title itself (as typed, without filler, or corrected), or the author / series / subject the whole
@@ -307,7 +308,7 @@ export class PostgresSearchEngine implements SearchEngine {
                    when d.author_slugs && x.a_full then 4 else 0 end,
               case when x.tsq_title is not null and d.document @@ x.tsq_title then 3
                    when d.author_slugs && x.a_part or d.series_key = any(x.s_part) then 3 else 0 end,
-              2)
+              ${matchAll ? sql`2` : sql`1 + (select count(*) from unnest(x.word_tsqs) wq where d.document @@ wq)::float4 / greatest(cardinality(x.word_tsqs), 1)`})
             + ln(1 + d.popularity)
             + case when ${exactTitle} then 3 else 0 end
             + case when d.subjects && x.subj then 0.5 * ln(1 + ${subjectWeight}) else 0 end
@@ -332,6 +333,7 @@ export class PostgresSearchEngine implements SearchEngine {
       with p0 as materialized (
         select search_tsquery(${intent.core}, ${matchAll}) as tsq, search_tsquery(${intent.core}, true, 'A') as tsq_title,
           ${normWords(sql`${q}::text`)} as nq, ${normWords(sql`${intent.core}::text`)} as nc, search_correct(${intent.core}) as ctoks
+          ${matchAll ? sql`` : sql`, array(select search_tsquery(w, true) from unnest((regexp_split_to_array(search_norm(${intent.core}), '[^[:alnum:]]+'))[1:10]) w where w <> '') as word_tsqs`}
       ),
       p1 as materialized (
         select p0.*, array_to_string(p0.ctoks, ' ') as cq,

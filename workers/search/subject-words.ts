@@ -178,6 +178,7 @@ export function singularWord(w: string): string {
  */
 export function normPhrase(s: string): string {
   return s
+    .replace(/&/g, " and ")
     .normalize("NFKD")
     .replace(/[\u0300-\u036f]/g, "")
     .toLowerCase()
