@@ -86,3 +86,7 @@ $$;
 CREATE OR REPLACE FUNCTION search_norm(t text) RETURNS text
   LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
   AS $$ SELECT lower(public.unaccent('public.unaccent'::regdictionary, replace(t, '&', ' and '))) $$;
+--> statement-breakpoint
+-- Author and series entries are now keyed and labelled by the indexer (series by their series key); the reindex
+-- that DOCUMENT_SCHEMA 2 requires writes them again.
+DELETE FROM search_suggestions WHERE kind IN ('author', 'series');

@@ -7,7 +7,7 @@
  * Rules, in order:
  * 1. A shelf is a candidate when at least 10 books carry it with 200 shelvings in all; shelves that describe the
  *    reader rather than the book (to-read, owned, kindle, read-in-2015, favourites, …) and shelves named after an
- *    author are dropped.
+ *    author or a series (stephen-king, tolkien, harry-potter) are dropped: those are entities of their own.
  * 2. Shelf names become subject keys: hyphens to spaces, synonyms folded (sci-fi / scifi / sf → science fiction,
  *    ya → young adult, ww2 / wwii → world war ii, …), the last word singular (zombies → zombie).
  * 3. A book's weight for a subject is its largest shelf count among the subject's shelves. A book keeps a subject
@@ -30,18 +30,32 @@ async function main(): Promise<void> {
   const books = parseCsvObjects(await readFile(path.join(shared, "books_normalized.csv"), "utf8"));
   const tagNames = new Map(parseCsvObjects(await readFile(path.join(shared, "tags.csv"), "utf8")).map((r) => [r.tag_id ?? "", r.tag_name ?? ""]));
   const bookOfGoodreads = new Map(books.map((b) => [b.goodreads_book_id ?? "", Number(b.book_id)]));
-  // Author names as subject keys: a shelf called "stephen-king" is an author, not a subject.
-  const authorKeys = new Set<string>();
+  // Shelves named after an author ("stephen-king", "tolkien", even misspelt "stephanie-meyer") or a series
+  // ("harry-potter", "wheel-of-time") are those entities, which query understanding already knows.
+  const entityKeys = new Set<string>();
+  const fuzzyNames: string[] = [];
   for (const b of books) {
     for (const name of (b.authors ?? "").split(",")) {
-      const words = name.normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toLowerCase().split(/[^a-z0-9]+/).filter(Boolean);
-      if (words.length > 0) {
-        authorKeys.add(words.join(" "));
-        authorKeys.add([...words.slice(-1), ...words.slice(0, -1)].join(" "));
-        authorKeys.add(words.join(""));
-      }
+      const words = normPhrase(name).split(" ").filter(Boolean);
+      if (words.length === 0) continue;
+      entityKeys.add(words.join(" "));
+      entityKeys.add(words.join(""));
+      entityKeys.add([...words.slice(-1), ...words.slice(0, -1)].join(" "));
+      entityKeys.add(words.filter((w) => w.length > 1).join(" "));
+      const surname = words[words.length - 1] ?? "";
+      if (surname.length >= 5) entityKeys.add(surname);
+      if (words.join(" ").length >= 8) fuzzyNames.push(words.join(" "));
+    }
+    const series = normPhrase((b.series ?? "").replace(/\s*[,(]?\s*#[0-9.-]+\)?\s*$/, ""));
+    if (series) {
+      entityKeys.add(series);
+      entityKeys.add(series.replace(/^(the|a|an) /, ""));
+      entityKeys.add(singularKey(series));
     }
   }
+  const isEntity = (key: string, raw: string): boolean =>
+    [key, raw, raw.replace(/ /g, ""), raw.replace(/^(the|a|an) /, "")].some((k) => entityKeys.has(k)) ||
+    (raw.length >= 8 && raw.includes(" ") && fuzzyNames.some((n) => Math.abs(n.length - raw.length) <= 2 && editDistance(n, raw) <= 2));
 
   const rows = parseCsvObjects(await readFile(path.join(shared, "book_tags.csv"), "utf8"));
   const tagBooks = new Map<string, number>();
@@ -61,8 +75,7 @@ async function main(): Promise<void> {
     if (n < MIN_BOOKS || (tagTotal.get(tag) ?? 0) < MIN_TOTAL) continue;
     const name = tagNames.get(tag) ?? "";
     const key = subjectKeyOfTag(name);
-    const raw = normPhrase(name.replace(/[-_]+/g, " "));
-    if (key === null || authorKeys.has(key) || authorKeys.has(raw) || authorKeys.has(raw.replace(/ /g, ""))) continue;
+    if (key === null || isEntity(key, normPhrase(name.replace(/[-_]+/g, " ")))) continue;
     subjectOfTag.set(tag, key);
     const f = forms.get(key) ?? new Map<string, number>();
     const form = name.toLowerCase().replace(/[-_]+/g, " ").trim();
@@ -102,6 +115,17 @@ async function main(): Promise<void> {
   await writeFile(path.join(projectRoot, "dev/seed-data/subjects.csv"), `${vocab.join("\n")}\n`);
   await writeFile(path.join(projectRoot, "dev/seed-data/book_subjects.csv"), `${out.join("\n")}\n`);
   console.log(`subjects: ${used.size} subjects, ${out.length - 1} book-subject pairs over ${weights.size} books`);
+}
+
+/** Levenshtein distance (small strings only: author names against shelf names). */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length] ?? 0;
 }
 
 const slug = (key: string): string => key.replace(/[^\p{L}\p{N}]+/gu, "-");

@@ -246,8 +246,12 @@ export class PostgresSearchEngine implements SearchEngine {
         insert into search_suggestions (id, kind, label, slug, product_id, weight, label_norm, document, keys, tokens, tail)
         select id, kind, label, slug, product_id, weight, ${normWords(sql`label`)}, to_tsvector('simple', ${normWords(sql`label`)}), keys, tokens, tail
         from suggestions
-        on conflict (id) do update set label = excluded.label, slug = excluded.slug, label_norm = excluded.label_norm, document = excluded.document,
-          keys = excluded.keys, tokens = excluded.tokens, tail = excluded.tail,
+        -- An entity is labelled as its most read book names it ("The Wheel of Time", not a box set's "Wheel of Time").
+        on conflict (id) do update set
+          label = case when search_suggestions.kind = 'title' or excluded.weight >= search_suggestions.weight then excluded.label else search_suggestions.label end,
+          label_norm = case when search_suggestions.kind = 'title' or excluded.weight >= search_suggestions.weight then excluded.label_norm else search_suggestions.label_norm end,
+          document = case when search_suggestions.kind = 'title' or excluded.weight >= search_suggestions.weight then excluded.document else search_suggestions.document end,
+          slug = excluded.slug, keys = excluded.keys, tokens = excluded.tokens, tail = excluded.tail,
           weight = case when search_suggestions.kind = 'title' then excluded.weight
                         else greatest(search_suggestions.weight, excluded.weight) end
       )
@@ -414,12 +418,24 @@ export class PostgresSearchEngine implements SearchEngine {
     const { value } = await this.db.read(
       (r) =>
         r.rows<{ kind: Suggestion["kind"]; text: string; slug: string | null; highlight: string }>(sql`
-        with p as materialized (select search_tsquery(${q}, true) as tsq, ${normWords(sql`${q}::text`)} as nq)
-        select s.kind, s.label as text, s.slug, ts_headline('simple', ${unmarked(sql`s.label`)}, p.tsq, ${HEADLINE}) as highlight
-        from search_suggestions s, p
-        where p.tsq is not null and s.document @@ p.tsq
-        order by (case when starts_with(s.label_norm, p.nq) then 1 else 0 end) desc,
-                 ts_rank(s.document, p.tsq) + ln(1 + s.weight) * 0.05 desc, s.id
+        with p as materialized (select search_tsquery(${q}, true) as tsq, ${normWords(sql`${q}::text`)} as nq),
+        -- What was typed starts the label first, then the most read; at most a few authors, series and subjects, so
+        -- titles are never crowded out.
+        ranked as (
+          select s.kind, s.label, s.slug, s.id, p.tsq,
+            (case when starts_with(s.label_norm, p.nq) then 1 else 0 end) as starts,
+            ts_rank(s.document, p.tsq) + ln(1 + s.weight) * 0.3 as rank
+          from search_suggestions s, p
+          where p.tsq is not null and s.document @@ p.tsq
+          order by starts desc, rank desc, s.id limit 60
+        ),
+        capped as (
+          select *, row_number() over (partition by kind order by starts desc, rank desc, id) as nth from ranked
+        )
+        select kind, label as text, slug, ts_headline('simple', ${unmarked(sql`label`)}, tsq, ${HEADLINE}) as highlight
+        from capped
+        where kind = 'title' or (kind = 'subject' and nth <= 2) or (kind in ('author', 'series') and nth <= 3)
+        order by starts desc, rank desc, id
         limit ${limit}`),
       this.readOpts(this.readPrimary),
     );

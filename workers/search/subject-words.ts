@@ -149,7 +149,7 @@ const PHRASES: Record<string, string> = {
 /** Words that stay as they are although they end in s. */
 const NOT_PLURAL = new Set([
   "series", "politics", "economics", "physics", "mathematics", "ethics", "news", "comics", "classics", "gas", "christmas",
-  "us", "bus", "plus", "chaos", "atlas", "texas", "paris", "arts", "sciences", "wellness", "business", "success",
+  "us", "bus", "plus", "chaos", "atlas", "texas", "paris", "arts", "wellness", "business", "success",
   "happiness", "loneliness", "madness", "illness", "wilderness", "darkness", "kindness", "consciousness", "genesis",
   "psychosis", "analysis", "crisis", "thesis", "basis", "oasis", "tennis", "jesus", "lewis", "dickens", "holmes",
   "narnia", "athens", "mars", "venus", "aliens", "adventures", "sports", "thanksgiving",
