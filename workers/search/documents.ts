@@ -7,7 +7,7 @@ import type { SqlReader as Reader } from "./sql-gateway";
 import type { SearchDocument } from "./engine";
 import { normPhrase } from "./subject-words";
 
-type DocumentRow = Omit<SearchDocument, "product_id" | "rating" | "product_version" | "series_key" | "is_collection"> & {
+type DocumentRow = Omit<SearchDocument, "product_id" | "rating" | "product_version" | "series" | "series_keys" | "series_names" | "is_collection"> & {
   product_id: string | number;
   rating: string | number;
   product_version: string | number;
@@ -16,15 +16,27 @@ type DocumentRow = Omit<SearchDocument, "product_id" | "rating" | "product_versi
 
 /**
  * The shape of a search document: raised when documents gain what existing indexes lack (2: subjects, series
- * keys, collections), so the start-up reindex of the local stack rebuilds them and operators know to reindex.
+ * keys, collections; 3: every series of a book), so the start-up reindex of the local stack rebuilds them and
+ * operators know to reindex.
  */
-export const DOCUMENT_SCHEMA = 2;
+export const DOCUMENT_SCHEMA = 3;
 
 /** Titles of box sets, omnibuses and companions: ranked below the books themselves. */
 const COLLECTION_TITLE = /\b(box(ed)? ?set|boxset|omnibus|collection|complete|compendium|companion|trilogy|quartet|books? \d+\s*(-|–|to|&|and|through)\s*\d+|volumes? \d+\s*(-|–|&)\s*\d+)\b/i;
 
 /** A series number that is not a plain volume: a range (#1-3), an in-between novella (#0.5, #2.5) or a list. */
 const MINOR_NUMBER = /#\s*(\d+(\.\d+)?\s*[-–,&]\s*\d+|\d*\.\d+)/;
+
+/**
+ * The series of a book from its catalog attribute ("Discworld, #1; Rincewind #1"): each name without its number,
+ * and whether the book is a minor volume of its first series.
+ */
+export function parseSeries(raw: string | null): { names: string[]; minor: boolean } {
+  if (raw === null || raw.trim() === "") return { names: [], minor: false };
+  const parts = raw.split(";").map((p) => p.trim()).filter(Boolean);
+  const names = parts.map((p) => p.replace(/\s*[,(]?\s*#\s*[0-9.\s,&–-]+\)?\s*$/, "").trim()).filter(Boolean);
+  return { names: [...new Set(names)], minor: MINOR_NUMBER.test(parts[0] ?? "") };
+}
 
 /** The words of a series name as queries are compared: unaccented, lower case, no leading article. */
 export function seriesKey(series: string | null): string | null {
@@ -39,7 +51,6 @@ export async function loadDocuments(db: Reader, productIds: number[]): Promise<S
   if (productIds.length === 0) return [];
   const rows = await db.rows<DocumentRow>(sql`
     select v.sku, p.id as product_id, p.name, p.slug,
-      nullif(regexp_replace(p.attributes ->> 'series', '\\s*[,(]?\\s*#[0-9.\\-]+\\)?\\s*$', ''), '') as series,
       p.attributes ->> 'series' as series_raw,
       coalesce(sj.slugs, '{}') as subjects, coalesce(sj.names, '{}') as subject_names, coalesce(sj.weights, '{}') as subject_weights,
       coalesce(a.names, '{}') as authors, coalesce(a.slugs, '{}') as author_slugs, b.name as publisher,
@@ -70,15 +81,21 @@ export async function loadDocuments(db: Reader, productIds: number[]): Promise<S
     ) sj on true
     where p.id in (${sql.join(productIds.map((id) => sql`${id}`), sql`, `)}) and p.status = 'active'
     order by p.id, v.position`);
-  return rows.map(({ series_raw, ...r }) => ({
+  return rows.map(({ series_raw, ...r }) => {
+    const series = parseSeries(series_raw);
+    const keys = series.names.map((n) => [seriesKey(n), n] as const).filter((k): k is [string, string] => k[0] !== null);
+    return {
     ...r,
+    series: series.names[0] ?? null,
+    series_keys: keys.map(([k]) => k),
+    series_names: keys.map(([, n]) => n),
     product_id: Number(r.product_id),
     rating: Number(r.rating),
     product_version: Number(r.product_version),
     subject_weights: r.subject_weights.map(Number),
-    series_key: seriesKey(r.series),
-    is_collection: COLLECTION_TITLE.test(r.name) || (series_raw !== null && MINOR_NUMBER.test(series_raw)),
-  }));
+    is_collection: COLLECTION_TITLE.test(r.name) || series.minor,
+    };
+  });
 }
 
 /** The next `limit` product ids after `afterId` (reindex batches walk the catalog in id order). */

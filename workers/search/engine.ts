@@ -24,8 +24,12 @@ export interface SearchDocument {
   subject_names: string[];
   /** How many readers shelved the book under each subject: ranks a subject's books. */
   subject_weights: number[];
-  /** The series name as compared with queries: normalised words without a leading article (null: no series). */
-  series_key: string | null;
+  /**
+   * Every series the book belongs to ("Mort" is Death #1 and Discworld #4), as compared with queries: normalised
+   * words without a leading article; `series_names` holds their display names in the same order.
+   */
+  series_keys: string[];
+  series_names: string[];
   /** A box set, omnibus, companion or in-between volume (#1-3, #0.5): ranked below the series' own books. */
   is_collection: boolean;
   format: string | null;

@@ -62,9 +62,10 @@ export function entitiesOf(docs: SearchDocument[]): SearchEntity[] {
       const slug = d.author_slugs[i];
       if (slug) add({ id: `author:${slug}`, kind: "author", label: name, slug, weight: d.popularity, ...authorKeys(name) });
     });
-    if (d.series !== null && d.series_key !== null) {
-      add({ id: `series:${d.series_key}`, kind: "series", label: d.series, slug: null, weight: d.popularity, keys: [d.series_key], tokens: d.series_key.split(" "), tail: null });
-    }
+    d.series_keys.forEach((key, i) => {
+      const label = d.series_names[i] ?? key;
+      add({ id: `series:${key}`, kind: "series", label, slug: null, weight: d.popularity, keys: [key], tokens: key.split(" "), tail: null });
+    });
     d.subjects.forEach((slug, i) => {
       const key = slug.replace(/-/g, " ");
       const label = d.subject_names[i] ?? key;

@@ -135,7 +135,7 @@ export class PostgresSearchEngine implements SearchEngine {
         select * from jsonb_to_recordset(${JSON.stringify(docs)}::jsonb) as x(
           sku text, product_id bigint, name text, slug text, series text, authors text[], author_slugs text[],
           publisher text, category_slugs text[], category_names text[], category_path text, subjects text[],
-          subject_names text[], subject_weights int[], series_key text, is_collection boolean, format text,
+          subject_names text[], subject_weights int[], series_keys text[], series_names text[], is_collection boolean, format text,
           language text, price int, currency text, in_stock boolean, attributes jsonb, rating real,
           ratings_count int, sales_count int, popularity int, featured boolean, published_year int, isbn13 text,
           isbn10 text, image_url text, product_version bigint)
@@ -147,14 +147,14 @@ export class PostgresSearchEngine implements SearchEngine {
       upserted as (
         insert into search_documents (sku, product_id, in_stock, price, rating, ratings_count, popularity, featured,
           published_year, document, format, language, name_norm, publisher, isbn13, category_slugs, author_slugs,
-          series_key, subjects, subject_weights, title_key, is_collection, product_version, indexed_at)
+          series_keys, subjects, subject_weights, title_key, is_collection, product_version, indexed_at)
         select sku, product_id, in_stock, price, rating, ratings_count, popularity, featured, published_year,
           ${weighted(sql`name`, "A")}
           || ${weighted(sql`coalesce(series, '') || ' ' || array_to_string(authors, ' ')`, "B")}
           || ${weighted(sql`array_to_string(category_names, ' ') || ' ' || array_to_string(subject_names, ' ') || ' ' || coalesce(attributes ->> 'original_title', '') || ' ' || coalesce(publisher, '')`, "C")}
           || ${weighted(sql`coalesce(isbn13, '') || ' ' || coalesce(isbn10, '') || ' ' || sku`, "D")},
           format, language, ${normWords(sql`name`)}, publisher, isbn13, category_slugs, author_slugs,
-          series_key, coalesce(subjects, '{}'), coalesce(subject_weights, '{}'), ${titleKey(sql`name`)}, coalesce(is_collection, false),
+          coalesce(series_keys, '{}'), coalesce(subjects, '{}'), coalesce(subject_weights, '{}'), ${titleKey(sql`name`)}, coalesce(is_collection, false),
           product_version, now()
         from input
         on conflict (sku) do update set
@@ -163,7 +163,7 @@ export class PostgresSearchEngine implements SearchEngine {
           published_year = excluded.published_year, document = excluded.document, format = excluded.format,
           language = excluded.language, name_norm = excluded.name_norm, publisher = excluded.publisher,
           isbn13 = excluded.isbn13, category_slugs = excluded.category_slugs, author_slugs = excluded.author_slugs,
-          series_key = excluded.series_key, subjects = excluded.subjects, subject_weights = excluded.subject_weights,
+          series_keys = excluded.series_keys, subjects = excluded.subjects, subject_weights = excluded.subject_weights,
           title_key = excluded.title_key, is_collection = excluded.is_collection,
           product_version = excluded.product_version, indexed_at = now()
         -- A build from an older product version (a slow, redelivered job) never overwrites a newer one, and a build
@@ -173,14 +173,14 @@ export class PostgresSearchEngine implements SearchEngine {
                search_documents.ratings_count, search_documents.popularity, search_documents.featured,
                search_documents.published_year, search_documents.document, search_documents.format,
                search_documents.language, search_documents.name_norm, search_documents.publisher, search_documents.isbn13,
-               search_documents.category_slugs, search_documents.author_slugs, search_documents.series_key,
+               search_documents.category_slugs, search_documents.author_slugs, search_documents.series_keys,
                search_documents.subjects, search_documents.subject_weights, search_documents.title_key,
                search_documents.is_collection, search_documents.product_version)
           is distinct from
               (excluded.product_id, excluded.in_stock, excluded.price, excluded.rating, excluded.ratings_count,
                excluded.popularity, excluded.featured, excluded.published_year, excluded.document, excluded.format,
                excluded.language, excluded.name_norm, excluded.publisher, excluded.isbn13, excluded.category_slugs,
-               excluded.author_slugs, excluded.series_key, excluded.subjects, excluded.subject_weights,
+               excluded.author_slugs, excluded.series_keys, excluded.subjects, excluded.subject_weights,
                excluded.title_key, excluded.is_collection, excluded.product_version)
         returning 1
       ),
@@ -301,17 +301,20 @@ export class PostgresSearchEngine implements SearchEngine {
     //   3  every word in the title, or a partial author / series name ("tolkien", "narnia")
     //   2  every word somewhere (title, authors, series, subjects, categories, ISBN)
     // An exact title gets +3 (twenty times the readers) so it leads its own series; box sets and companions −1.5.
-    const exactTitle = sql`(d.name_norm = x.nq or d.title_key = x.nq_key or d.name_norm = x.nc or d.title_key = x.nc_key or d.title_key = x.cq_key)`;
+    // Without filler the words left may be a title; with a hint ("… series", "books by …") they name something else.
+    const exactTitle = intent.hint === null
+      ? sql`(d.name_norm = x.nq or d.title_key = x.nq_key or d.name_norm = x.nc or d.title_key = x.nc_key or d.title_key = x.cq_key)`
+      : sql`(d.name_norm = x.nq or d.title_key = x.nq_key)`;
     const subjectWeight = sql`coalesce((select max(sw) from unnest(d.subjects, d.subject_weights) sx(sn, sw) where sn = any(x.subj)), 0)`;
     const score = textual && req.sort !== "relevance"
       ? sql`0`
       : textual
       ? sql`100 * greatest(
               case when ${exactTitle} then 5 else 0 end,
-              case when d.author_slugs[1] = any(x.a_full) or d.series_key = any(x.s_full) or d.subjects && x.subj then 5
+              case when d.author_slugs[1] = any(x.a_full) or d.series_keys && x.s_full or d.subjects && x.subj then 5
                    when d.author_slugs && x.a_full then 4 else 0 end,
               case when x.tsq_title is not null and d.document @@ x.tsq_title then 3
-                   when d.author_slugs && x.a_part or d.series_key = any(x.s_part) then 3 else 0 end,
+                   when d.author_slugs && x.a_part or d.series_keys && x.s_part then 3 else 0 end,
               ${matchAll ? sql`2` : sql`1 + (select count(*) from unnest(x.word_tsqs) wq where d.document @@ wq)::float4 / greatest(cardinality(x.word_tsqs), 1)`})
             + ln(1 + d.popularity)
             + case when ${exactTitle} then 3 else 0 end
@@ -321,7 +324,7 @@ export class PostgresSearchEngine implements SearchEngine {
             + case when d.in_stock then 0.1 else 0 end + case when d.featured then 0.05 else 0 end`
       : sql`ln(1 + d.popularity) * 0.02 + case when d.in_stock then 0.1 else 0 end + case when d.featured then 0.05 else 0 end`;
     const entityMatch = (alias: "d" | "v"): SQL =>
-      sql.raw(`(${alias}.author_slugs && (x.a_full || x.a_part) or ${alias}.series_key = any(x.s_full || x.s_part) or ${alias}.subjects && x.subj)`);
+      sql.raw(`(${alias}.author_slugs && (x.a_full || x.a_part) or ${alias}.series_keys && (x.s_full || x.s_part) or ${alias}.subjects && x.subj)`);
     const offset = (req.page - 1) * req.perPage;
     // Only the columns this request's facets and sort read: a broad query groups thousands of rows.
     const extraCols = [...new Set([...req.facets.map((f) => facetDocumentField[f]), ...sortColumns[req.sort]])].filter((c) => c !== "in_stock");

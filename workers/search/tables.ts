@@ -37,8 +37,8 @@ export const searchDocuments = pgTable(
     /** Every category of the product, ancestors included (a category filter matches descendants). */
     categorySlugs: text("category_slugs").array().notNull().default(sql`'{}'::text[]`),
     authorSlugs: text("author_slugs").array().notNull().default(sql`'{}'::text[]`),
-    /** `series_key` of the document (normalised, no leading article): a series query's books. */
-    seriesKey: text("series_key"),
+    /** Every series of the book, normalised without a leading article: a series query's books. */
+    seriesKeys: text("series_keys").array().notNull().default(sql`'{}'::text[]`),
     /** Subject slugs, strongest first, with each one's weight at the same position in `subject_weights`. */
     subjects: text("subjects").array().notNull().default(sql`'{}'::text[]`),
     subjectWeights: integer("subject_weights").array().notNull().default(sql`'{}'::int[]`),
@@ -55,7 +55,7 @@ export const searchDocuments = pgTable(
     index("search_documents_categories_gin").using("gin", t.categorySlugs),
     index("search_documents_authors_gin").using("gin", t.authorSlugs),
     index("search_documents_isbn13_idx").on(t.isbn13),
-    index("search_documents_series_key_idx").on(t.seriesKey),
+    index("search_documents_series_keys_gin").using("gin", t.seriesKeys),
     index("search_documents_subjects_gin").using("gin", t.subjects),
     index("search_documents_title_key_idx").on(t.titleKey),
   ],
