@@ -51,3 +51,51 @@ BEGIN
   RETURN out;
 END;
 $$;
+--> statement-breakpoint
+-- Query understanding in one call, so the search statement plans a single function scan instead of the entity
+-- CTEs (planning fell from ~4 ms to well under 1): the tsqueries (every word; every word in the title), the
+-- corrected words, and the authors, series and subjects the whole query names (a_full, s_full, subj) or partly
+-- names (a_part: the surname named; s_part). A hint keeps only its kind when one of that kind matched.
+CREATE TYPE search_understanding AS (
+  tsq tsquery, tsq_title tsquery, ctoks text[], a_full text[], a_part text[], s_full text[], s_part text[], subj text[]
+);
+--> statement-breakpoint
+CREATE OR REPLACE FUNCTION search_understand(core text, extra_keys text[], hint text, match_all boolean)
+  RETURNS search_understanding LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+DECLARE
+  r search_understanding;
+  qkeys text[];
+  nc text;
+BEGIN
+  r.tsq := search_tsquery(core, match_all);
+  r.tsq_title := search_tsquery(core, true, 'A');
+  r.ctoks := search_correct(core);
+  nc := array_to_string(array_remove(regexp_split_to_array(search_norm(coalesce(core, '')), '[^[:alnum:]]+'), ''), ' ');
+  qkeys := ARRAY(
+    SELECT DISTINCT k FROM unnest(coalesce(extra_keys, '{}') || ARRAY[nc, array_to_string(r.ctoks, ' ')]) k0,
+      LATERAL (SELECT k0 AS k UNION ALL SELECT regexp_replace(k0, '^(the|a|an) ', '')) kk
+    WHERE k <> '');
+  WITH ent AS (
+    SELECT kind, ref, bool_or(whole) AS whole, max(weight) AS weight FROM (
+      SELECT s.kind, coalesce(s.slug, substr(s.id, 8)) AS ref, true AS whole, s.weight
+      FROM search_suggestions s WHERE s.keys && qkeys AND s.kind <> 'title'
+      UNION ALL
+      SELECT s.kind, coalesce(s.slug, substr(s.id, 8)), false, s.weight
+      FROM search_suggestions s
+      WHERE cardinality(r.ctoks) > 0 AND s.tokens @> r.ctoks AND s.kind IN ('author', 'series')
+        AND (s.kind <> 'author' OR s.tail = ANY (r.ctoks))
+    ) e GROUP BY kind, ref
+    ORDER BY bool_or(whole) DESC, max(weight) DESC LIMIT 60
+  ),
+  h AS (SELECT (SELECT kind FROM ent WHERE kind = hint LIMIT 1) AS on_kind)
+  SELECT
+    coalesce(array_agg(ref) FILTER (WHERE whole AND kind = 'author' AND (h.on_kind IS NULL OR h.on_kind = 'author')), '{}'),
+    coalesce(array_agg(ref) FILTER (WHERE NOT whole AND kind = 'author' AND (h.on_kind IS NULL OR h.on_kind = 'author')), '{}'),
+    coalesce(array_agg(ref) FILTER (WHERE whole AND kind = 'series' AND (h.on_kind IS NULL OR h.on_kind = 'series')), '{}'),
+    coalesce(array_agg(ref) FILTER (WHERE NOT whole AND kind = 'series' AND (h.on_kind IS NULL OR h.on_kind = 'series')), '{}'),
+    coalesce(array_agg(ref) FILTER (WHERE whole AND kind = 'subject' AND (h.on_kind IS NULL OR h.on_kind = 'subject')), '{}')
+  INTO r.a_full, r.a_part, r.s_full, r.s_part, r.subj
+  FROM h LEFT JOIN ent ON true;
+  RETURN r;
+END;
+$$;

@@ -305,7 +305,8 @@ export class PostgresSearchEngine implements SearchEngine {
     const exactTitle = intent.hint === null
       ? sql`(d.name_norm = x.nq or d.title_key = x.nq_key or d.name_norm = x.nc or d.title_key = x.nc_key or d.title_key = x.cq_key)`
       : sql`(d.name_norm = x.nq or d.title_key = x.nq_key)`;
-    const subjectWeight = sql`coalesce((select max(sw) from unnest(d.subjects, d.subject_weights) sx(sn, sw) where sn = any(x.subj)), 0)`;
+    // The first named subject's weight (a query names one subject): array_position, not an unnest per row.
+    const subjectWeight = sql`coalesce(d.subject_weights[array_position(d.subjects, x.subj[1])], 0)`;
     const score = textual && req.sort !== "relevance"
       ? sql`0`
       : textual
@@ -333,42 +334,20 @@ export class PostgresSearchEngine implements SearchEngine {
     // A hit lists its variants that pass the filters and match the words (an ISBN or SKU word matches one).
     const variantMatch = textual ? sql`(v.document @@ x.tsq or ${entityMatch("v")})` : sql`true`;
     const keys = sql`array[${sql.join([...intent.keys, ""].map((k) => sql`${k}`), sql`, `)}]::text[]`;
-    // Entities (authors, series, subjects) the whole query names, or partly names; a hint ("books by …") keeps
-    // only its kind when one of that kind matched.
+    // Entities (authors, series, subjects) the whole query names, or partly names: search_understand (0016).
     const hint = intent.hint ?? "";
     const rows = await r.rows<SearchRow>(sql`
-      with p0 as materialized (
-        select search_tsquery(${intent.core}, ${matchAll}) as tsq, search_tsquery(${intent.core}, true, 'A') as tsq_title,
-          ${normWords(sql`${q}::text`)} as nq, ${normWords(sql`${intent.core}::text`)} as nc, search_correct(${intent.core}) as ctoks
+      with u as materialized (
+        -- In FROM, so the function runs once (as "(f()).*" it would run once per column).
+        select su.*, ${normWords(sql`${q}::text`)} as nq, ${normWords(sql`${intent.core}::text`)} as nc
           ${matchAll ? sql`` : sql`, array(select search_tsquery(w, true) from unnest((regexp_split_to_array(search_norm(${intent.core}), '[^[:alnum:]]+'))[1:10]) w where w <> '') as word_tsqs`}
-      ),
-      p1 as materialized (
-        select p0.*, array_to_string(p0.ctoks, ' ') as cq,
-          array(select distinct k from unnest(${keys} || array[p0.nc, array_to_string(p0.ctoks, ' ')]) k0,
-                lateral (select k0 as k union all select regexp_replace(k0, '^(the|a|an) ', '')) kk where k <> '') as keys
-        from p0
-      ),
-      ent as materialized (
-        select kind, ref, bool_or(whole) as whole, max(weight) as weight from (
-          select s.kind, coalesce(s.slug, substr(s.id, 8)) as ref, true as whole, s.weight
-          from search_suggestions s, p1 where s.keys && p1.keys and s.kind <> 'title'
-          union all
-          select s.kind, coalesce(s.slug, substr(s.id, 8)), false, s.weight
-          from search_suggestions s, p1
-          where cardinality(p1.ctoks) > 0 and s.tokens @> p1.ctoks and s.kind in ('author', 'series') and (s.kind <> 'author' or s.tail = any(p1.ctoks))
-        ) e group by kind, ref
-        order by bool_or(whole) desc, max(weight) desc limit 60
+        from search_understand(${intent.core}, ${keys}, ${hint === "" ? null : hint}::text, ${matchAll}) su
       ),
       x as materialized (
-        select p1.*,
-          regexp_replace(p1.nq, '^(the|a|an) ', '') as nq_key, regexp_replace(p1.nc, '^(the|a|an) ', '') as nc_key,
-          regexp_replace(p1.cq, '^(the|a|an) ', '') as cq_key,
-          coalesce((select array_agg(ref) from ent where whole and kind = 'author' and (h.on_kind is null or h.on_kind = 'author')), '{}') as a_full,
-          coalesce((select array_agg(ref) from ent where not whole and kind = 'author' and (h.on_kind is null or h.on_kind = 'author')), '{}') as a_part,
-          coalesce((select array_agg(ref) from ent where whole and kind = 'series' and (h.on_kind is null or h.on_kind = 'series')), '{}') as s_full,
-          coalesce((select array_agg(ref) from ent where not whole and kind = 'series' and (h.on_kind is null or h.on_kind = 'series')), '{}') as s_part,
-          coalesce((select array_agg(ref) from ent where whole and kind = 'subject' and (h.on_kind is null or h.on_kind = 'subject')), '{}') as subj
-        from p1, (select (select kind from ent where kind = ${hint} limit 1) as on_kind) h
+        select u.*, array_to_string(u.ctoks, ' ') as cq,
+          regexp_replace(u.nq, '^(the|a|an) ', '') as nq_key, regexp_replace(u.nc, '^(the|a|an) ', '') as nc_key,
+          regexp_replace(array_to_string(u.ctoks, ' '), '^(the|a|an) ', '') as cq_key
+        from u
       ),
       matched as materialized (
         select d.sku, d.product_id, d.price, d.in_stock, ${extra} ${score} as score
