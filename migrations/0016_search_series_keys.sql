@@ -52,8 +52,8 @@ BEGIN
 END;
 $$;
 --> statement-breakpoint
--- Query understanding in one call, so the search statement plans a single function scan instead of the entity
--- CTEs (planning fell from ~4 ms to well under 1): the tsqueries (every word; every word in the title), the
+-- Query understanding in one call (the search statement reads it as one function scan, and PL/pgSQL keeps the
+-- look-ups' plans per connection): the tsqueries (every word; every word in the title), the
 -- corrected words, and the authors, series and subjects the whole query names (a_full, s_full, subj) or partly
 -- names (a_part: the surname named; s_part). A hint keeps only its kind when one of that kind matched.
 CREATE TYPE search_understanding AS (
