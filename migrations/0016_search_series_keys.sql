@@ -93,7 +93,7 @@ BEGIN
     coalesce(array_agg(ref) FILTER (WHERE NOT whole AND kind = 'author' AND (h.on_kind IS NULL OR h.on_kind = 'author')), '{}'),
     coalesce(array_agg(ref) FILTER (WHERE whole AND kind = 'series' AND (h.on_kind IS NULL OR h.on_kind = 'series')), '{}'),
     coalesce(array_agg(ref) FILTER (WHERE NOT whole AND kind = 'series' AND (h.on_kind IS NULL OR h.on_kind = 'series')), '{}'),
-    coalesce(array_agg(ref) FILTER (WHERE whole AND kind = 'subject' AND (h.on_kind IS NULL OR h.on_kind = 'subject')), '{}')
+    coalesce(array_agg(ref ORDER BY length(ref) DESC) FILTER (WHERE whole AND kind = 'subject' AND (h.on_kind IS NULL OR h.on_kind = 'subject')), '{}')
   INTO r.a_full, r.a_part, r.s_full, r.s_part, r.subj
   FROM h LEFT JOIN ent ON true;
   RETURN r;

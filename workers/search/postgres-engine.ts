@@ -300,11 +300,14 @@ export class PostgresSearchEngine implements SearchEngine {
     //      query names (a first author; a co-author is 4)
     //   3  every word in the title, or a partial author / series name ("tolkien", "narnia")
     //   2  every word somewhere (title, authors, series, subjects, categories, ISBN)
-    // An exact title gets +3 (twenty times the readers) so it leads its own series; box sets and companions −1.5.
+    // An exact title gets +3 (twenty times the readers; +1.5 without the filler) so it leads its own series; box
+    // sets and companions −1.5.
     // Without filler the words left may be a title; with a hint ("… series", "books by …") they name something else.
+    // The title as typed beats the title without filler ("the jungle book" is not "The Jungle").
+    const typedTitle = sql`(d.name_norm = x.nq or d.title_key = x.nq_key)`;
     const exactTitle = intent.hint === null
-      ? sql`(d.name_norm = x.nq or d.title_key = x.nq_key or d.name_norm = x.nc or d.title_key = x.nc_key or d.title_key = x.cq_key)`
-      : sql`(d.name_norm = x.nq or d.title_key = x.nq_key)`;
+      ? sql`(${typedTitle} or d.name_norm = x.nc or d.title_key = x.nc_key or d.title_key = x.cq_key)`
+      : typedTitle;
     // The first named subject's weight (a query names one subject): array_position, not an unnest per row.
     const subjectWeight = sql`coalesce(d.subject_weights[array_position(d.subjects, x.subj[1])], 0)`;
     const score = textual && req.sort !== "relevance"
@@ -318,7 +321,7 @@ export class PostgresSearchEngine implements SearchEngine {
                    when d.author_slugs && x.a_part or d.series_keys && x.s_part then 3 else 0 end,
               ${matchAll ? sql`2` : sql`1 + (select count(*) from unnest(x.word_tsqs) wq where d.document @@ wq)::float4 / greatest(cardinality(x.word_tsqs), 1)`})
             + ln(1 + d.popularity)
-            + case when ${exactTitle} then 3 else 0 end
+            + case when ${typedTitle} then 3 when ${exactTitle} then 1.5 else 0 end
             + case when d.subjects && x.subj then 0.5 * ln(1 + ${subjectWeight}) else 0 end
             - case when d.is_collection then 1.5 else 0 end
             + 0.5 * ts_rank('{0.05,0.2,0.5,1.0}', d.document, x.tsq, 1)

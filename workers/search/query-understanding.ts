@@ -29,6 +29,8 @@ const LEADING: [string, Hint][] = [
   ["novels with", "subject"],
   ["fiction about", "subject"],
   ["about", "subject"],
+  ["books in the", "series"],
+  ["books in", "series"],
 ];
 
 /** Trailing filler, longest first. */
@@ -39,6 +41,7 @@ const TRAILING: [string, Hint][] = [
   ["series books", "series"],
   ["series", "series"],
   ["saga", "series"],
+  ["trilogy", "series"],
   ["books", null],
   ["novels", null],
   ["book", null],
@@ -48,6 +51,8 @@ const TRAILING: [string, Hint][] = [
 
 /** Words that are filler when the whole query is only them ("books") stay: there is nothing else to search. */
 function stripOnce(words: string[], hint: Hint): { words: string[]; hint: Hint } {
+  // A possessive left over by normalisation: "stephen king's books" is "stephen king s books".
+  if (words.length > 2 && words[words.length - 1] === "s") return { words: words.slice(0, -1), hint };
   for (const [phrase, h] of LEADING) {
     const p = phrase.split(" ");
     if (words.length > p.length && p.every((w, i) => words[i] === w)) return { words: words.slice(p.length), hint: hint ?? h };
@@ -66,15 +71,18 @@ function stripOnce(words: string[], hint: Hint): { words: string[]; hint: Hint }
  * time", hint series; "zombie novels" → "zombie" (keys: zombie); "sci-fi books" → "sci fi" (keys: science fiction).
  */
 export function understandQuery(q: string): QueryIntent {
-  let words = normPhrase(q).split(" ").filter(Boolean);
+  const typed = normPhrase(q);
+  let words = typed.split(" ").filter(Boolean);
   let hint: Hint = null;
   // Two passes: "books by X series" is rare, "the X series books" is not.
-  for (let pass = 0; pass < 2; pass++) ({ words, hint } = stripOnce(words, hint));
+  for (let pass = 0; pass < 3; pass++) ({ words, hint } = stripOnce(words, hint));
   const core = words.join(" ");
   const keys = new Set<string>();
   if (core !== "") {
     keys.add(core);
     keys.add(singularKey(core));
   }
+  // Some names end in a filler word ("graphic novels", "short stories"): the phrase as typed is a candidate too.
+  if (typed !== core && typed !== "") keys.add(singularKey(typed));
   return { core: core === "" ? q : core, keys: [...keys], hint };
 }
