@@ -2,14 +2,29 @@
  * A local stand-in for the Typesense HTTP API (the v29 reference, or v30 with `version: "30.0"`: synonyms move from
  * `/collections/{c}/synonyms`, which 30 removed, to `/synonym_sets` linked by the collection schema's
  * `synonym_sets` or the `synonym_sets` search parameter). The Typesense server cannot run on these machines,
- * so the Typesense engine is tested against this fake. It checks each request against the API reference —
- * paths and methods, the API key header, collection schema field types, `query_by` fields being indexed
- * strings, `facet_by`/`group_by` fields declared `facet: true`, `sort_by` fields numeric (at most three, with
- * `_text_match`/`_eval`), `filter_by` fields existing, list parameters matching `query_by` in length, `per_page`
- * ≤ 250 — and answers in Typesense's response shapes (grouped_hits, facet_counts, highlight, import JSONL).
- * Unknown search parameters are refused (Typesense ignores them) so that a misspelt one fails a test.
- * Its matching is deliberately simple (prefix on the last word, Levenshtein typos, synonyms, drop tokens from the
- * right when nothing matches); it is a contract check, not a relevance model.
+ * so the Typesense engine is tested against this fake. It holds any number of collections and checks each
+ * request against the API reference — paths and methods, the API key header, collection schema field types and
+ * schema changes (PATCH adds or drops fields; a required field every stored document lacks is refused),
+ * `query_by` fields being indexed strings, `facet_by`/`group_by` fields declared `facet: true`, `filter_by` and
+ * `sort_by` fields existing and being indexed (`index: false` fields cannot be filtered or sorted), `sort_by`
+ * fields numeric (or `sort: true`) and at most three, list parameters matching `query_by` in length,
+ * `per_page`/`limit` ≤ 250 — and answers in Typesense's response shapes (grouped_hits, facet_counts, highlight,
+ * import JSONL). Unknown search parameters are refused (Typesense ignores them) so that a misspelt one fails a test.
+ *
+ * What it evaluates the way Typesense does (read from Typesense's source: filter.cpp, index.cpp, collection.cpp):
+ * - `filter_by`: `&&` and `||` have the same precedence and group from the left (parentheses group explicitly);
+ *   on string fields `:` means every word of the value is in the field, `:=` a whole value (an array element)
+ *   equal word for word, `:!=` none equal, `:!` not containing; bool fields take only `true`/`false`; numbers
+ *   compare; `[a, b]` is any of.
+ * - `_eval(expr)` scores 1 or 0; `_eval([ (e1):w1, (e2):w2 ])` scores the weight of the first expression that
+ *   matches (not the sum), 0 when none does.
+ * - `_text_match(buckets: N)` / `(bucket_size: N)`: the sorted results (groups, with `group_by`; at most the first
+ *   250) are cut into N blocks by position and each block ties on text match, so the next sort field orders it;
+ *   with fewer results than N nothing is bucketed.
+ * - `drop_tokens_threshold` (words dropped from the right while fewer results than it; 0 never drops) and
+ *   `typo_tokens_threshold` (typos are tried only while fewer results than it), `min_len_1typo` / `min_len_2typo`.
+ * Its text matching and scores are deliberately simple (prefix on the last word, Levenshtein typos, synonyms, the
+ * sum of the best field weight of each word); it is a contract check, not a relevance model.
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -18,14 +33,18 @@ type Field = { name: string; type: string; facet?: boolean; optional?: boolean; 
 type SynonymItem = { id: string; root?: string; synonyms: string[] };
 type Collection = { name: string; fields: Field[]; default_sorting_field?: string; docs: Map<string, Record<string, unknown>>; synonyms: Map<string, SynonymItem>; synonymSets: string[] };
 type Doc = Record<string, unknown>;
+type Pred = (d: Doc) => boolean;
 
 const FIELD_TYPES = new Set(["string", "string[]", "int32", "int32[]", "int64", "int64[]", "float", "float[]", "bool", "bool[]", "object", "object[]", "auto", "string*"]);
 const NUMERIC = new Set(["int32", "int64", "float"]);
 const SEARCH_PARAMS = new Set([
   "q", "query_by", "query_by_weights", "num_typos", "prefix", "filter_by", "facet_by", "max_facet_values", "sort_by", "group_by",
-  "group_limit", "highlight_fields", "highlight_start_tag", "highlight_end_tag", "page", "per_page", "drop_tokens_threshold",
-  "typo_tokens_threshold", "include_fields", "exclude_fields", "use_cache", "cache_ttl", "text_match_type",
+  "group_limit", "highlight_fields", "highlight_start_tag", "highlight_end_tag", "page", "per_page", "offset", "limit",
+  "drop_tokens_threshold", "typo_tokens_threshold", "min_len_1typo", "min_len_2typo", "include_fields", "exclude_fields",
+  "use_cache", "cache_ttl", "text_match_type",
 ]);
+/** Typesense buckets at most this many results (Index::DEFAULT_TOPSTER_SIZE). */
+const MAX_BUCKETED = 250;
 
 class ApiError extends Error {
   constructor(readonly status: number, message: string) {
@@ -76,55 +95,157 @@ function fieldOf(c: Collection, name: string): Field {
   return f;
 }
 
-/** Compiles one `filter_by` expression (conjunctions of field conditions) into a predicate. */
-function compileFilter(c: Collection, expr: string): (d: Doc) => boolean {
-  const clauses = splitTop(expr, "&&").map((clause) => {
-    const m = /^([a-zA-Z_][\w.]*)\s*:\s*(.*)$/s.exec(clause);
-    if (!m) throw new ApiError(400, `Could not parse the filter query: \`${clause}\`.`);
-    const name = m[1] as string;
-    const field = fieldOf(c, name);
-    let rest = (m[2] as string).trim();
-    let op = "=";
-    for (const o of ["!=", ">=", "<=", ">", "<", "="]) {
-      if (rest.startsWith(o)) {
-        op = o;
-        rest = rest.slice(o.length).trim();
-        break;
-      }
+/** A field filters and sorts only when indexed: Typesense leaves `index: false` fields out of its search schema. */
+function indexedField(c: Collection, name: string): Field {
+  const f = fieldOf(c, name);
+  if (f.index === false) throw new ApiError(404, `Could not find a filter field named \`${name}\` in the schema.`);
+  return f;
+}
+
+/** One `field:<op><value>` condition of `filter_by`. */
+function compileClause(c: Collection, clause: string): Pred {
+  const m = /^([a-zA-Z_][\w.]*)\s*:\s*(.*)$/s.exec(clause);
+  if (!m) throw new ApiError(400, `Could not parse the filter query: \`${clause}\`.`);
+  const name = m[1] as string;
+  const field = indexedField(c, name);
+  let rest = (m[2] as string).trim();
+  let op = "";
+  for (const o of ["!=", ">=", "<=", ">", "<", "=", "!"]) {
+    if (rest.startsWith(o)) {
+      op = o;
+      rest = rest.slice(o.length).trim();
+      break;
     }
-    const values = rest.startsWith("[") && rest.endsWith("]") ? splitTop(rest.slice(1, -1), ",").map(unquote) : [unquote(rest)];
-    const numeric = NUMERIC.has(field.type.replace("[]", ""));
-    if (numeric && values.some((v) => Number.isNaN(Number(v)))) throw new ApiError(400, `Numerical field has an invalid comparator value in \`${clause}\`.`);
-    return (d: Doc): boolean => {
-      const raw = name === "id" ? d.id : d[name];
-      const have = (Array.isArray(raw) ? raw : [raw]).filter((v) => v !== undefined && v !== null).map(String);
-      if (op === "!=") return !have.some((h) => values.includes(h));
-      if (op === "=") return have.some((h) => values.includes(h));
-      const n = Number(values[0]);
-      return have.some((h) => (op === ">=" ? Number(h) >= n : op === "<=" ? Number(h) <= n : op === ">" ? Number(h) > n : Number(h) < n));
+  }
+  if (rest === "") throw new ApiError(400, `Error with filter field \`${name}\`: Filter value cannot be empty.`);
+  const values = rest.startsWith("[") && rest.endsWith("]") ? splitTop(rest.slice(1, -1), ",").map(unquote) : [unquote(rest)];
+  if (values.length === 0) throw new ApiError(400, `Error with filter field \`${name}\`: Filter value array cannot be empty.`);
+  const base = field.type.replace("[]", "");
+  const raw = (d: Doc): unknown[] => {
+    const v = name === "id" ? d.id : d[name];
+    return (Array.isArray(v) ? v : [v]).filter((x) => x !== undefined && x !== null);
+  };
+  if (NUMERIC.has(base)) {
+    if (values.some((v) => v === "" || Number.isNaN(Number(v)))) throw new ApiError(400, `Error with filter field \`${name}\`: Numerical field has an invalid comparator value.`);
+    const nums = values.map(Number);
+    return (d) => {
+      const have = raw(d).map(Number);
+      if (op === "!=") return !have.some((h) => nums.includes(h));
+      if (op === "" || op === "=") return have.some((h) => nums.includes(h));
+      const n = nums[0] as number;
+      return have.some((h) => (op === ">=" ? h >= n : op === "<=" ? h <= n : op === ">" ? h > n : h < n));
     };
-  });
-  return (d) => clauses.every((f) => f(d));
+  }
+  if (base === "bool") {
+    if (values.some((v) => v !== "true" && v !== "false")) throw new ApiError(400, `Value of filter field \`${name}\` must be \`true\` or \`false\`.`);
+    if (op !== "" && op !== "=" && op !== "!=") throw new ApiError(400, `Error with filter field \`${name}\`: bool fields take only \`:\`, \`:=\` and \`:!=\`.`);
+    return (d) => {
+      const match = raw(d).some((h) => values.includes(String(h)));
+      return op === "!=" ? !match : match;
+    };
+  }
+  if (base !== "string") throw new ApiError(400, `Error with filter field \`${name}\`: Unidentified field data type, see docs for supported data types.`);
+  if (op !== "" && op !== "=" && op !== "!=" && op !== "!") throw new ApiError(400, `Error with filter field \`${name}\`: string fields take only \`:\`, \`:=\`, \`:!=\` and \`:!\`.`);
+  if (name === "id") {
+    return (d) => {
+      const match = values.includes(String(d.id));
+      return op === "!=" || op === "!" ? !match : match;
+    };
+  }
+  // Strings are compared as words (the collection's tokenizer on both sides), as Typesense's posting lists do.
+  const wanted = values.map((v) => tokens(v));
+  const exact = op === "=" || op === "!=";
+  return (d) => {
+    const elements = raw(d).map((x) => tokens(String(x)));
+    const match = exact
+      ? wanted.some((w) => elements.some((e) => e.join(" ") === w.join(" ")))
+      : wanted.some((w) => w.length > 0 && w.every((t) => elements.some((e) => e.includes(t))));
+    return op === "!=" || op === "!" ? !match : match;
+  };
+}
+
+/**
+ * Compiles a `filter_by` expression: conditions joined by `&&` and `||`, which Typesense gives the same precedence,
+ * grouping from the left (`a || b && c` is `(a || b) && c`), with parentheses.
+ */
+function compileFilter(c: Collection, expr: string): Pred {
+  let i = 0;
+  const skip = (): void => {
+    while (i < expr.length && /\s/.test(expr[i] as string)) i++;
+  };
+  const clause = (): Pred => {
+    let depth = 0;
+    let tick = false;
+    const start = i;
+    for (; i < expr.length; i++) {
+      const ch = expr[i] as string;
+      if (ch === "`") tick = !tick;
+      if (tick) continue;
+      if (ch === "[" || ch === "(") depth++;
+      if (ch === "]") depth--;
+      if (ch === ")") {
+        if (depth === 0) break;
+        depth--;
+      }
+      if (depth === 0 && (expr.startsWith("&&", i) || expr.startsWith("||", i))) break;
+    }
+    const text = expr.slice(start, i).trim();
+    if (text === "") throw new ApiError(400, "Could not parse the filter query.");
+    return compileClause(c, text);
+  };
+  const primary = (): Pred => {
+    skip();
+    if (expr[i] === "(") {
+      i++;
+      const inner = sequence();
+      skip();
+      if (expr[i] !== ")") throw new ApiError(400, "Could not parse the filter query: unbalanced parentheses.");
+      i++;
+      return inner;
+    }
+    return clause();
+  };
+  const sequence = (): Pred => {
+    let left = primary();
+    for (;;) {
+      skip();
+      const op = expr.startsWith("&&", i) ? "&&" : expr.startsWith("||", i) ? "||" : null;
+      if (!op) return left;
+      i += 2;
+      const l = left;
+      const r = primary();
+      left = op === "&&" ? (d) => l(d) && r(d) : (d) => l(d) || r(d);
+    }
+  };
+  const pred = sequence();
+  skip();
+  if (i < expr.length) throw new ApiError(400, expr[i] === ")" ? "Could not parse the filter query: unbalanced parentheses." : "Could not parse the filter query.");
+  return pred;
 }
 
 function validateDoc(c: Collection, d: Doc): string | null {
   if (typeof d.id !== "string") return "Document's `id` field should be a string.";
   for (const f of c.fields) {
-    const v = d[f.name];
-    if (v === undefined || v === null) {
-      if (!f.optional) return `Field \`${f.name}\` has been declared in the schema, but is not found in the document.`;
-      continue;
-    }
-    const base = f.type.replace("[]", "");
-    const list = f.type.endsWith("[]");
-    const items = list ? (Array.isArray(v) ? v : null) : [v];
-    if (!items) return `Field \`${f.name}\` must be an array.`;
-    const ok = items.every((x) =>
-      base === "string" ? typeof x === "string" : base === "bool" ? typeof x === "boolean" : base === "object" ? typeof x === "object" : base === "float" ? typeof x === "number" : Number.isInteger(x),
-    );
-    if (!ok) return `Field \`${f.name}\` must be ${list ? "an array of " : "a"} ${base}.`;
+    const problem = validateValue(f, d[f.name]);
+    if (problem) return problem;
   }
   return null;
+}
+
+function validateValue(f: Field, v: unknown): string | null {
+  if (v === undefined || v === null) return f.optional ? null : `Field \`${f.name}\` has been declared in the schema, but is not found in the document.`;
+  const base = f.type.replace("[]", "");
+  const list = f.type.endsWith("[]");
+  const items = list ? (Array.isArray(v) ? v : null) : [v];
+  if (!items) return `Field \`${f.name}\` must be an array.`;
+  const ok = items.every((x) =>
+    base === "string" ? typeof x === "string" : base === "bool" ? typeof x === "boolean" : base === "object" ? typeof x === "object" : base === "float" ? typeof x === "number" : Number.isInteger(x),
+  );
+  return ok ? null : `Field \`${f.name}\` must be ${list ? "an array of " : "a"} ${base}.`;
+}
+
+function validateFields(fields: Field[]): void {
+  for (const f of fields) if (typeof f.name !== "string" || !FIELD_TYPES.has(f.type)) throw new ApiError(400, `Field \`${String(f.name)}\` has an invalid data type \`${String(f.type)}\`.`);
 }
 
 /** Starts the fake; resolves when it listens. */
@@ -178,49 +299,95 @@ export async function startTypesenseFake(opts: { port?: number; apiKey: string; 
     if (p.has("query_by_weights") && (p.get("query_by_weights") ?? "").split(",").length !== queryBy.length) throw new ApiError(400, "Number of weights in `query_by_weights` does not match the number of `query_by` fields.");
     const typos = listParam("num_typos", "2").map(Number);
     const prefixes = listParam("prefix", "true").map((v) => v === "true");
-    const perPage = Number(p.get("per_page") ?? "10");
-    const page = Number(p.get("page") ?? "1");
-    if (!Number.isInteger(perPage) || perPage < 0 || perPage > 250) throw new ApiError(422, "Only upto 250 hits can be fetched per page.");
-    if (!Number.isInteger(page) || page < 1) throw new ApiError(422, "Page must be an integer of value greater than 0.");
+    const intParam = (name: string, fallback: number): number => {
+      const raw = p.get(name);
+      if (raw === null) return fallback;
+      const n = Number(raw);
+      if (!Number.isInteger(n) || n < 0) throw new ApiError(400, `Parameter \`${name}\` must be an unsigned integer.`);
+      return n;
+    };
+    const minLen1 = intParam("min_len_1typo", 4);
+    const minLen2 = intParam("min_len_2typo", 7);
+    const dropThreshold = intParam("drop_tokens_threshold", 1);
+    const typoThreshold = intParam("typo_tokens_threshold", 1);
+    const perPage = p.has("per_page") ? intParam("per_page", 10) : intParam("limit", 10);
+    if (perPage > 250) throw new ApiError(422, "Only upto 250 hits can be fetched per page.");
+    const pageRaw = p.get("page");
+    const page = Number(pageRaw ?? "1");
+    if (pageRaw !== null && (!Number.isInteger(page) || page < 1)) throw new ApiError(422, "Page must be an integer of value greater than 0.");
+    // As Typesense: `offset` counts only when no page is given; otherwise the page decides.
+    const start = pageRaw === null && p.has("offset") ? intParam("offset", 0) : (page - 1) * perPage;
     const facetBy = (p.get("facet_by") ?? "").split(",").map((s) => s.trim()).filter(Boolean);
-    for (const f of facetBy) if (!fieldOf(c, f).facet) throw new ApiError(404, `Could not find a facet field named \`${f}\` in the schema.`);
+    for (const f of facetBy) if (!indexedField(c, f).facet) throw new ApiError(404, `Could not find a facet field named \`${f}\` in the schema.`);
     const groupBy = (p.get("group_by") ?? "").split(",").map((s) => s.trim()).filter(Boolean);
-    for (const f of groupBy) if (!fieldOf(c, f).facet) throw new ApiError(400, `Group by field \`${f}\` should be a facet field.`);
+    for (const f of groupBy) if (!indexedField(c, f).facet) throw new ApiError(400, `Group by field \`${f}\` should be a facet field.`);
     const groupLimit = Number(p.get("group_limit") ?? "3");
     if (groupBy.length > 0 && (groupLimit < 1 || groupLimit > 99)) throw new ApiError(400, "Value of `group_limit` must be between 1 and 99.");
     const filter = p.get("filter_by") ? compileFilter(c, p.get("filter_by") as string) : () => true;
+    const include = (p.get("include_fields") ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+    const exclude = new Set((p.get("exclude_fields") ?? "").split(",").map((s) => s.trim()).filter(Boolean));
 
-    // Sorting: at most three criteria; fields must be numeric (or sort: true).
+    type Hit = Doc & { _score: number; _matched: Map<string, Set<string>> };
+    // Sorting: at most three criteria; fields must be indexed and numeric (or sort: true). The text-match criterion
+    // reads `rank` when bucketing set it (the block a result fell in), else the text score.
+    type Sorter = (h: Hit, rank: number | undefined) => number;
     const sortSpec = splitTop(p.get("sort_by") ?? "_text_match:desc", ",");
-    if (sortSpec.length > 3) throw new ApiError(400, "Only upto 3 sort_by fields can be specified.");
-    const sorters = sortSpec.map((spec) => {
+    if (sortSpec.length > 3) throw new ApiError(422, "Only upto 3 sort_by fields can be specified.");
+    if (sortSpec.filter((x) => x.startsWith("_eval")).length > 1) throw new ApiError(422, "Only one sorting eval expression is allowed.");
+    const bucketing: { spec: { buckets: number } | { size: number } | null } = { spec: null };
+    const sorters: Sorter[] = sortSpec.map((spec) => {
       const m = /^(.*):(asc|desc)$/is.exec(spec);
       if (!m) throw new ApiError(400, `Bad syntax for sorting field \`${spec}\``);
       const expr = (m[1] as string).trim();
       const dir = (m[2] as string).toLowerCase() === "asc" ? 1 : -1;
-      if (/^_text_match(\(.*\))?$/.test(expr)) return (d: Doc & { _score: number }) => dir * d._score;
-      const ev = /^_eval\(\s*\[(.*)\]\s*\)$/s.exec(expr);
+      const tm = /^_text_match(?:\((.*)\))?$/s.exec(expr);
+      if (tm) {
+        if (tm[1] !== undefined) {
+          const cfg = /^\s*(buckets|bucket_size)\s*:\s*(\S+)\s*$/.exec(tm[1]);
+          if (!cfg) throw new ApiError(400, "Invalid sorting parameter passed for _text_match.");
+          const n = Number(cfg[2]);
+          if (!Number.isInteger(n) || n < 0) throw new ApiError(400, "Invalid value passed for _text_match `buckets` or `bucket_size` configuration.");
+          if (n > 0) bucketing.spec = cfg[1] === "buckets" ? { buckets: n } : { size: n };
+        }
+        return (h, rank) => dir * (rank ?? h._score);
+      }
+      const ev = /^_eval\((.*)\)$/s.exec(expr);
       if (ev) {
-        const parts = splitTop(ev[1] as string, ",").map((part) => {
-          const pm = /^\((.*)\):(\d+)$/s.exec(part.trim());
-          if (!pm) throw new ApiError(400, `Error parsing eval expression in sort_by clause: \`${part}\``);
-          return { pred: compileFilter(c, pm[1] as string), weight: Number(pm[2]) };
-        });
-        return (d: Doc) => dir * parts.reduce((s, x) => s + (x.pred(d) ? x.weight : 0), 0);
+        const inner = (ev[1] as string).trim();
+        const parts = inner.startsWith("[")
+          ? splitTop(inner.replace(/^\[/, "").replace(/\]$/, ""), ",").map((part) => {
+              const pm = /^\((.*)\)\s*:\s*(-?\d+)$/s.exec(part.trim());
+              if (!pm) throw new ApiError(400, "Error parsing eval expression in sort_by clause.");
+              return { pred: compileFilter(c, pm[1] as string), weight: Number(pm[2]) };
+            })
+          : [{ pred: compileFilter(c, inner), weight: 1 }];
+        if (parts.length === 0) throw new ApiError(400, "The eval expression in sort_by is empty.");
+        // The weight of the first expression that matches (Index::compute_sort_scores), not a sum.
+        return (h) => dir * (parts.find((x) => x.pred(h))?.weight ?? 0);
       }
       const fm = /^(\w+)(\(missing_values:\s*(first|last|normal)\))?$/.exec(expr);
       if (!fm) throw new ApiError(400, `Could not parse sort_by \`${expr}\``);
-      const f = fieldOf(c, fm[1] as string);
-      if (!NUMERIC.has(f.type) && !f.sort) throw new ApiError(400, `Could not find a field named \`${f.name}\` in the schema for sorting.`);
+      const f = c.fields.find((x) => x.name === fm[1]);
+      if (!f || f.index === false || (!NUMERIC.has(f.type) && !f.sort)) throw new ApiError(404, `Could not find a field named \`${fm[1] as string}\` in the schema for sorting.`);
       const missingLast = (fm[3] ?? "last") === "last";
-      return (d: Doc) => {
-        const v = d[f.name];
-        if (typeof v !== "number") return missingLast ? Infinity : -Infinity;
-        return dir * v;
+      return (h) => {
+        const v = h[f.name];
+        const n = typeof v === "number" ? v : typeof v === "boolean" ? Number(v) : null;
+        if (n === null) return missingLast ? Infinity : -Infinity;
+        return dir * n;
       };
     });
+    const compare = (a: Hit, b: Hit, ra?: number, rb?: number): number => {
+      for (const s of sorters) {
+        const d = s(a, ra) - s(b, rb);
+        if (d !== 0 && !Number.isNaN(d)) return d;
+      }
+      return 0;
+    };
 
-    // Matching: every query word (with synonyms as alternatives) in some query_by field; drop words from the right.
+    // Matching: every query word (with synonyms as alternatives) in some query_by field. Typos are tried only
+    // while fewer than `typo_tokens_threshold` results are found; words are dropped from the right while fewer
+    // than `drop_tokens_threshold`.
     const qTokens = q === "*" ? [] : tokens(q);
     const synonymAlternatives = (words: string[]): string[][][] =>
       words.map((w) => {
@@ -233,7 +400,9 @@ export async function startTypesenseFake(opts: { port?: number; apiKey: string; 
         }
         return alts;
       });
-    const scoreDoc = (d: Doc, words: string[]): { score: number; matched: Map<string, Set<string>> } | null => {
+    const allowedTypos = (word: string, fi: number, cap: number): number =>
+      Math.min(cap, typos[fi] ?? 2, word.length >= minLen2 ? 2 : word.length >= minLen1 ? 1 : 0);
+    const scoreDoc = (d: Doc, words: string[], cap: number): { score: number; matched: Map<string, Set<string>> } | null => {
       let score = 0;
       const matched = new Map<string, Set<string>>();
       const alts = synonymAlternatives(words);
@@ -247,7 +416,8 @@ export async function startTypesenseFake(opts: { port?: number; apiKey: string; 
             const ok = alt.every((a, ai) =>
               docTokens.some((t) => {
                 const last = wi === words.length - 1 && ai === alt.length - 1;
-                const hit = t === a || (last && prefixes[fi] && t.startsWith(a)) || (a.length >= 4 && levenshtein(t, a, Math.min(typos[fi] ?? 2, a.length >= 7 ? 2 : 1)) <= Math.min(typos[fi] ?? 2, a.length >= 7 ? 2 : 1));
+                const allowed = allowedTypos(a, fi, cap);
+                const hit = t === a || (last && prefixes[fi] && t.startsWith(a)) || (allowed > 0 && levenshtein(t, a, allowed) <= allowed);
                 if (hit) {
                   const set = matched.get(name) ?? new Set<string>();
                   set.add(t);
@@ -264,25 +434,51 @@ export async function startTypesenseFake(opts: { port?: number; apiKey: string; 
       }
       return { score, matched };
     };
-    let words = qTokens;
-    let hits: (Doc & { _score: number; _matched: Map<string, Set<string>> })[] = [];
-    for (;;) {
-      hits = [];
+    const matchAll = (words: string[], cap: number): Hit[] => {
+      const out: Hit[] = [];
       for (const d of c.docs.values()) {
         if (!filter(d)) continue;
-        const m = words.length === 0 ? { score: 0, matched: new Map<string, Set<string>>() } : scoreDoc(d, words);
-        if (m) hits.push({ ...d, _score: m.score, _matched: m.matched });
+        const m = words.length === 0 ? { score: 0, matched: new Map<string, Set<string>>() } : scoreDoc(d, words, cap);
+        if (m) out.push({ ...d, _score: m.score, _matched: m.matched });
       }
-      if (hits.length > 0 || words.length <= 1) break;
+      return out;
+    };
+    let words = qTokens;
+    let hits: Hit[] = [];
+    for (;;) {
+      for (let cap = 0; cap <= 2; cap++) {
+        hits = matchAll(words, cap);
+        if (hits.length >= typoThreshold || words.length === 0) break;
+      }
+      if (hits.length >= dropThreshold || words.length <= 1) break;
       words = words.slice(0, -1);
     }
-    hits.sort((a, b) => {
-      for (const s of sorters) {
-        const d = s(a) - s(b);
-        if (d !== 0 && !Number.isNaN(d)) return d;
+    hits.sort((a, b) => compare(a, b));
+
+    // Results are the documents, or with group_by the groups in the order of their best document.
+    let results: Hit[][];
+    if (groupBy.length === 0) results = hits.map((h) => [h]);
+    else {
+      const groups = new Map<string, Hit[]>();
+      for (const h of hits) {
+        const key = JSON.stringify(groupBy.map((f) => h[f]));
+        const g = groups.get(key) ?? [];
+        g.push(h);
+        groups.set(key, g);
       }
-      return 0;
-    });
+      results = [...groups.values()];
+    }
+    const spec = bucketing.spec;
+    if (spec !== null) {
+      const n = Math.min(MAX_BUCKETED, results.length);
+      const block = "buckets" in spec ? Math.ceil(n / spec.buckets) : spec.size;
+      if (("buckets" in spec && n >= spec.buckets) || ("size" in spec && n >= spec.size)) {
+        // Each block ties on text match at minus its first position; the rest of the sort orders it.
+        const ranked = results.slice(0, n).map((r, i) => ({ r, rank: -(i - (i % block)) }));
+        ranked.sort((a, b) => compare(a.r[0] as Hit, b.r[0] as Hit, a.rank, b.rank));
+        results = [...ranked.map((x) => x.r), ...results.slice(n)];
+      }
+    }
 
     const startTag = p.get("highlight_start_tag") ?? "<mark>";
     const endTag = p.get("highlight_end_tag") ?? "</mark>";
@@ -299,14 +495,17 @@ export async function startTypesenseFake(opts: { port?: number; apiKey: string; 
       });
       return { snippet, matched_tokens: found };
     };
-    const shape = (h: (typeof hits)[number]) => {
-      const { _score, _matched, ...document } = h;
+    const shape = (h: Hit) => {
+      const { _score, _matched, ...stored } = h;
+      const document = Object.fromEntries(Object.entries(stored).filter(([k]) => (include.length === 0 || include.includes(k) || k === "id") && !exclude.has(k)));
       const highlight: Record<string, unknown> = {};
-      for (const f of highlightFields) {
-        const v = document[f];
-        const m = _matched.get(f) ?? new Set<string>();
-        if (typeof v === "string") highlight[f] = mark(v, m);
-        else if (Array.isArray(v)) highlight[f] = v.map((x) => mark(String(x), m));
+      if (qTokens.length > 0) {
+        for (const f of highlightFields) {
+          const v = stored[f];
+          const m = _matched.get(f) ?? new Set<string>();
+          if (typeof v === "string") highlight[f] = mark(v, m);
+          else if (Array.isArray(v)) highlight[f] = v.map((x) => mark(String(x), m));
+        }
       }
       return { document, highlight, text_match: _score };
     };
@@ -325,21 +524,15 @@ export async function startTypesenseFake(opts: { port?: number; apiKey: string; 
         stats: { total_values: counts.size },
       };
     });
-    const base = { facet_counts: facetCounts, out_of: c.docs.size, page, request_params: { collection_name: c.name, per_page: perPage, q }, search_cutoff: false, search_time_ms: 0 };
-    if (groupBy.length === 0) return { ...base, found: hits.length, hits: hits.slice((page - 1) * perPage, page * perPage).map(shape) };
-    const groups = new Map<string, (typeof hits)[number][]>();
-    for (const h of hits) {
-      const key = JSON.stringify(groupBy.map((f) => h[f]));
-      const g = groups.get(key) ?? [];
-      g.push(h);
-      groups.set(key, g);
-    }
-    const all = [...groups.values()];
+    const where = pageRaw === null && p.has("offset") ? { offset: start } : { page };
+    const base = { facet_counts: facetCounts, out_of: c.docs.size, ...where, request_params: { collection_name: c.name, per_page: perPage, q }, search_cutoff: false, search_time_ms: 0 };
+    const slice = results.slice(start, start + perPage);
+    if (groupBy.length === 0) return { ...base, found: hits.length, hits: slice.map((r) => shape(r[0] as Hit)) };
     return {
       ...base,
-      found: all.length,
+      found: results.length,
       found_docs: hits.length,
-      grouped_hits: all.slice((page - 1) * perPage, page * perPage).map((g) => ({
+      grouped_hits: slice.map((g) => ({
         found: g.length,
         group_key: groupBy.map((f) => (g[0] as Doc)[f]),
         hits: g.slice(0, groupLimit).map(shape),
@@ -369,7 +562,7 @@ export async function startTypesenseFake(opts: { port?: number; apiKey: string; 
       if (typeof s.name !== "string" || !Array.isArray(s.fields)) throw new ApiError(400, "Parameter `name` and `fields` are required.");
       if (collections.has(s.name)) throw new ApiError(409, `A collection with name \`${s.name}\` already exists.`);
       const fields = s.fields as Field[];
-      for (const f of fields) if (typeof f.name !== "string" || !FIELD_TYPES.has(f.type)) throw new ApiError(400, `Field \`${String(f.name)}\` has an invalid data type \`${String(f.type)}\`.`);
+      validateFields(fields);
       const dsf = typeof s.default_sorting_field === "string" ? s.default_sorting_field : undefined;
       if (dsf !== undefined) {
         const f = fields.find((x) => x.name === dsf);
@@ -389,6 +582,29 @@ export async function startTypesenseFake(opts: { port?: number; apiKey: string; 
     const c = collection(parts[1] ?? "");
     if (parts.length === 2 && m === "GET") {
       return { status: 200, body: { name: c.name, fields: c.fields, default_sorting_field: c.default_sorting_field, num_documents: c.docs.size, ...(v30 ? { synonym_sets: c.synonymSets } : {}) } };
+    }
+    if (parts.length === 2 && m === "PATCH") {
+      // Schema changes: fields added (each stored document must fit it) or dropped (`drop: true`).
+      const body = json();
+      if (!Array.isArray(body.fields) || Object.keys(body).some((k) => k !== "fields")) throw new ApiError(400, "Only `fields` can be updated.");
+      const next = [...c.fields];
+      for (const raw of body.fields as (Field & { drop?: boolean })[]) {
+        const at = next.findIndex((f) => f.name === raw.name);
+        if (raw.drop === true) {
+          if (at < 0) throw new ApiError(400, `Field \`${raw.name}\` is not part of collection schema.`);
+          next.splice(at, 1);
+          continue;
+        }
+        if (at >= 0) throw new ApiError(400, `Field \`${raw.name}\` is already part of the schema: To change this field, drop it first before adding it back to the schema.`);
+        validateFields([raw]);
+        for (const d of c.docs.values()) {
+          const problem = validateValue(raw, d[raw.name]);
+          if (problem) throw new ApiError(400, `Schema change is incompatible with the type of documents already stored in this collection. ${problem}`);
+        }
+        next.push(raw);
+      }
+      c.fields = next;
+      return { status: 200, body: { fields: body.fields } };
     }
     if (parts.length === 2 && m === "DELETE") {
       collections.delete(c.name);
