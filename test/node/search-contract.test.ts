@@ -76,7 +76,7 @@ const u = (n: number, name: string, popularity: number, over: Partial<SearchDocu
   ...over,
 });
 const ysolde = { authors: ["Ysolde Farthingdrake"], author_slugs: ["ysolde-farthingdrake"] };
-const cycle = { series: "Glimmerquartz Cycle", series_key: "glimmerquartz cycle", authors: ["Odalric Penhallow"], author_slugs: ["odalric-penhallow"] };
+const cycle = { series: "Glimmerquartz Cycle", series_keys: ["glimmerquartz cycle"], series_names: ["Glimmerquartz Cycle"], authors: ["Odalric Penhallow"], author_slugs: ["odalric-penhallow"] };
 const wraith = (weight: number) => ({ subjects: ["snorkelwraith"], subject_names: ["Snorkelwraith"], subject_weights: [weight] });
 const understanding = [
   u(10, "Letters from Umberwick", 40, ysolde),
@@ -307,7 +307,7 @@ describe("the Typesense fake checks requests against the API reference", () => {
     expect(await status({ filter_by: "in_stock:yes" })).toBe(400);
     expect(await status({ filter_by: "(in_stock:true || featured:true" })).toBe(400);
     expect(await status({ filter_by: "price:>=abc" })).toBe(400);
-    expect(await status({ filter_by: "(in_stock:true || featured:true) && series_key:!=[`x`, `y`] && is_collection:false", sort_by: "_eval([ (series_key:=[`a b`] && is_collection:false):5, (author_slugs:=[a]):3 ]):desc,_text_match(buckets: 10):desc,popularity:desc" })).toBe(200);
+    expect(await status({ filter_by: "(in_stock:true || featured:true) && series_keys:!=[`x`, `y`] && is_collection:false", sort_by: "_eval([ (series_keys:=[`a b`] && is_collection:false):5, (author_slugs:=[a]):3 ]):desc,_text_match(buckets: 10):desc,popularity:desc" })).toBe(200);
   });
 
   it("evaluates _eval, || and buckets as Typesense does", async () => {
@@ -357,7 +357,7 @@ describe("the Typesense engine's own bookkeeping", () => {
     const older = await startTypesenseFake({ apiKey: "k" });
     try {
       const schema = collectionSchema("books_old");
-      const fields = (schema.fields ?? []).filter((f) => !["subjects", "subject_names", "subject_weights", "series_key", "is_collection", "lead_author_slug", "title_keys"].includes(f.name));
+      const fields = (schema.fields ?? []).filter((f) => !["subjects", "subject_names", "subject_weights", "series_keys", "is_collection", "lead_author_slug", "title_keys"].includes(f.name));
       const h = { "x-typesense-api-key": "k", "content-type": "application/json" };
       expect((await fetch(`http://127.0.0.1:${older.port}/collections`, { method: "POST", headers: h, body: JSON.stringify({ ...schema, fields }) })).status).toBe(201);
       const engine = new TypesenseSearchEngine({ host: "127.0.0.1", port: older.port, protocol: "http", apiKey: "k", collection: "books_old" });

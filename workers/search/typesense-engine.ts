@@ -99,7 +99,7 @@ export function collectionSchema(name: string, synonymSet: string | null = null)
       { name: "subjects", type: "string[]", facet: true, optional: true },
       { name: "subject_names", type: "string[]", optional: true },
       { name: "subject_weights", type: "int32[]", index: false, optional: true },
-      { name: "series_key", type: "string", optional: true },
+      { name: "series_keys", type: "string[]", optional: true },
       { name: "is_collection", type: "bool", optional: true },
       { name: "lead_author_slug", type: "string", optional: true },
       { name: "title_keys", type: "string[]", optional: true },
@@ -370,8 +370,8 @@ function entityTiers(m: EntityMatches, titleKeys: string[]): string {
   const exactTitle = anyOf("title_keys", titleKeys);
   const collection = (cond: string | null, w: number): string[] =>
     cond === null ? [] : [`(${join("&&", [cond, "is_collection:false"])}):${w}`, `(${cond}):${w - 5}`];
-  const whole = join("||", [anyOf("lead_author_slug", m.authorsWhole), anyOf("series_key", m.seriesWhole), anyOf("subjects", m.subjects)]);
-  const partial = join("||", [anyOf("author_slugs", m.authorsPartial), anyOf("series_key", m.seriesPartial)]);
+  const whole = join("||", [anyOf("lead_author_slug", m.authorsWhole), anyOf("series_keys", m.seriesWhole), anyOf("subjects", m.subjects)]);
+  const partial = join("||", [anyOf("author_slugs", m.authorsPartial), anyOf("series_keys", m.seriesPartial)]);
   const parts = [
     ...(exactTitle ? [`(${exactTitle}):80`] : []),
     ...collection(whole, 50),
@@ -385,7 +385,7 @@ function entityTiers(m: EntityMatches, titleKeys: string[]): string {
 function entityBooks(m: EntityMatches, titleKeys: string[], negate: boolean): string {
   const parts = [
     anyOf("author_slugs", [...m.authorsWhole, ...m.authorsPartial], negate),
-    anyOf("series_key", [...m.seriesWhole, ...m.seriesPartial], negate),
+    anyOf("series_keys", [...m.seriesWhole, ...m.seriesPartial], negate),
     anyOf("subjects", m.subjects, negate),
     anyOf("title_keys", titleKeys, negate),
   ];
