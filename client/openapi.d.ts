@@ -14580,7 +14580,8 @@ export interface paths {
                          *       "query": {
                          *         "q": "hobbit",
                          *         "isbn13": null,
-                         *         "sort": "relevance"
+                         *         "sort": "relevance",
+                         *         "did_you_mean": null
                          *       },
                          *       "engine": "postgres"
                          *     }
@@ -14634,6 +14635,8 @@ export interface paths {
                                 total_pages: number;
                             };
                             query: {
+                                /** @description The words as the dictionary corrects them, when a typed word is not in it (the results already include the corrections): show "did you mean …?" and offer it as a new search. */
+                                did_you_mean: string | null;
                                 /** @description Set when `q` was an ISBN: the exact book it looked up. */
                                 isbn13: string | null;
                                 /** @description The words searched after normalisation (at most 10 words); null when browsing or for an ISBN. */
@@ -15918,8 +15921,8 @@ export interface components {
             /** @description The text as escaped HTML; the only tags are <mark>…</mark> around matched words. */
             highlight: string;
             /** @enum {string} */
-            kind: "title" | "author" | "series";
-            /** @description Product slug for titles, author slug for authors, null for series. */
+            kind: "title" | "author" | "series" | "subject";
+            /** @description Product slug for titles, author slug for authors, subject slug for subjects, null for series. */
             slug: string | null;
             text: string;
         };

@@ -98,7 +98,7 @@ describe("through the Postgres engine (--small seed)", () => {
     expect(await top("the hunger games series")).toEqual(["the-hunger-games", "catching-fire", "mockingjay"]);
   });
 
-  it("offers the corrected words when a typo leaves only a weak match, and nothing when the match is good", async () => {
+  it("offers the corrected words when a typed word is not in the dictionary, and nothing when every word is", async () => {
     const weak = await engine.search(toSearchRequest(searchQuerySchema.parse({ q: "tolkeen hobit" })));
     expect(weak.didYouMean).toBe("tolkien hobbit");
     const good = await engine.search(toSearchRequest(searchQuerySchema.parse({ q: "the hobbit" })));

@@ -147,7 +147,7 @@ export interface SearchResult {
   indexVersion?: number;
   hits: SearchHit[];
   facets: Partial<Record<FacetField, FacetCount[]>>;
-  /** The words as the engine corrected them, when that differs from what was typed and the match was weak. */
+  /** The words as the engine's dictionary corrected them, when a word was not in it ("did you mean …?"). */
   didYouMean?: string | undefined;
 }
 

@@ -298,7 +298,8 @@ export class PostgresSearchEngine implements SearchEngine {
     // popularity + small adjustments), like Typesense's text-match buckets followed by a popularity sort:
     //   5  the title itself (as typed, without filler, or corrected), or the author / series / subject the whole
     //      query names (a first author; a co-author is 4)
-    //   3  every word in the title, or a partial author / series name ("tolkien", "narnia")
+    //   3  every word in the title, series or author names ("hobbit tolkien"), or a partial author / series name
+    //      ("tolkien", "narnia")
     //   2  every word somewhere (title, authors, series, subjects, categories, ISBN)
     // An exact title gets +3 (twenty times the readers; +1.5 without the filler) so it leads its own series; box
     // sets and companions −1.5.
@@ -386,7 +387,7 @@ export class PostgresSearchEngine implements SearchEngine {
           from page pg join search_products d on d.product_id = pg.product_id, x) as hits,
         ${facets} as facets,
         (select version from cache_versions where scope = 'search')::int as index_version,
-        ${textual ? sql`(select case when x.cq <> x.nc and coalesce((select max(score) from groups), 0) < 300 then x.cq end from x)` : sql`null`} as did_you_mean`);
+        ${textual ? sql`(select case when x.cq <> x.nc then x.cq end from x)` : sql`null`} as did_you_mean`);
     const row = rows[0];
     if (!row) return { found: 0, hits: [], facets: {} };
     const hits: SearchHit[] = row.hits.map(({ h_name, h_series, h_authors, ...hit }) => {

@@ -57,7 +57,7 @@ export const searchQueryEchoSchema = z.object({
   did_you_mean: z
     .string()
     .nullable()
-    .meta({ description: "The words as the dictionary corrects them, when that differs from what was typed and nothing matched well: offer it as a new search." }),
+    .meta({ description: "The words as the dictionary corrects them, when a typed word is not in it (the results already include the corrections): show \"did you mean …?\" and offer it as a new search." }),
 });
 
 export const searchEngineSchema = z.enum(["postgres", "typesense"]).meta({ description: "The engine that answered." });
