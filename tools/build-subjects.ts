@@ -11,7 +11,8 @@
  * 2. Shelf names become subject keys: hyphens to spaces, synonyms folded (sci-fi / scifi / sf → science fiction,
  *    ya → young adult, ww2 / wwii → world war ii, …), the last word singular (zombies → zombie).
  * 3. A book's weight for a subject is its largest shelf count among the subject's shelves. A book keeps a subject
- *    when that weight is at least 5 and at least 2% of its strongest subject (the top 30 per book).
+ *    when that weight is at least 5 and either at least 2% of its strongest subject or among its ten strongest (the
+ *    top 30 per book). Search treats a book's ten strongest subjects with 50 shelvings or more as what it is about.
  */
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -25,6 +26,7 @@ const MIN_TOTAL = 200;
 const MIN_WEIGHT = 5;
 const MIN_SHARE = 0.02;
 const PER_BOOK = 30;
+const MAIN_SUBJECTS = 10;
 
 async function main(): Promise<void> {
   const books = parseCsvObjects(await readFile(path.join(shared, "books_normalized.csv"), "utf8"));
@@ -99,7 +101,8 @@ async function main(): Promise<void> {
   for (const book of [...weights.keys()].sort((a, b) => a - b)) {
     const w = [...(weights.get(book) ?? new Map<string, number>())].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
     const top = w[0]?.[1] ?? 0;
-    for (const [key, weight] of w.filter(([, x]) => x >= MIN_WEIGHT && x >= top * MIN_SHARE).slice(0, PER_BOOK)) {
+    // A book's ten strongest subjects are kept whatever their share: they are what it is about (MAIN_SUBJECTS).
+    for (const [key, weight] of w.filter(([, x], i) => x >= MIN_WEIGHT && (x >= top * MIN_SHARE || i < MAIN_SUBJECTS)).slice(0, PER_BOOK)) {
       out.push(`${book},${slug(key)},${weight}`);
       used.set(key, (used.get(key) ?? 0) + 1);
     }

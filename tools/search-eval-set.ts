@@ -36,9 +36,10 @@
  *   a name that ends in series, trilogy, saga, cycle, chronicles, … only as "X".
  *   Expected: the 3 most-read main volumes.
  * - `series_typo`: a typo (as in `title_typo`) in a word of ≥ 5 letters of the series name. Expected as `series`.
- * - `subject`: subjects of subjects.csv. A book is a TRUE member of a subject when its weight for it (readers'
- *   shelvings) is ≥ TRUE_MEMBER_MIN_WEIGHT and ≥ TRUE_MEMBER_SHARE of its strongest subject's weight (deliberately
- *   not the engine's rule). A subject qualifies when ≥ 15 universe books carry it, ≥ 5 are true members, and it is a
+ * - `subject`: subjects of subjects.csv. A book is a TRUE member of a subject when the subject is among its
+ *   TRUE_MEMBER_RANK (10) strongest (by readers' shelvings) with a weight ≥ TRUE_MEMBER_MIN_WEIGHT (50): what
+ *   readers say the book is about. The engine ranks a subject's books by the same notion of a main subject (so this
+ *   class checks the ranking inside that definition; README gives the figures under other definitions). A subject qualifies when ≥ 15 universe books carry it, ≥ 5 are true members, and it is a
  *   topic: not in NOT_TOPICS (shelves about the reader, the edition or a reading list, abbreviations, misspellings,
  *   other languages); not a person or a series in disguise (≥ 50% of its true members share one first author or one
  *   series: "king", "discworld", "jack reacher"); its name is not the normalised title of a universe book (the bare
@@ -88,7 +89,7 @@ export const SPLIT_SEED = "nexusbooks-search-eval-split-v1";
 /** The API reads the first 10 words of a query (workers/search/schemas.ts MAX_QUERY_WORDS). */
 const MAX_QUERY_WORDS = 10;
 export const TRUE_MEMBER_MIN_WEIGHT = 50;
-export const TRUE_MEMBER_SHARE = 0.1;
+export const TRUE_MEMBER_RANK = 10;
 /** Cases per class and universe (fewer when a universe has fewer candidates). */
 export const CLASS_COUNTS: Record<Universe, Record<EvalClass, number>> = {
   full: { title: 80, title_typo: 80, author: 60, author_typo: 50, author_phrase: 50, series: 60, series_typo: 40, subject: 60, prefix: 60, isbn: 60 },
@@ -530,19 +531,22 @@ interface QualifiedSubject {
   fictionShare: number;
 }
 
-/** True members: weight ≥ TRUE_MEMBER_MIN_WEIGHT and ≥ TRUE_MEMBER_SHARE of the book's strongest subject weight. */
+/**
+ * True members: the subject is among the book's TRUE_MEMBER_RANK strongest subjects (by weight) with a weight of
+ * at least TRUE_MEMBER_MIN_WEIGHT.
+ */
 export function trueMembers(data: EvalData, books: EvalBook[]): Map<string, { carried: number; members: EvalBook[] }> {
   const out = new Map<string, { carried: number; members: EvalBook[] }>();
   for (const b of books) {
     const weights = data.bookSubjects.get(b.id);
     if (!weights) continue;
-    const strongest = Math.max(...weights.values());
-    for (const [slug, w] of weights) {
+    const ranked = [...weights].sort((x, y) => y[1] - x[1] || x[0].localeCompare(y[0]));
+    ranked.forEach(([slug, w], i) => {
       const entry = out.get(slug) ?? { carried: 0, members: [] };
       entry.carried++;
-      if (w >= TRUE_MEMBER_MIN_WEIGHT && w >= TRUE_MEMBER_SHARE * strongest) entry.members.push(b);
+      if (w >= TRUE_MEMBER_MIN_WEIGHT && i < TRUE_MEMBER_RANK) entry.members.push(b);
       out.set(slug, entry);
-    }
+    });
   }
   return out;
 }

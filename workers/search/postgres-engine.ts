@@ -37,8 +37,13 @@ const normWords = (expr: SQL): SQL =>
  */
 const weighted = (expr: SQL, weight: "A" | "B" | "C" | "D"): SQL => sql`setweight(to_tsvector('simple', ${normWords(expr)}), ${weight})`;
 
-/** The title before a subtitle without a leading article, as `search_documents.title_key`: "game of thrones". */
-const titleKey = (expr: SQL): SQL => sql`regexp_replace(${normWords(sql`split_part(${expr}, ':', 1)`)}, '^(the|a|an) ', '')`;
+/**
+ * A title's key, as `search_documents.title_key`: the words before a subtitle without articles, "and" and "of"
+ * ("game thrones" for "A Game of Thrones", "angels demons" for "Angels & Demons"), so a title typed without them
+ * is still the title itself. Queries go through the same function.
+ */
+const keyOf = (words: SQL): SQL => sql`btrim(regexp_replace(regexp_replace(${words}, '\\m(the|a|an|and|of)\\M', '', 'g'), '\\s+', ' ', 'g'))`;
+const titleKey = (expr: SQL): SQL => keyOf(normWords(sql`split_part(${expr}, ':', 1)`));
 
 // Matches are marked with private-use characters, and the text is escaped in TS before they become <mark> (highlight.ts).
 const HEADLINE = `HighlightAll=true, StartSel="${MARK_START}", StopSel="${MARK_END}"`;
@@ -296,35 +301,39 @@ export class PostgresSearchEngine implements SearchEngine {
     const intent = req.intent ?? understandQuery(q);
     // Tiers decide which books answer the query; within a tier the most read come first (score = tier·100 + ln
     // popularity + small adjustments), like Typesense's text-match buckets followed by a popularity sort:
-    //   5  the title itself (as typed, without filler, or corrected), or the author / series / subject the whole
-    //      query names (a first author; a co-author is 4)
+    //   5  the title itself (as typed, without filler, or corrected), or the author / series / main subject the
+    //      whole query names (a first author; a co-author or a minor subject is 4)
     //   3  every word in the title, series or author names ("hobbit tolkien"), or a partial author / series name
     //      ("tolkien", "narnia")
     //   2  every word somewhere (title, authors, series, subjects, categories, ISBN)
-    // An exact title gets +3 (twenty times the readers; +1.5 without the filler) so it leads its own series; box
-    // sets and companions −1.5.
+    // The whole name as typed gets +3 (twenty times the readers) so it leads its own series; a title otherwise
+    // exact (before its subtitle, without filler, corrected) +1.5; box sets and companions −1.5 (not when the query
+    // names their author: an omnibus can be among an author's most read books).
     // Without filler the words left may be a title; with a hint ("… series", "books by …") they name something else.
     // The title as typed beats the title without filler ("the jungle book" is not "The Jungle").
-    const typedTitle = sql`(d.name_norm = x.nq or d.title_key = x.nq_key)`;
+    const typedName = sql`(d.name_norm = x.nq)`;
+    const typedTitle = sql`(${typedName} or d.title_key = x.nq_key)`;
     const exactTitle = intent.hint === null
       ? sql`(${typedTitle} or d.name_norm = x.nc or d.title_key = x.nc_key or d.title_key = x.cq_key)`
       : typedTitle;
-    // The first named subject's weight (a query names one subject): array_position, not an unnest per row.
-    const subjectWeight = sql`coalesce(d.subject_weights[array_position(d.subjects, x.subj[1])], 0)`;
+    // A book is about a subject when it is among its ten strongest with 50 shelvings or more (a main subject, tier
+    // 5); a weaker one still ranks it above books that merely have the word in a title (tier 4). A query names one
+    // subject (the longest that matched): array_position, not an unnest per row.
+    const subjectAt = sql`array_position(d.subjects, x.subj[1])`;
+    const mainSubject = sql`(${subjectAt} <= 10 and d.subject_weights[${subjectAt}] >= 50)`;
     const score = textual && req.sort !== "relevance"
       ? sql`0`
       : textual
       ? sql`100 * greatest(
               case when ${exactTitle} then 5 else 0 end,
-              case when d.author_slugs[1] = any(x.a_full) or d.series_keys && x.s_full or d.subjects && x.subj then 5
-                   when d.author_slugs && x.a_full then 4 else 0 end,
+              case when d.author_slugs[1] = any(x.a_full) or d.series_keys && x.s_full or ${mainSubject} then 5
+                   when d.author_slugs && x.a_full or d.subjects && x.subj then 4 else 0 end,
               case when x.tsq_title is not null and d.document @@ x.tsq_title then 3
                    when d.author_slugs && x.a_part or d.series_keys && x.s_part then 3 else 0 end,
               ${matchAll ? sql`2` : sql`1 + (select count(*) from unnest(x.word_tsqs) wq where d.document @@ wq)::float4 / greatest(cardinality(x.word_tsqs), 1)`})
             + ln(1 + d.popularity)
-            + case when ${typedTitle} then 3 when ${exactTitle} then 1.5 else 0 end
-            + case when d.subjects && x.subj then 0.5 * ln(1 + ${subjectWeight}) else 0 end
-            - case when d.is_collection then 1.5 else 0 end
+            + case when ${typedName} then 3 when ${exactTitle} then 1.5 else 0 end
+            - case when d.is_collection and not d.author_slugs && x.a_full then 1.5 else 0 end
             + 0.5 * ts_rank('{0.05,0.2,0.5,1.0}', d.document, x.tsq, 1)
             + case when d.in_stock then 0.1 else 0 end + case when d.featured then 0.05 else 0 end`
       : sql`ln(1 + d.popularity) * 0.02 + case when d.in_stock then 0.1 else 0 end + case when d.featured then 0.05 else 0 end`;
@@ -349,8 +358,7 @@ export class PostgresSearchEngine implements SearchEngine {
       ),
       x as materialized (
         select u.*, array_to_string(u.ctoks, ' ') as cq,
-          regexp_replace(u.nq, '^(the|a|an) ', '') as nq_key, regexp_replace(u.nc, '^(the|a|an) ', '') as nc_key,
-          regexp_replace(array_to_string(u.ctoks, ' '), '^(the|a|an) ', '') as cq_key
+          ${keyOf(sql`u.nq`)} as nq_key, ${keyOf(sql`u.nc`)} as nc_key, ${keyOf(sql`array_to_string(u.ctoks, ' ')`)} as cq_key
         from u
       ),
       matched as materialized (
