@@ -228,3 +228,16 @@ export function subjectKeyOfTag(tag: string): string | null {
   if (PHRASES[p] === undefined && NOISE.some((re) => re.test(p))) return null;
   return singularKey(p);
 }
+
+/**
+ * A title's key as both engines compare it: its words without articles, "and" and "of" ("game thrones" for "A
+ * Game of Thrones", "angels demons" for "Angels & Demons"), as the Postgres engine's `title_key`.
+ */
+export function bareTitle(words: string): string {
+  return normPhrase(words)
+    .split(" ")
+    .filter((w) => w !== "" && !TITLE_FILLER.has(w))
+    .join(" ");
+}
+
+const TITLE_FILLER = new Set(["the", "a", "an", "and", "of"]);

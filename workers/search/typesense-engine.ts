@@ -30,7 +30,7 @@ import { facetDocumentField, SearchUnavailableError } from "./engine";
 import type { SearchEntity } from "./entities";
 import { entitiesOf } from "./entities";
 import { understandQuery } from "./query-understanding";
-import { normPhrase } from "./subject-words";
+import { bareTitle, normPhrase } from "./subject-words";
 import { escapeHtml, MARK_END, MARK_START, renderHighlight, stripMarkers } from "./highlight";
 
 /** Where the cluster is and which collection this environment uses (platform/config.ts fills it). */
@@ -49,8 +49,9 @@ export interface TypesenseSettings {
 type TypesenseDoc = SearchDocument & {
   id: string;
   lead_author_slug: string | null;
-  /** The normalised title, and before any subtitle without a leading article ("game of thrones"). */
+  /** The normalised title, and before any subtitle without articles, "and" and "of" ("game thrones"). */
   title_keys: string[];
+  main_subjects: string[];
 } & Record<string, unknown>;
 
 /** An entity as the entity collection stores it (id: kind and slug or key, spaces as `_`). */
@@ -103,6 +104,7 @@ export function collectionSchema(name: string, synonymSet: string | null = null)
       { name: "is_collection", type: "bool", optional: true },
       { name: "lead_author_slug", type: "string", optional: true },
       { name: "title_keys", type: "string[]", optional: true },
+      { name: "main_subjects", type: "string[]", optional: true },
     ],
   };
 }
@@ -268,8 +270,13 @@ const withoutArticle = (phrase: string): string => phrase.replace(ARTICLE, "");
 /** The words a title is compared with as a whole (documents.ts's title key, and the full title). */
 export function titleKeysOf(name: string): string[] {
   const full = normPhrase(name);
-  const head = withoutArticle(normPhrase(name.split(":")[0] ?? ""));
+  const head = bareTitle(name.split(":")[0] ?? "");
   return [...new Set([full, head].filter(Boolean))];
+}
+
+/** A book's main subjects, as the Postgres engine ranks them: its ten strongest with 50 shelvings or more. */
+export function mainSubjects(d: Pick<SearchDocument, "subjects" | "subject_weights">): string[] {
+  return d.subjects.filter((_, i) => i < 10 && (d.subject_weights[i] ?? 0) >= 50);
 }
 
 /** What the query names: entities wholly (the query is its name) or partly (the words are among its name's). */
@@ -356,7 +363,7 @@ function exactTitleKeys(q: string, intent: QueryIntent): string[] {
   for (const v of [normPhrase(q), normPhrase(intent.core)]) {
     if (v === "") continue;
     values.add(v);
-    values.add(withoutArticle(v));
+    values.add(bareTitle(v));
   }
   return [...values];
 }
@@ -370,12 +377,12 @@ function entityTiers(m: EntityMatches, titleKeys: string[]): string {
   const exactTitle = anyOf("title_keys", titleKeys);
   const collection = (cond: string | null, w: number): string[] =>
     cond === null ? [] : [`(${join("&&", [cond, "is_collection:false"])}):${w}`, `(${cond}):${w - 5}`];
-  const whole = join("||", [anyOf("lead_author_slug", m.authorsWhole), anyOf("series_keys", m.seriesWhole), anyOf("subjects", m.subjects)]);
+  const whole = join("||", [anyOf("lead_author_slug", m.authorsWhole), anyOf("series_keys", m.seriesWhole), anyOf("main_subjects", m.subjects)]);
   const partial = join("||", [anyOf("author_slugs", m.authorsPartial), anyOf("series_keys", m.seriesPartial)]);
   const parts = [
     ...(exactTitle ? [`(${exactTitle}):80`] : []),
     ...collection(whole, 50),
-    ...collection(anyOf("author_slugs", m.authorsWhole), 40),
+    ...collection(join("||", [anyOf("author_slugs", m.authorsWhole), anyOf("subjects", m.subjects)]), 40),
     ...collection(partial, 30),
   ];
   return `_eval([ ${parts.join(", ")} ]):desc`;
@@ -538,7 +545,13 @@ export class TypesenseSearchEngine implements SearchEngine {
   async replaceProducts(productIds: number[], docs: SearchDocument[]): Promise<void> {
     if (productIds.length === 0) return;
     if (docs.length > 0) {
-      const docsWithId: TypesenseDoc[] = docs.map((d) => ({ ...d, id: d.sku, lead_author_slug: d.author_slugs[0] ?? null, title_keys: titleKeysOf(d.name) }));
+      const docsWithId: TypesenseDoc[] = docs.map((d) => ({
+        ...d,
+        id: d.sku,
+        lead_author_slug: d.author_slugs[0] ?? null,
+        title_keys: titleKeysOf(d.name),
+        main_subjects: mainSubjects(d),
+      }));
       await this.call("import", () => this.docs.import(docsWithId, { action: "upsert" }));
       await this.upsertEntities(entitiesOf(docs));
     }
