@@ -532,19 +532,30 @@ interface QualifiedSubject {
 }
 
 /**
- * True members: the subject is among the book's TRUE_MEMBER_RANK strongest subjects (by weight) with a weight of
- * at least TRUE_MEMBER_MIN_WEIGHT.
+ * What makes a book a true member of a subject. `main` (the default and the reported figure): the subject is among
+ * its TRUE_MEMBER_RANK strongest with a weight ≥ TRUE_MEMBER_MIN_WEIGHT. The others exist to show how the ranking
+ * fares under definitions it was not built for: `share` (weight ≥ 10% of the book's strongest subject and ≥ 50,
+ * the rule of the dataset's own genre column) and `count` (≥ 100 readers shelved it so).
  */
-export function trueMembers(data: EvalData, books: EvalBook[]): Map<string, { carried: number; members: EvalBook[] }> {
+export const SUBJECT_TRUTHS = ["main", "share", "count"] as const;
+export type SubjectTruth = (typeof SUBJECT_TRUTHS)[number];
+
+/** True members of every subject under a truth rule. */
+export function trueMembers(data: EvalData, books: EvalBook[], truth: SubjectTruth = "main"): Map<string, { carried: number; members: EvalBook[] }> {
   const out = new Map<string, { carried: number; members: EvalBook[] }>();
   for (const b of books) {
     const weights = data.bookSubjects.get(b.id);
     if (!weights) continue;
     const ranked = [...weights].sort((x, y) => y[1] - x[1] || x[0].localeCompare(y[0]));
+    const strongest = ranked[0]?.[1] ?? 0;
     ranked.forEach(([slug, w], i) => {
       const entry = out.get(slug) ?? { carried: 0, members: [] };
       entry.carried++;
-      if (w >= TRUE_MEMBER_MIN_WEIGHT && i < TRUE_MEMBER_RANK) entry.members.push(b);
+      const member =
+        truth === "main" ? w >= TRUE_MEMBER_MIN_WEIGHT && i < TRUE_MEMBER_RANK
+        : truth === "share" ? w >= TRUE_MEMBER_MIN_WEIGHT && w >= 0.1 * strongest
+        : w >= 100;
+      if (member) entry.members.push(b);
       out.set(slug, entry);
     });
   }
@@ -552,8 +563,8 @@ export function trueMembers(data: EvalData, books: EvalBook[]): Map<string, { ca
 }
 
 /** The subjects that qualify as topics in a universe (rules in the file header), biggest first. */
-export function qualifiedSubjects(data: EvalData, books: EvalBook[]): QualifiedSubject[] {
-  const membership = trueMembers(data, books);
+export function qualifiedSubjects(data: EvalData, books: EvalBook[], truth: SubjectTruth = "main"): QualifiedSubject[] {
+  const membership = trueMembers(data, books, truth);
   const titles = new Set(books.map((b) => b.norm));
   const candidates: QualifiedSubject[] = [];
   for (const subject of data.subjects) {
@@ -607,7 +618,7 @@ function hyphenatedIsbn13(s: string): string {
 }
 
 /** Generates the evaluation set of a universe, split into halves; deterministic. */
-export function buildEvalSet(data: EvalData, universe: Universe): EvalCase[] {
+export function buildEvalSet(data: EvalData, universe: Universe, truth: SubjectTruth = "main"): EvalCase[] {
   const books = universeBooks(data, universe);
   const counts = CLASS_COUNTS[universe];
   const popular = [...books].sort(byPopularity).slice(0, POPULAR_POOL[universe]);
@@ -714,7 +725,7 @@ export function buildEvalSet(data: EvalData, universe: Universe): EvalCase[] {
     const r = rng("subject");
     drafts.set(
       "subject",
-      sampleAcrossPopularity(qualifiedSubjects(data, books), counts.subject, r, (s) => {
+      sampleAcrossPopularity(qualifiedSubjects(data, books, truth), counts.subject, r, (s) => {
         const names = [s.subject.name, ...s.subject.aliases.filter((a, i) => i > 0 || a === s.subject.name)];
         // Abbreviations of one or two letters ("nf", "uf", "y a") are too ambiguous to be a fair query.
         const usable = [...new Set(names.map(collapse))].filter((n) => /^[a-z0-9 ]+$/i.test(n) && !n.split(" ").some((w) => w.length < 2) && n.replace(/ /g, "").length > 2);

@@ -6,6 +6,7 @@
  *
  *   npm run search:eval -- [--universe full|small] [--half test|tune|all] [--origin URL] [--engine postgres|typesense]
  *                          [--json out.json] [--class title,isbn] [--show-failures] [--concurrency 4] [--database NAME]
+ *                          [--subject-truth main|share|count]
  *
  * Without --origin it starts a Worker of its own (dev/test-worker.ts) on the universe's database: `full` → the dev
  * database (10k seed), `small` → the test database (--small seed), or --database (a database of your own, migrated
@@ -35,8 +36,8 @@ import { startTypesenseFake } from "../dev/typesense-fake";
 import { pgGateway } from "../dev/search-reindex";
 import { loadDocuments, nextProductIds } from "../workers/search/documents";
 import { TypesenseSearchEngine } from "../workers/search/typesense-engine";
-import { buildEvalSet, EVAL_CLASSES, markdownTable, readEvalData, scoreCase, summarise, TARGET_CLASS, TARGET_OVERALL, universeBooks } from "./search-eval-set";
-import type { CaseScore, EvalCase, EvalClass, Half, Universe } from "./search-eval-set";
+import { buildEvalSet, EVAL_CLASSES, SUBJECT_TRUTHS, markdownTable, readEvalData, scoreCase, summarise, TARGET_CLASS, TARGET_OVERALL, universeBooks } from "./search-eval-set";
+import type { CaseScore, EvalCase, EvalClass, Half, SubjectTruth, Universe } from "./search-eval-set";
 
 interface Options {
   universe: Universe;
@@ -48,6 +49,7 @@ interface Options {
   classes: EvalClass[];
   showFailures: boolean;
   concurrency: number;
+  subjectTruth: SubjectTruth;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -77,6 +79,7 @@ function parseArgs(argv: string[]): Options {
     classes: classes as EvalClass[],
     showFailures: argv.includes("--show-failures"),
     concurrency,
+    subjectTruth: oneOf("subject-truth", SUBJECT_TRUTHS, "main"),
   };
 }
 
@@ -219,7 +222,7 @@ async function main(): Promise<void> {
   if (process.env.NB_CACHE_NAMESPACE_SUFFIX === undefined) process.env.NB_CACHE_NAMESPACE_SUFFIX = "-eval";
   const cfg: StackConfig = loadStackConfig();
   const data = readEvalData();
-  const all = buildEvalSet(data, opts.universe);
+  const all = buildEvalSet(data, opts.universe, opts.subjectTruth);
   const cases = all.filter((c) => (opts.half === "all" || c.half === opts.half) && (opts.classes.length === 0 || opts.classes.includes(c.class)));
   const titles = new Map(data.books.map((b) => [b.id, b.title]));
   const titleOf = (id: number): string => titles.get(id) ?? `#${id}`;
