@@ -395,7 +395,7 @@ export class PostgresSearchEngine implements SearchEngine {
           from page pg join search_products d on d.product_id = pg.product_id, x) as hits,
         ${facets} as facets,
         (select version from cache_versions where scope = 'search')::int as index_version,
-        ${textual ? sql`(select case when x.cq <> x.nc then x.cq end from x)` : sql`null`} as did_you_mean`);
+        ${textual ? sql`(select x.fix from x)` : sql`null`} as did_you_mean`);
     const row = rows[0];
     if (!row) return { found: 0, hits: [], facets: {} };
     const hits: SearchHit[] = row.hits.map(({ h_name, h_series, h_authors, ...hit }) => {
