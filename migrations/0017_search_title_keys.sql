@@ -152,6 +152,8 @@ DECLARE
   forced text;
   fz_kind text;
   fz_ref text;
+  whole_refs text[];
+  part_refs text[];
 BEGIN
   SELECT a.tsq, a.ctoks INTO r.tsq, r.ctoks FROM search_analyse(core, match_all) a;
   -- Every word in the title, series or author names: the same tsquery restricted to weights A and B (no second
@@ -190,29 +192,29 @@ BEGIN
   IF r.fix IS NULL AND cq <> nc THEN
     r.fix := cq;
   END IF;
-  WITH ent AS (
-    SELECT kind, ref, bool_or(whole) AS whole, max(weight) AS weight FROM (
-      SELECT s.kind, coalesce(s.slug, substr(s.id, 8)) AS ref, true AS whole, s.weight
-      FROM search_suggestions s WHERE s.keys && qkeys AND s.kind <> 'title'
-      UNION ALL
-      SELECT fz_kind, fz_ref, true, 0 WHERE fz_ref IS NOT NULL
-      UNION ALL
-      SELECT s.kind, coalesce(s.slug, substr(s.id, 8)), false, s.weight
-      FROM search_suggestions s
-      WHERE cardinality(r.ctoks) > 0 AND s.tokens @> r.ctoks AND s.kind IN ('author', 'series')
-        AND (s.kind <> 'author' OR s.tail = ANY (r.ctoks))
-    ) e GROUP BY kind, ref
-    ORDER BY bool_or(whole) DESC, max(weight) DESC LIMIT 60
-  ),
-  h AS (SELECT (SELECT kind FROM ent WHERE kind = hint LIMIT 1) AS on_kind)
-  SELECT
-    coalesce(array_agg(ref) FILTER (WHERE whole AND kind = 'author' AND (h.on_kind IS NULL OR h.on_kind = 'author')), '{}'),
-    coalesce(array_agg(ref) FILTER (WHERE NOT whole AND kind = 'author' AND (h.on_kind IS NULL OR h.on_kind = 'author')), '{}'),
-    coalesce(array_agg(ref) FILTER (WHERE whole AND kind = 'series' AND (h.on_kind IS NULL OR h.on_kind = 'series')), '{}'),
-    coalesce(array_agg(ref) FILTER (WHERE NOT whole AND kind = 'series' AND (h.on_kind IS NULL OR h.on_kind = 'series')), '{}'),
-    coalesce(array_agg(ref ORDER BY length(ref) DESC) FILTER (WHERE whole AND kind = 'subject' AND (h.on_kind IS NULL OR h.on_kind = 'subject')), '{}')
-  INTO r.a_full, r.a_part, r.s_full, r.s_part, r.subj
-  FROM h LEFT JOIN ent ON true;
+  -- Whole names first, then partial ones; a hint keeps only its kind when one of that kind matched.
+  whole_refs := ARRAY(
+    SELECT s.kind || ':' || coalesce(s.slug, substr(s.id, 8)) FROM search_suggestions s
+    WHERE s.keys && qkeys AND s.kind <> 'title' ORDER BY s.weight DESC LIMIT 40);
+  IF fz_ref IS NOT NULL THEN
+    whole_refs := whole_refs || (fz_kind || ':' || fz_ref);
+  END IF;
+  part_refs := '{}';
+  IF cardinality(r.ctoks) > 0 THEN
+    part_refs := ARRAY(
+      SELECT s.kind || ':' || coalesce(s.slug, substr(s.id, 8)) FROM search_suggestions s
+      WHERE s.tokens @> r.ctoks AND s.kind IN ('author', 'series') AND (s.kind <> 'author' OR s.tail = ANY (r.ctoks))
+      ORDER BY s.weight DESC LIMIT 40);
+  END IF;
+  IF hint IS NOT NULL AND EXISTS (SELECT 1 FROM unnest(whole_refs || part_refs) e WHERE starts_with(e, hint || ':')) THEN
+    whole_refs := ARRAY(SELECT e FROM unnest(whole_refs) e WHERE starts_with(e, hint || ':'));
+    part_refs := ARRAY(SELECT e FROM unnest(part_refs) e WHERE starts_with(e, hint || ':'));
+  END IF;
+  r.a_full := ARRAY(SELECT substr(e, 8) FROM unnest(whole_refs) e WHERE starts_with(e, 'author:'));
+  r.s_full := ARRAY(SELECT substr(e, 8) FROM unnest(whole_refs) e WHERE starts_with(e, 'series:'));
+  r.subj := ARRAY(SELECT substr(e, 9) FROM unnest(whole_refs) e WHERE starts_with(e, 'subject:') ORDER BY length(e) DESC);
+  r.a_part := ARRAY(SELECT substr(e, 8) FROM unnest(part_refs) e WHERE starts_with(e, 'author:') AND NOT e = ANY (whole_refs));
+  r.s_part := ARRAY(SELECT substr(e, 8) FROM unnest(part_refs) e WHERE starts_with(e, 'series:') AND NOT e = ANY (whole_refs));
   RETURN r;
 END;
 $$;
