@@ -94,13 +94,18 @@ const understanding = [
   u(31, "The Dark of Ossory", 20, wraith(10)),
   u(32, "Light for Tamberlow", 50, wraith(20)),
   u(33, "Snorkelwraith Summer", 500),
+  // The least read of the subject's books, but one readers name it for (a main subject: strong and among its ten).
+  u(34, "The Orchard at Veltmoor", 10, wraith(400)),
+  // A book in two series is found by either name; a series whose name ends in a filler word ("saga") too.
+  u(26, "Ashes at Fenmoravel", 30, { series: "Duskfarrow Saga", series_keys: ["duskfarrow saga", "ebonwick tales"], series_names: ["Duskfarrow Saga", "Ebonwick Tales"] }),
+  u(27, "Fenmoravel Rising", 80, { series: "Ebonwick Tales", series_keys: ["ebonwick tales"], series_names: ["Ebonwick Tales"] }),
   u(40, "The House of Obbrymoor", 5, { authors: ["Ferrant Ludgrove"], author_slugs: ["ferrant-ludgrove"] }),
   u(41, "Return to the House of Obbrymoor", 400, { authors: ["Wendeline Quorrish"], author_slugs: ["wendeline-quorrish"] }),
 ];
 const uIds = understanding.map((d) => d.product_id);
 const slugsOf = (n: number[]): string[] => n.map((i) => `understanding-${i}`);
 /** Words of the fixtures found nowhere else, removed from the Postgres dictionary afterwards. */
-const inventedWords = ["quasarbeetle", "vexcombe", "ottoline", "ysolde", "farthingdrake", "oxtrude", "pellam", "glimmerquartz", "brassmere", "odalric", "penhallow", "snorkelwraith", "wexmoor", "ossory", "obbrymoor", "ferrant", "ludgrove", "wendeline", "quorrish", "umberwick", "quillfen", "sallowmere", "tamberlow"];
+const inventedWords = ["quasarbeetle", "vexcombe", "ottoline", "ysolde", "farthingdrake", "oxtrude", "pellam", "glimmerquartz", "brassmere", "odalric", "penhallow", "snorkelwraith", "wexmoor", "ossory", "obbrymoor", "ferrant", "ludgrove", "wendeline", "quorrish", "umberwick", "quillfen", "sallowmere", "tamberlow", "veltmoor", "fenmoravel", "duskfarrow", "ebonwick"];
 const request = (q: string | null, over: Partial<SearchRequest> = {}): SearchRequest => ({
   q,
   filters: { format: [], language: [], category: "fantasy" },
@@ -139,7 +144,7 @@ afterAll(async () => {
   // Entities outlive their books (as in production); these are the fixtures' own.
   await pool.query(
     `delete from search_suggestions where kind <> 'title' and (slug in ('ottoline-vexcombe', 'ysolde-farthingdrake', 'pellam-oxtrude', 'odalric-penhallow',
-       'ferrant-ludgrove', 'wendeline-quorrish', 'snorkelwraith') or id in ('series:glimmerquartz cycle'))`,
+       'ferrant-ludgrove', 'wendeline-quorrish', 'snorkelwraith') or id in ('series:glimmerquartz cycle', 'series:ebonwick tales', 'series:duskfarrow saga'))`,
   );
   await pool.query("delete from search_terms where word = any($1::text[])", [inventedWords]);
   await pool.query("delete from search_term_variants where word = any($1::text[])", [inventedWords]);
@@ -224,10 +229,16 @@ describe.each(["postgres", "typesense", "typesense v30"])("SearchEngine contract
     expect(res.found).toBe(5);
   });
 
-  it("a subject query returns the subject's books, the most read first, ahead of a title with the word", async () => {
-    expect(await top("snorkelwraith books", 4)).toEqual(slugsOf([30, 32, 31, 33]));
+  it("a subject query returns the subject's books, main subject first, then the most read, ahead of a title with the word", async () => {
+    expect(await top("snorkelwraith books", 5)).toEqual(slugsOf([34, 30, 32, 31, 33]));
     // The plural and other filler reach the same subject.
-    expect(await top("snorkelwraiths novels", 3)).toEqual(slugsOf([30, 32, 31]));
+    expect(await top("snorkelwraiths novels", 3)).toEqual(slugsOf([34, 30, 32]));
+  });
+
+  it("a book in two series is found by either, and a series named '… saga' by its whole name", async () => {
+    expect(await top("ebonwick tales", 2)).toEqual(slugsOf([27, 26]));
+    expect(await top("the ebonwick tales series", 2)).toEqual(slugsOf([27, 26]));
+    expect(await top("duskfarrow saga", 1)).toEqual(slugsOf([26]));
   });
 
   it("an exact title comes first, ahead of a more read title that contains it", async () => {
