@@ -16,10 +16,10 @@ type DocumentRow = Omit<SearchDocument, "product_id" | "rating" | "product_versi
 
 /**
  * The shape of a search document: raised when documents gain what existing indexes lack (2: subjects, series
- * keys, collections; 3: every series of a book; 4: title keys without "and"/"of"), so the start-up reindex of
- * the local stack rebuilds them and operators know to reindex.
+ * keys, collections; 3: every series of a book; 4: title keys without "and"/"of"; 5: apostrophes join words, no
+ * root category), so the start-up reindex of the local stack rebuilds them and operators know to reindex.
  */
-export const DOCUMENT_SCHEMA = 4;
+export const DOCUMENT_SCHEMA = 5;
 
 /** Titles of box sets, omnibuses and companions: ranked below the books themselves. */
 const COLLECTION_TITLE = /\b(box(ed)? ?set|boxset|omnibus|collection|complete|compendium|companion|trilogy|quartet|books? \d+\s*(-|–|to|&|and|through)\s*\d+|volumes? \d+\s*(-|–|&)\s*\d+)\b/i;

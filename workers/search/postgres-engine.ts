@@ -156,7 +156,7 @@ export class PostgresSearchEngine implements SearchEngine {
         select sku, product_id, in_stock, price, rating, ratings_count, popularity, featured, published_year,
           ${weighted(sql`name`, "A")}
           || ${weighted(sql`coalesce(series, '') || ' ' || array_to_string(authors, ' ')`, "B")}
-          || ${weighted(sql`array_to_string(category_names, ' ') || ' ' || array_to_string(subject_names, ' ') || ' ' || coalesce(attributes ->> 'original_title', '') || ' ' || coalesce(publisher, '')`, "C")}
+          || ${weighted(sql`array_to_string(category_names[2:], ' ') || ' ' || array_to_string(subject_names, ' ') || ' ' || coalesce(attributes ->> 'original_title', '') || ' ' || coalesce(publisher, '')`, "C")}
           || ${weighted(sql`coalesce(isbn13, '') || ' ' || coalesce(isbn10, '') || ' ' || sku`, "D")},
           format, language, ${normWords(sql`name`)}, publisher, isbn13, category_slugs, author_slugs,
           coalesce(series_keys, '{}'), coalesce(subjects, '{}'), coalesce(subject_weights, '{}'), ${titleKey(sql`name`)}, coalesce(is_collection, false),

@@ -31,7 +31,16 @@ const LEADING: [string, Hint][] = [
   ["about", "subject"],
   ["books in the", "series"],
   ["books in", "series"],
+  // Until recommendations exist, "books like X" answers X's own family (its series, its author) through X.
+  ["books like", null],
+  ["novels like", null],
+  ["something like", null],
+  ["similar to", null],
+  ["books similar to", null],
 ];
+
+/** Praise shoppers put before what they mean ("best fantasy books"): dropped for the entity keys only. */
+const PRAISE = new Set(["best", "top", "good", "great", "popular", "famous", "classic", "new", "favorite", "favourite"]);
 
 /** Trailing filler, longest first. */
 const TRAILING: [string, Hint][] = [
@@ -71,7 +80,9 @@ function stripOnce(words: string[], hint: Hint): { words: string[]; hint: Hint }
  * time", hint series; "zombie novels" → "zombie" (keys: zombie); "sci-fi books" → "sci fi" (keys: science fiction).
  */
 export function understandQuery(q: string): QueryIntent {
-  const typed = normPhrase(q);
+  // A possessive before filler or at the end is the name's ("stephen king's books"): apostrophes join words, so
+  // it would otherwise become "kings".
+  const typed = normPhrase(q.replace(/['’]s(?=\s+(?:books?|novels?|series|stories|saga|trilogy)\s*$|\s*$)/iu, ""));
   let words = typed.split(" ").filter(Boolean);
   let hint: Hint = null;
   // Two passes: "books by X series" is rare, "the X series books" is not.
@@ -84,5 +95,7 @@ export function understandQuery(q: string): QueryIntent {
   }
   // Some names end in a filler word ("graphic novels", "short stories"): the phrase as typed is a candidate too.
   if (typed !== core && typed !== "") keys.add(singularKey(typed));
+  // "best fantasy books" names the subject fantasy; the text match keeps every word ("The Best of …" stays found).
+  if (words.length > 1 && PRAISE.has(words[0] ?? "")) keys.add(singularKey(words.slice(1).join(" ")));
   return { core: core === "" ? q : core, keys: [...keys], hint };
 }

@@ -174,11 +174,13 @@ export function singularWord(w: string): string {
 
 /**
  * Lower case, unaccented words joined by single spaces: how shelf names and queries are compared, and the same
- * words as the Postgres side's `search_norm` split on non-alphanumerics ("salem's" is "salem s" on both sides).
+ * words as the Postgres side's `search_norm` split on non-alphanumerics (an apostrophe joins: "salem's" is
+ * "salems" on both sides, as shoppers type it).
  */
 export function normPhrase(s: string): string {
   return s
     .replace(/&/g, " and ")
+    .replace(/['’]/g, "")
     .normalize("NFKD")
     .replace(/[\u0300-\u036f]/g, "")
     .toLowerCase()
