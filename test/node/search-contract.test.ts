@@ -219,8 +219,10 @@ describe.each(["postgres", "typesense", "typesense v30"])("SearchEngine contract
     expect(await top("Ysolde Farthingdrake novels", 4)).toEqual(expected);
   });
 
-  it("a one-letter typo in the surname still finds the author first", async () => {
+  it("a one-letter typo in the surname still finds the author first, and offers the name as 'did you mean'", async () => {
     expect(await top("ysolde farthingdreke", 4)).toEqual(slugsOf([11, 10, 12, 13]));
+    expect((await engine().search(request("ysolde farthingdreke"))).didYouMean).toBe("ysolde farthingdrake");
+    expect((await engine().search(request("ysolde farthingdrake"))).didYouMean).toBeUndefined();
   });
 
   it("a series name puts the series first by popularity, its box set after its books, a companion after both", async () => {

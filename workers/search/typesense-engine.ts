@@ -286,6 +286,8 @@ export interface EntityMatches {
   seriesWhole: string[];
   seriesPartial: string[];
   subjects: string[];
+  /** The key of a name matched only within typos ("ursula le giun" → ursula le guin): offered as "did you mean". */
+  correction?: string | undefined;
 }
 
 /** The slug of an author or subject entity, the key of a series. */
@@ -308,18 +310,22 @@ export function resolveEntities(intent: QueryIntent, found: Pick<EntityDoc, "kin
     candidates.add(withoutArticle(k));
   }
   const phrases = [...candidates].map((c) => c.split(" "));
-  type Found = { e: (typeof found)[number]; whole: boolean; exact: boolean };
+  type Found = { e: (typeof found)[number]; whole: boolean; exact: boolean; key?: string };
   const matched: Found[] = [];
   for (const e of found) {
     let whole: "exact" | "typo" | null = null;
+    let matchedKey: string | undefined;
     for (const key of e.keys) {
       for (const c of phrases) {
         const m = sameWords(c, key.split(" "));
-        if (m === "exact" || (m === "typo" && whole === null)) whole = m;
+        if (m === "exact" || (m === "typo" && whole === null)) {
+          whole = m;
+          matchedKey = key;
+        }
       }
     }
     if (whole) {
-      matched.push({ e, whole: true, exact: whole === "exact" });
+      matched.push({ e, whole: true, exact: whole === "exact", key: matchedKey });
       continue;
     }
     if (e.kind === "subject" || words.length === 0) continue;
@@ -345,6 +351,7 @@ export function resolveEntities(intent: QueryIntent, found: Pick<EntityDoc, "kin
     seriesWhole: refs("series", true),
     seriesPartial: refs("series", false),
     subjects: refs("subject", true),
+    correction: chosen.some((m) => m.whole && m.exact) ? undefined : chosen.find((m) => m.whole && !m.exact)?.key,
   };
 }
 
@@ -723,7 +730,7 @@ export class TypesenseSearchEngine implements SearchEngine {
       .slice(offset, need)
       .map((t) => toHit(t.g.hits, t.words))
       .filter((h): h is SearchHit => h !== null);
-    return { found: named.found + rest.found, hits, facets: mergeFacets(req.facets, [named, rest]) };
+    return { found: named.found + rest.found, hits, facets: mergeFacets(req.facets, [named, rest]), didYouMean: matches.correction };
   }
 
   /**
