@@ -7,7 +7,7 @@
  * Rules, in order:
  * 1. A shelf is a candidate when at least 10 books carry it with 200 shelvings in all; shelves that describe the
  *    reader rather than the book (to-read, owned, kindle, read-in-2015, favourites, …) and shelves named after an
- *    author or a series (stephen-king, tolkien, harry-potter) are dropped: those are entities of their own.
+ *    author (stephen-king, tolkien) are dropped: authors are entities of their own.
  * 2. Shelf names become subject keys: hyphens to spaces, synonyms folded (sci-fi / scifi / sf → science fiction,
  *    ya → young adult, ww2 / wwii → world war ii, …), the last word singular (zombies → zombie).
  * 3. A book's weight for a subject is its largest shelf count among the subject's shelves. A book keeps a subject
@@ -32,8 +32,9 @@ async function main(): Promise<void> {
   const books = parseCsvObjects(await readFile(path.join(shared, "books_normalized.csv"), "utf8"));
   const tagNames = new Map(parseCsvObjects(await readFile(path.join(shared, "tags.csv"), "utf8")).map((r) => [r.tag_id ?? "", r.tag_name ?? ""]));
   const bookOfGoodreads = new Map(books.map((b) => [b.goodreads_book_id ?? "", Number(b.book_id)]));
-  // Shelves named after an author ("stephen-king", "tolkien", even misspelt "stephanie-meyer") or a series
-  // ("harry-potter", "wheel-of-time") are those entities, which query understanding already knows.
+  // Shelves named after an author ("stephen-king", "tolkien", even misspelt "stephanie-meyer") are that author,
+  // whom query understanding already knows. Shelves named after a series stay: readers put a series' books there
+  // when the catalog does not say so ("sherlock-holmes" holds A Study in Scarlet, which has no series number).
   const entityKeys = new Set<string>();
   const fuzzyNames: string[] = [];
   for (const b of books) {
@@ -47,12 +48,6 @@ async function main(): Promise<void> {
       const surname = words[words.length - 1] ?? "";
       if (surname.length >= 5) entityKeys.add(surname);
       if (words.join(" ").length >= 8) fuzzyNames.push(words.join(" "));
-    }
-    const series = normPhrase((b.series ?? "").replace(/\s*[,(]?\s*#[0-9.-]+\)?\s*$/, ""));
-    if (series) {
-      entityKeys.add(series);
-      entityKeys.add(series.replace(/^(the|a|an) /, ""));
-      entityKeys.add(singularKey(series));
     }
   }
   const isEntity = (key: string, raw: string): boolean =>

@@ -34,7 +34,7 @@ const MINOR_NUMBER = /#\s*(\d+(\.\d+)?\s*[-–,&]\s*\d+|\d*\.\d+)/;
 export function parseSeries(raw: string | null): { names: string[]; minor: boolean } {
   if (raw === null || raw.trim() === "") return { names: [], minor: false };
   const parts = raw.split(";").map((p) => p.trim()).filter(Boolean);
-  const names = parts.map((p) => p.replace(/\s*[,(]?\s*#\s*[0-9.\s,&–-]+\)?\s*$/, "").trim()).filter(Boolean);
+  const names = parts.map((p) => p.replace(/\s*[,(]?\s*#\s*[0-9.\s,&+–-]+\)?\s*$/, "").trim()).filter(Boolean);
   return { names: [...new Set(names)], minor: MINOR_NUMBER.test(parts[0] ?? "") };
 }
 

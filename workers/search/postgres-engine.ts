@@ -424,11 +424,14 @@ export class PostgresSearchEngine implements SearchEngine {
           order by starts desc, rank desc, s.id limit 60
         ),
         capped as (
-          select *, row_number() over (partition by kind order by starts desc, rank desc, id) as nth from ranked
+          select *, row_number() over (partition by kind order by starts desc, rank desc, id) as nth,
+            -- A readers' shelf named like a series or a title ("Sherlock holmes") is not suggested twice.
+            bool_or(kind <> 'subject') over (partition by lower(label)) as named_otherwise
+          from ranked
         )
         select kind, label as text, slug, ts_headline('simple', ${unmarked(sql`label`)}, tsq, ${HEADLINE}) as highlight
         from capped
-        where kind = 'title' or (kind = 'subject' and nth <= 2) or (kind in ('author', 'series') and nth <= 3)
+        where kind = 'title' or (kind = 'subject' and nth <= 2 and not named_otherwise) or (kind in ('author', 'series') and nth <= 3)
         order by starts desc, rank desc, id
         limit ${limit}`),
       this.readOpts(this.readPrimary),
