@@ -221,3 +221,17 @@ function rememberIsbn(isbn13: string, slug: string): void {
   if (isbnSlugs.size >= ISBN_MEMO_MAX) isbnSlugs.clear();
   isbnSlugs.set(isbn13, { slug, until: Date.now() + ISBN_MEMO_MS });
 }
+
+/**
+ * A product as data, for server-rendered pages (the storefront): the body GET /v1/products/{slug} answers, through
+ * the same cache; null when there is no such product.
+ */
+export async function productDetail(c: Context<AppEnv>, slug: string): Promise<ProductDetail | null> {
+  const res = await productResponseOrNull(c, slug);
+  return res ? ((await res.json()) as { data: ProductDetail }).data : null;
+}
+
+/** The category tree as data, for server-rendered pages: the body of GET /v1/categories, through the same cache. */
+export async function categoryTree(c: Context<AppEnv>): Promise<CategoryNode[]> {
+  return ((await (await categoryTreeResponse(c)).json()) as { data: CategoryNode[] }).data;
+}
