@@ -18,7 +18,9 @@ const text = (v: unknown): string | null => (typeof v === "string" && v.trim() !
 /** The product page. */
 export function ProductPage({ data }: { data: ProductPageData }) {
   const p = data.product;
-  const series = text(p.attributes["series"]);
+  const seriesAttr = text(p.attributes["series"]);
+  // The seed often repeats the series as the subtitle: say it once.
+  const series = seriesAttr && seriesAttr !== p.subtitle ? seriesAttr : null;
   const firstAuthor = p.authors[0];
   return (
     <Layout title={p.name} nav={data.nav}>
