@@ -27,6 +27,7 @@ export function Layout({ title, q, nav, children }: LayoutProps) {
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{title === "NexusBooks" ? title : `${title} · NexusBooks`}</title>
+        <link rel="icon" type="image/svg+xml" href={`${ASSETS_PATH}/favicon.svg`} />
         <link rel="stylesheet" href={`${ASSETS_PATH}/storefront.css`} />
         <script src={`${ASSETS_PATH}/autocomplete.js`} defer></script>
       </head>

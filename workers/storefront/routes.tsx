@@ -109,13 +109,13 @@ const book = apiRoute({
   fieldCodes: { param: { slug: "INVALID_SLUG" } },
 });
 
-const ASSET_TYPES = { "text/javascript": "The autocomplete script.", "text/css": "The stylesheet." } as const;
+const ASSET_TYPES = { "text/javascript": "The autocomplete script.", "text/css": "The stylesheet.", "image/svg+xml": "The favicon." } as const;
 
 const asset = apiRoute({
   method: "get",
   path: "/storefront/assets/{file}",
   tags: ["storefront"],
-  summary: "A file the storefront's pages load (the stylesheet, the autocomplete script)",
+  summary: "A file the storefront's pages load (the stylesheet, the autocomplete script, the favicon)",
   description: "From the Worker's static assets, with the asset server's `ETag` (send it back in `If-None-Match` for a 304).",
   request: {
     params: z.object({ file: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/).meta({ example: "storefront.css" }) }),
