@@ -21,7 +21,7 @@ const product: ProductDetail = {
   gtin: "9780000000002",
   language: "en",
   published_year: 2020,
-  authors: [{ slug: "evil-author", name: `<i onclick="alert(3)">Evil</i>`, role: null }],
+  authors: [{ slug: "evil-author", name: `<i onclick="alert(3)">Evil</i>`, role: "author" }],
   brand: { slug: "evil-press", name: EVIL, kind: "publisher" },
   category: { slug: "fantasy", name: EVIL, path: "books/fiction/fantasy" },
   categories: [],
