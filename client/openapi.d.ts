@@ -12,8 +12,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The front door: what this is, with links to the reference, the document and readiness
-         * @description `application/json` (`{ data }`) when the `Accept` header prefers it; an HTML page otherwise. `Vary: Accept`.
+         * The storefront home (featured, most read, best rated, categories), or the API's links as JSON
+         * @description `application/json` (`{ data }`: the API's links) when the `Accept` header prefers it; the storefront's home page otherwise. `Vary: Accept`.
          */
         get: {
             parameters: {
@@ -24,11 +24,13 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description The front door: JSON when `Accept` prefers `application/json`, HTML otherwise. */
+                /** @description The API's front door: its links, when `Accept` prefers `application/json`. */
                 200: {
                     headers: {
                         /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
                         "Cache-Control": string;
+                        /** @description Weak validator; send it back in If-None-Match for a 304. */
+                        ETag: string;
                         /** @description Includes `Accept`: the body depends on it. */
                         Vary: string;
                         /** @description This request's id; also in every error body and in the logs. */
@@ -41,6 +43,19 @@ export interface paths {
                         };
                         "text/html": string;
                     };
+                };
+                /** @description Not modified: the `If-None-Match` ETag is current. */
+                304: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Weak validator; send it back in If-None-Match for a 304. */
+                        ETag: string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content?: never;
                 };
                 /**
                  * @description `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
@@ -148,7 +163,13 @@ export interface paths {
                         };
                     };
                 };
-                /** @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly. */
+                /**
+                 * @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly.
+                 *
+                 *     `SEARCH_TIMEOUT`: The query took too long; simplify it or retry.
+                 *
+                 *     `SEARCH_UNAVAILABLE`: The search engine cannot be reached.
+                 */
                 503: {
                     headers: {
                         /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
@@ -163,7 +184,482 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "DATABASE_UNAVAILABLE";
+                                code: "DATABASE_UNAVAILABLE" | "SEARCH_TIMEOUT" | "SEARCH_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/books/{slug}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A book's page: authors, description, formats with price and availability, ISBNs, rating, more by the author */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    slug: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The book's page. */
+                200: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Weak validator; send it back in If-None-Match for a 304. */
+                        ETag: string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/html": string;
+                    };
+                };
+                /** @description Not modified: the `If-None-Match` ETag is current. */
+                304: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Weak validator; send it back in If-None-Match for a 304. */
+                        ETag: string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /**
+                 * @description `INVALID_SLUG`: A slug or id in the path is not lower-case letters, digits and hyphens.
+                 *
+                 *     `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_SLUG" | "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TOKEN" | "TOKEN_REVOKED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `PRODUCT_NOT_FOUND`: No active product has this slug or ISBN. */
+                404: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PRODUCT_NOT_FOUND";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly.
+                 *
+                 *     `SEARCH_TIMEOUT`: The query took too long; simplify it or retry.
+                 *
+                 *     `SEARCH_UNAVAILABLE`: The search engine cannot be reached.
+                 */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE" | "SEARCH_TIMEOUT" | "SEARCH_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/category/{slug}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A category's page: its books (descendants included), with the search page's facets, sorts and pages
+         * @description Takes the parameters of `GET /v1/search`; the path's category replaces any `category` given.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    author?: string;
+                    category?: string;
+                    facets?: string | string[];
+                    format?: string | string[];
+                    in_stock?: "0" | "1" | "true" | "false";
+                    language?: string | string[];
+                    /** @description Products per page. */
+                    limit?: number;
+                    /** @description 1-based; page × limit is at most 1000. */
+                    page?: number;
+                    /** @description Highest variant price, minor units. */
+                    price_max?: number;
+                    /** @description Lowest variant price, minor units. */
+                    price_min?: number;
+                    q?: string;
+                    rating_min?: string;
+                    sort?: "relevance" | "price_asc" | "price_desc" | "rating" | "popularity" | "newest";
+                };
+                header?: never;
+                path: {
+                    slug: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The category page. */
+                200: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Weak validator; send it back in If-None-Match for a 304. */
+                        ETag: string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/html": string;
+                    };
+                };
+                /** @description Not modified: the `If-None-Match` ETag is current. */
+                304: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Weak validator; send it back in If-None-Match for a 304. */
+                        ETag: string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /**
+                 * @description `INVALID_FACET`: `facets` names a facet that does not exist.
+                 *
+                 *     `INVALID_PRICE_RANGE`: A price bound is not an integer number of cents, or the minimum is above the maximum.
+                 *
+                 *     `INVALID_QUERY`: The search text is empty after normalisation or not text.
+                 *
+                 *     `INVALID_RATING`: `rating_min` is not a number from 0 to 5.
+                 *
+                 *     `INVALID_SLUG`: A slug or id in the path is not lower-case letters, digits and hyphens.
+                 *
+                 *     `INVALID_SORT`: `sort` is not one of the documented values.
+                 *
+                 *     `PAGE_OUT_OF_RANGE`: `page` is not a positive integer within the result window.
+                 *
+                 *     `PAGE_SIZE_TOO_LARGE`: `limit` is above the operation's maximum.
+                 *
+                 *     `QUERY_TOO_LONG`: The search text has too many characters or words.
+                 *
+                 *     `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_FACET" | "INVALID_PRICE_RANGE" | "INVALID_QUERY" | "INVALID_RATING" | "INVALID_SLUG" | "INVALID_SORT" | "PAGE_OUT_OF_RANGE" | "PAGE_SIZE_TOO_LARGE" | "QUERY_TOO_LONG" | "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TOKEN" | "TOKEN_REVOKED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `CATEGORY_NOT_FOUND`: No category has this slug. */
+                404: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CATEGORY_NOT_FOUND";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly.
+                 *
+                 *     `SEARCH_TIMEOUT`: The query took too long; simplify it or retry.
+                 *
+                 *     `SEARCH_UNAVAILABLE`: The search engine cannot be reached.
+                 */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE" | "SEARCH_TIMEOUT" | "SEARCH_UNAVAILABLE";
                                 /** @description Structured facts about the error (for validation: one entry per issue), or null. */
                                 details?: unknown;
                                 /** @description For people; may change. Program against `code`. */
@@ -362,7 +858,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * A file the reference or the front door loads (Swagger UI, the initializer, the stylesheet, favicons)
+         * A file the reference loads (Swagger UI, the initializer, the stylesheet, favicons)
          * @description From the Worker's static assets, with the asset server's `ETag` (send it back in `If-None-Match` for a 304).
          */
         get: {
@@ -1079,6 +1575,451 @@ export interface paths {
                     content: {
                         "application/json": {
                             data: components["schemas"]["Readiness"];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The search results page: facets, sorts and pages as links that work without JavaScript
+         * @description Takes the parameters of `GET /v1/search` (the page chooses `facets` and `limit` itself).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    author?: string;
+                    category?: string;
+                    facets?: string | string[];
+                    format?: string | string[];
+                    in_stock?: "0" | "1" | "true" | "false";
+                    language?: string | string[];
+                    /** @description Products per page. */
+                    limit?: number;
+                    /** @description 1-based; page × limit is at most 1000. */
+                    page?: number;
+                    /** @description Highest variant price, minor units. */
+                    price_max?: number;
+                    /** @description Lowest variant price, minor units. */
+                    price_min?: number;
+                    q?: string;
+                    rating_min?: string;
+                    sort?: "relevance" | "price_asc" | "price_desc" | "rating" | "popularity" | "newest";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The results page, or a page suggesting a corrected search and popular categories. */
+                200: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Weak validator; send it back in If-None-Match for a 304. */
+                        ETag: string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/html": string;
+                    };
+                };
+                /** @description Not modified: the `If-None-Match` ETag is current. */
+                304: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Weak validator; send it back in If-None-Match for a 304. */
+                        ETag: string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /**
+                 * @description `INVALID_FACET`: `facets` names a facet that does not exist.
+                 *
+                 *     `INVALID_PRICE_RANGE`: A price bound is not an integer number of cents, or the minimum is above the maximum.
+                 *
+                 *     `INVALID_QUERY`: The search text is empty after normalisation or not text.
+                 *
+                 *     `INVALID_RATING`: `rating_min` is not a number from 0 to 5.
+                 *
+                 *     `INVALID_SORT`: `sort` is not one of the documented values.
+                 *
+                 *     `PAGE_OUT_OF_RANGE`: `page` is not a positive integer within the result window.
+                 *
+                 *     `PAGE_SIZE_TOO_LARGE`: `limit` is above the operation's maximum.
+                 *
+                 *     `QUERY_TOO_LONG`: The search text has too many characters or words.
+                 *
+                 *     `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_FACET" | "INVALID_PRICE_RANGE" | "INVALID_QUERY" | "INVALID_RATING" | "INVALID_SORT" | "PAGE_OUT_OF_RANGE" | "PAGE_SIZE_TOO_LARGE" | "QUERY_TOO_LONG" | "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TOKEN" | "TOKEN_REVOKED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly.
+                 *
+                 *     `SEARCH_TIMEOUT`: The query took too long; simplify it or retry.
+                 *
+                 *     `SEARCH_UNAVAILABLE`: The search engine cannot be reached.
+                 */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE" | "SEARCH_TIMEOUT" | "SEARCH_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/storefront/assets/{file}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A file the storefront's pages load (the stylesheet, the autocomplete script, the favicon)
+         * @description From the Worker's static assets, with the asset server's `ETag` (send it back in `If-None-Match` for a 304).
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    file: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The file. */
+                200: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Weak validator; send it back in If-None-Match for a 304. */
+                        ETag: string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "image/svg+xml": string;
+                        "text/css": string;
+                        "text/javascript": string;
+                    };
+                };
+                /** @description Not modified. */
+                304: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Weak validator; send it back in If-None-Match for a 304. */
+                        ETag: string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /**
+                 * @description `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TOKEN" | "TOKEN_REVOKED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `NOT_FOUND`: The object does not exist or does not belong to the caller. */
+                404: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "NOT_FOUND";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly. */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
                         };
                     };
                 };
@@ -15496,7 +16437,10 @@ export interface components {
                  * @example /readyz
                  */
                 readyz: string;
-                /** @description The shop's storefront; null until it exists. */
+                /**
+                 * @description The shop's storefront (HTML).
+                 * @example /
+                 */
                 storefront: string | null;
             };
             /** @example NexusBooks API */

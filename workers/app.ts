@@ -23,6 +23,7 @@ import { saleLimitRoutes } from "./checkout";
 import { serveDocument } from "./platform/openapi-document";
 import { apiRouter } from "./platform/openapi";
 import { docsRoutes } from "./docs";
+import { storefrontRoutes } from "./storefront";
 
 /**
  * Hands accounts' verdict on the request's token to platform as the `principal` variable: platform (staff checks,
@@ -51,6 +52,7 @@ export function createApp(options: { devRoutes: boolean } = { devRoutes: false }
     app.route("/", devStockRoutes);
     app.route("/", devDbRoutes);
   }
+  app.route("/", storefrontRoutes);
   app.route("/", docsRoutes);
   app.route("/", healthRoutes);
   app.route("/v1", catalogRoutes);

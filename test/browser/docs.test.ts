@@ -1,10 +1,11 @@
 /**
- * The API reference and the front door in a real browser: Debian's chromium (driven by playwright-core) against a
+ * The API reference in a real browser: Debian's chromium (driven by playwright-core) against a
  * wrangler dev server started here on the test database, with the Worker's static assets as wrangler.toml declares
  * them. The page must render Swagger UI's operations from /openapi.json, run a request from "Try it out", and do it
  * all without one request to another origin, one failed request or one CSP violation.
  *
- * Set NB_SCREENSHOT_DIR to keep screenshots of the rendered reference (docs.png) and front door (front-door.png).
+ * Set NB_SCREENSHOT_DIR to keep a screenshot of the rendered reference (docs.png). GET / is the storefront's home
+ * now (its footer links the reference): test/browser/storefront.test.ts.
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -122,26 +123,5 @@ it("GET /docs renders Swagger UI from /openapi.json, runs a request, and never l
   for (const p of ["/docs", "/docs/assets/swagger-ui-bundle.js", "/docs/assets/docs-init.js", "/docs/assets/swagger-ui.css", "/openapi.json", "/v1/products"]) {
     expect(paths, p).toContain(p);
   }
-  expect(visit.problems).toEqual([]);
-});
-
-it("GET / in a browser is the HTML front door, linking the reference, the document and readiness", async () => {
-  const { page, visit } = await watchedPage();
-  const res = await page.goto(`${origin}/`, { waitUntil: "load" });
-  expect(res?.status()).toBe(200);
-  expect(res?.headers()["content-type"]).toMatch(/^text\/html/);
-  expect(res?.headers()["vary"]).toMatch(/\bAccept\b/);
-  await expect.poll(() => page.title()).toBe("NexusBooks API");
-  await page.getByRole("heading", { level: 1, name: "NexusBooks API" }).waitFor({ state: "visible" });
-  const nav = page.getByRole("navigation", { name: "Resources" });
-  expect(await nav.getByRole("link", { name: "API reference" }).getAttribute("href")).toBe("/docs");
-  expect(await nav.getByRole("link", { name: "OpenAPI 3.1 document" }).getAttribute("href")).toBe("/openapi.json");
-  expect(await nav.getByRole("link", { name: "Readiness" }).getAttribute("href")).toBe("/readyz");
-  // The stylesheet applied (no inline style is allowed, so this can only come from /docs/assets/site.css).
-  expect(await page.evaluate('getComputedStyle(document.querySelector("main.front-door")).maxWidth')).not.toBe("none");
-  if (process.env.NB_SCREENSHOT_DIR) await page.screenshot({ path: path.join(process.env.NB_SCREENSHOT_DIR, "front-door.png") });
-  await page.close();
-
-  expect(visit.requests.map((u) => new URL(u).pathname)).toContain("/docs/assets/site.css");
   expect(visit.problems).toEqual([]);
 });

@@ -1,5 +1,5 @@
 /**
- * The front door (GET /), the API reference (GET /docs) and its assets, inside workerd with the real ASSETS binding:
+ * The front door (GET /: the storefront's home, or the API's links as JSON), the API reference (GET /docs) and its assets, inside workerd with the real ASSETS binding:
  * content negotiation, escaping-free static pages, each page's own CSP, and the API's `default-src 'none'` everywhere
  * else. The page itself, rendered by a browser, is test/browser/docs.test.ts.
  */
@@ -24,26 +24,29 @@ describe("front door", () => {
     expect(res.headers.get("content-type")).toMatch(/^application\/json/);
     expect(res.headers.get("vary")).toMatch(/\bAccept\b/);
     expect(await res.json()).toEqual({
-      data: { name: "NexusBooks API", version: "1.0.0", links: { docs: "/docs", openapi: "/openapi.json", readyz: "/readyz", storefront: null } },
+      data: { name: "NexusBooks API", version: "1.0.0", links: { docs: "/docs", openapi: "/openapi.json", readyz: "/readyz", storefront: "/" } },
     });
   });
 
-  it("answers an HTML page to browsers and to clients that take anything, with no inline script or style", async () => {
+  it("answers the storefront's home to browsers and to clients that take anything: the API's links in its footer, no inline script or style", async () => {
     for (const accept of ["text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", "*/*", undefined]) {
       const res = await call("/", accept === undefined ? {} : { headers: { accept } });
       expect(res.status).toBe(200);
       expect(res.headers.get("content-type")).toMatch(/^text\/html/);
       expect(res.headers.get("vary")).toMatch(/\bAccept\b/);
+      expect(res.headers.get("etag")).toBeTruthy();
       const page = await res.text();
       expect(page).toMatch(/^<!doctype html>/);
       expect(page).toContain('<html lang="en">');
       for (const href of ["/docs", "/openapi.json", "/readyz"]) expect(page).toContain(`href="${href}"`);
-      expect(page).not.toMatch(/<script|<style|\sstyle=|\son[a-z]+=/i);
+      // Scripts by src only (the autocomplete), no inline script, style or handler.
+      expect([...page.matchAll(/<script\b[^>]*>/g)].map((m) => m[0])).toEqual(['<script src="/storefront/assets/autocomplete.js" defer="">']);
+      expect(page).not.toMatch(/<style|\sstyle=|\son[a-z]+=/i);
       const csp = directives(res.headers.get("content-security-policy"));
       expect(csp.get("default-src")).toEqual(["'none'"]);
+      expect(csp.get("script-src")).toEqual(["'self'"]);
       expect(csp.get("style-src")).toEqual(["'self'"]);
       expect(csp.get("frame-ancestors")).toEqual(["'none'"]);
-      expect(csp.has("script-src")).toBe(false);
     }
   });
 
@@ -123,11 +126,12 @@ describe("API reference", () => {
     }
   });
 
-  it("lists the three routes in the OpenAPI document under meta, HTML documented as text/html", async () => {
+  it("lists the reference's routes under meta and GET / under storefront, HTML documented as text/html", async () => {
     const doc = await json<{ paths: Record<string, { get: { tags: string[]; responses: Record<string, { content?: Record<string, unknown> }> } }> }>(
       await call("/openapi.json"),
     );
-    for (const path of ["/", "/docs", "/docs/assets/{file}"]) expect(doc.paths[path]?.get.tags).toEqual(["meta"]);
+    for (const path of ["/docs", "/docs/assets/{file}"]) expect(doc.paths[path]?.get.tags).toEqual(["meta"]);
+    for (const path of ["/", "/search", "/category/{slug}", "/books/{slug}", "/storefront/assets/{file}"]) expect(doc.paths[path]?.get.tags).toEqual(["storefront"]);
     expect(Object.keys(doc.paths["/"]?.get.responses["200"]?.content ?? {}).sort()).toEqual(["application/json", "text/html"]);
     expect(Object.keys(doc.paths["/docs"]?.get.responses["200"]?.content ?? {})).toEqual(["text/html"]);
   });

@@ -2,7 +2,8 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../platform/context";
 import { AppError } from "../platform/errors";
-import { cachedJson } from "../platform/cached-read";
+import { cachedJson, cachedJsonEntry } from "../platform/cached-read";
+import type { CachedJsonSpec } from "../platform/cached-read";
 import { keys, TTL } from "./cache-keys";
 import { decodeCursor, encodeCursor } from "./cursor";
 import { toIsbn13, isbn13To10 } from "./isbn";
@@ -35,18 +36,20 @@ function buildTree(rows: CategoryRow[]): CategoryNode[] {
 
 /** The category tree (cached under `category_tree`). */
 export async function categoryTreeResponse(c: Context<AppEnv>): Promise<Response> {
-  const res = await cachedJson(c, {
-    key: keys.categoryTree,
-    versionKey: keys.catalogVersion,
-    ttlSeconds: TTL.categoryTree,
-    load: async (db) => {
-      const { version, data } = await loadCategories(db);
-      return { version, data: buildTree(data) };
-    },
-    render: (tree) => JSON.stringify({ data: tree }),
-  });
+  const res = await cachedJson(c, categoryTreeSpec);
   return res ?? c.json({ data: [] });
 }
+
+const categoryTreeSpec: CachedJsonSpec<CategoryNode[]> = {
+  key: keys.categoryTree,
+  versionKey: keys.catalogVersion,
+  ttlSeconds: TTL.categoryTree,
+  load: async (db) => {
+    const { version, data } = await loadCategories(db);
+    return { version, data: buildTree(data) };
+  },
+  render: (tree) => JSON.stringify({ data: tree }),
+};
 
 const money = (amount: number, currency: string) => ({ amount, currency });
 
@@ -169,7 +172,11 @@ export async function productResponse(c: Context<AppEnv>, slug: string): Promise
 }
 
 function productResponseOrNull(c: Context<AppEnv>, slug: string): Promise<Response | null> {
-  return cachedJson<ProductDetail>(c, {
+  return cachedJson<ProductDetail>(c, productSpec(slug));
+}
+
+function productSpec(slug: string): CachedJsonSpec<ProductDetail> {
+  return {
     key: keys.productDetail(slug),
     versionKey: keys.productVersion(slug),
     ttlSeconds: TTL.productDetail,
@@ -178,7 +185,7 @@ function productResponseOrNull(c: Context<AppEnv>, slug: string): Promise<Respon
       return row ? { version: Number(row.version), data: shapeDetail(row) } : { version: 0, data: null };
     },
     render: (detail) => JSON.stringify({ data: detail }),
-  });
+  };
 }
 
 /**
@@ -220,4 +227,19 @@ export async function productByIsbnResponse(c: Context<AppEnv>, raw: string): Pr
 function rememberIsbn(isbn13: string, slug: string): void {
   if (isbnSlugs.size >= ISBN_MEMO_MAX) isbnSlugs.clear();
   isbnSlugs.set(isbn13, { slug, until: Date.now() + ISBN_MEMO_MS });
+}
+
+/**
+ * A product as data, for server-rendered pages (the storefront): the body GET /v1/products/{slug} answers, through
+ * the same cache; null when there is no such product.
+ */
+export async function productDetail(c: Context<AppEnv>, slug: string): Promise<ProductDetail | null> {
+  const entry = await cachedJsonEntry(c, productSpec(slug));
+  return entry ? (JSON.parse(entry.body) as { data: ProductDetail }).data : null;
+}
+
+/** The category tree as data, for server-rendered pages: the body of GET /v1/categories, through the same cache. */
+export async function categoryTree(c: Context<AppEnv>): Promise<CategoryNode[]> {
+  const entry = await cachedJsonEntry(c, categoryTreeSpec);
+  return entry ? (JSON.parse(entry.body) as { data: CategoryNode[] }).data : [];
 }

@@ -1,10 +1,9 @@
 /**
- * The two HTML pages of the API: the front door (GET /) and the API reference (GET /docs). Rendered with Hono's
- * `html` template, which escapes every interpolated value; neither page has an inline script or style (their CSPs,
- * in routes.ts, allow none), and everything they load is under /docs/assets/ on this origin.
+ * The API reference's page (GET /docs). Rendered with Hono's `html` template, which escapes every interpolated value;
+ * it has no inline script or style (its CSP, in routes.ts, allows none), and everything it loads is under
+ * /docs/assets/ on this origin.
  */
 import { html } from "hono/html";
-import type { FrontDoor } from "./response-schemas";
 
 /** Where the pages' own files are served (public/docs/assets/, see wrangler.toml `[assets]`). */
 export const ASSETS_PATH = "/docs/assets";
@@ -14,34 +13,6 @@ const head = (title: string) => html`<meta charset="utf-8">
     <title>${title}</title>
     <link rel="icon" type="image/png" href="${ASSETS_PATH}/favicon-32x32.png" sizes="32x32">
     <link rel="icon" type="image/png" href="${ASSETS_PATH}/favicon-16x16.png" sizes="16x16">`;
-
-/** The front door: what this service is and where its reference, document and readiness live. */
-export function frontDoorPage(door: FrontDoor) {
-  const { links } = door;
-  return html`<!doctype html>
-<html lang="en">
-  <head>
-    ${head(door.name)}
-    <link rel="stylesheet" href="${ASSETS_PATH}/site.css">
-  </head>
-  <body>
-    <main class="front-door">
-      <h1>${door.name}</h1>
-      <p class="version">Version ${door.version}</p>
-      <p>The bookstore's commerce API: catalog, search, carts, checkout, orders, accounts and staff operations.</p>
-      <nav aria-label="Resources">
-        <ul>
-          <li><a href="${links.docs}">API reference</a>: every operation, its parameters, responses and error codes; try them here.</li>
-          <li><a href="${links.openapi}">OpenAPI 3.1 document</a> (JSON), for client generators.</li>
-          <li><a href="${links.readyz}">Readiness</a>: the databases and the cache, with timings.</li>
-          ${links.storefront === null ? "" : html`<li><a href="${links.storefront}">Storefront</a>: the shop itself.</li>`}
-        </ul>
-      </nav>
-    </main>
-  </body>
-</html>
-`;
-}
 
 /** The API reference: Swagger UI (swagger-ui-dist, served from /docs/assets/) on `openapiUrl`. */
 export function docsPage(opts: { title: string; openapiUrl: string; homeUrl: string }) {

@@ -9,7 +9,7 @@ export const frontDoorSchema = z
       docs: z.string().meta({ description: "The interactive API reference (HTML).", example: "/docs" }),
       openapi: z.string().meta({ description: "The OpenAPI 3.1 document.", example: "/openapi.json" }),
       readyz: z.string().meta({ description: "Readiness of the service and its dependencies.", example: "/readyz" }),
-      storefront: z.string().nullable().meta({ description: "The shop's storefront; null until it exists." }),
+      storefront: z.string().nullable().meta({ description: "The shop's storefront (HTML).", example: "/" }),
     }),
   })
   .meta({ id: "FrontDoor" });

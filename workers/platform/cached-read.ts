@@ -35,6 +35,15 @@ function respond(c: Context<AppEnv>, entry: Pick<CacheEntry, "etag" | "body">): 
 
 /** Runs the cached read path and answers 200 with the JSON; null when load found nothing. */
 export async function cachedJson<T>(c: Context<AppEnv>, spec: CachedJsonSpec<T>): Promise<Response | null> {
+  const entry = await cachedJsonEntry(c, spec);
+  return entry ? respond(c, entry) : null;
+}
+
+/**
+ * The cached read path without the response: the JSON text and its ETag, for a caller that renders the data into
+ * something else (a server-rendered page); it sets no response header. Null when load found nothing.
+ */
+export async function cachedJsonEntry<T>(c: Context<AppEnv>, spec: CachedJsonSpec<T>): Promise<Pick<CacheEntry, "etag" | "body"> | null> {
   const cache = c.get("cache");
   const db = c.get("db");
   const ryw = c.get("readYourWrites");
@@ -43,7 +52,7 @@ export async function cachedJson<T>(c: Context<AppEnv>, spec: CachedJsonSpec<T>)
     const { entry, version } = await cache.getVersioned(spec.key, spec.versionKey);
     if (entry && (version === null || entry.v >= version)) {
       c.set("servedBy", "cache");
-      return respond(c, entry);
+      return entry;
     }
     known = version;
   }
@@ -59,5 +68,5 @@ export async function cachedJson<T>(c: Context<AppEnv>, spec: CachedJsonSpec<T>)
   if (known === null || value.version >= known) {
     c.executionCtx.waitUntil(cache.put(spec.key, entry, spec.ttlSeconds, spec.versionKey));
   }
-  return respond(c, entry);
+  return entry;
 }

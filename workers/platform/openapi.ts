@@ -20,7 +20,8 @@ import type { FieldCodes, TargetCodes } from "./validation";
 /** The document's tags: one per domain (plus `dev`, only in development and test). */
 export const API_TAGS = {
   health: "Liveness and readiness.",
-  meta: "This reference, the OpenAPI document and the front door.",
+  meta: "This reference and the OpenAPI document.",
+  storefront: "The shop's HTML pages (home, search, categories, books), rendered on the server, and their files; `GET /` also answers the API's links as JSON.",
   catalog: "Products, variants, categories and availability: public, cached, replica-first.",
   search: "Full-text search with typo tolerance, facets and suggestions.",
   accounts: "Sign-up, login (with TOTP), sessions, profile and addresses.",

@@ -119,3 +119,13 @@ export const suggestExample = {
     { kind: "title", text: "The Hobbit: Graphic Novel", slug: "the-hobbit-graphic-novel", highlight: "The <mark>Hobbit</mark>: Graphic Novel" },
   ],
 } as const;
+
+/** The body of GET /v1/search (what `searchResults` returns as data). */
+export interface SearchBody {
+  data: z.infer<typeof searchHitSchema>[];
+  facets: z.infer<typeof searchFacetsSchema>;
+  page: z.infer<typeof searchPageSchema>;
+  query: z.infer<typeof searchQueryEchoSchema>;
+  engine: z.infer<typeof searchEngineSchema>;
+}
+export type SearchHit = z.infer<typeof searchHitSchema>;

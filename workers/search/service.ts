@@ -13,6 +13,7 @@ import { searchEngineFor } from "./engine-factory";
 import { keys, TTL } from "./cache-keys";
 import { lastKnownIndexVersion, noteIndexVersion, seenBefore } from "./doorkeeper";
 import type { SearchQuery, SuggestQuery } from "./schemas";
+import type { SearchBody } from "./response-schemas";
 import { isbnQuery, toSearchRequest } from "./request";
 import { searchLimits } from "./limits";
 import { escapeHtml } from "./highlight";
@@ -59,7 +60,7 @@ async function cachedSearch(
   key: string,
   ttl: number,
   run: (engine: SearchEngine, fresh: boolean, known: number | null) => Promise<{ body: string; version: number }>,
-): Promise<Response> {
+): Promise<Pick<CacheEntry, "etag" | "body">> {
   const cache = c.get("cache");
   const ryw = c.get("readYourWrites");
   const admitted = !ryw && seenBefore(key);
@@ -69,7 +70,7 @@ async function cachedSearch(
     noteIndexVersion(version);
     if (entry && (version === null || entry.v >= version)) {
       c.set("servedBy", "cache");
-      return send(c, entry);
+      return entry;
     }
     known = version;
   }
@@ -77,7 +78,7 @@ async function cachedSearch(
   const { body, version } = await guarded(c, () => run(engine, ryw, known));
   const entry: CacheEntry = { v: Math.max(version, known ?? 0), etag: `W/"${await sha1(body)}"`, body };
   if (admitted) c.executionCtx.waitUntil(cache.put(key, entry, ttl, keys.searchVersion));
-  return send(c, entry);
+  return entry;
 }
 
 function send(c: Context<AppEnv>, entry: Pick<CacheEntry, "etag" | "body">): Response {
@@ -98,8 +99,8 @@ async function freshEnough(c: Context<AppEnv>, engine: SearchEngine, req: Search
   return result;
 }
 
-/** GET /search. */
-export async function searchResponse(c: Context<AppEnv>, q: SearchQuery): Promise<Response> {
+/** The cached body (JSON text) of a search: what GET /v1/search answers, byte for byte. */
+async function searchEntry(c: Context<AppEnv>, q: SearchQuery): Promise<Pick<CacheEntry, "etag" | "body">> {
   const req = toSearchRequest(q);
   const key = keys.results(await sha1(JSON.stringify(req)));
   return cachedSearch(c, key, TTL.results, async (engine, fresh, known) => {
@@ -116,10 +117,23 @@ export async function searchResponse(c: Context<AppEnv>, q: SearchQuery): Promis
   });
 }
 
+/** GET /search. */
+export async function searchResponse(c: Context<AppEnv>, q: SearchQuery): Promise<Response> {
+  return send(c, await searchEntry(c, q));
+}
+
+/**
+ * A search as data, for pages rendered on the server (the storefront): the very body GET /v1/search would answer,
+ * through the same cache, so a page and the API never disagree.
+ */
+export async function searchResults(c: Context<AppEnv>, q: SearchQuery): Promise<SearchBody> {
+  return JSON.parse((await searchEntry(c, q)).body) as SearchBody;
+}
+
 /** GET /search/suggest: up to 10 titles, authors and series; an ISBN suggests its book. */
 export async function suggestResponse(c: Context<AppEnv>, q: SuggestQuery): Promise<Response> {
   const key = keys.suggest(await sha1(JSON.stringify([q.q.toLowerCase(), q.limit])));
-  return cachedSearch(c, key, TTL.suggest, async (engine, fresh, known) => {
+  return send(c, await cachedSearch(c, key, TTL.suggest, async (engine, fresh, known) => {
     const isbn13 = isbnQuery(q.q);
     if (isbn13) {
       const req: SearchRequest = { q: null, filters: { format: [], language: [], isbn13 }, facets: [], sort: "popularity", page: 1, perPage: 1 };
@@ -129,5 +143,5 @@ export async function suggestResponse(c: Context<AppEnv>, q: SuggestQuery): Prom
     }
     const data = await engine.suggest(q.q, q.limit);
     return { body: JSON.stringify({ data }), version: known ?? 0 };
-  });
+  }));
 }
