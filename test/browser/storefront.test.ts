@@ -2,13 +2,14 @@
  * The storefront in a real browser (Debian's chromium, driven by playwright-core) against a wrangler dev server
  * started here on the test database: a guest's journey from the home page through the autocomplete and the search
  * facets to a book, without one request to another origin, one failed request, one CSP violation or console error,
- * and within the page-weight budget (HTML ≤ 60 KB, JS ≤ 40 KB gzipped) on every page visited.
+ * within the page-weight budget (HTML ≤ 60 KB, JS ≤ 40 KB gzipped) and with no serious or critical axe-core
+ * violation on every page visited.
  *
- * axe-core is not installed (node_modules/axe-core), so there is no automated accessibility audit here yet.
  * Set NB_SCREENSHOT_DIR to keep desktop and phone screenshots of the home, search and book pages.
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
 import { gzipSync } from "node:zlib";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -109,6 +110,27 @@ async function checkWeight(page: Page, visit: Visit, from: number): Promise<void
   }
 }
 
+/** axe-core, injected through the DevTools protocol (the pages' CSP allows no inline script, rightly). */
+const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+
+interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: { target: string[] }[];
+}
+
+/** axe-core's WCAG checks on the page as rendered: no serious or critical violation. */
+async function checkAccessibility(page: Page, label: string): Promise<void> {
+  await page.evaluate(AXE);
+  // A string, evaluated in the page: the Node side has no DOM types.
+  const violations = await page.evaluate<AxeViolation[]>(
+    `axe.run(document, { resultTypes: ["violations"] }).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => ({ target: n.target })) })))`,
+  );
+  const serious = violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  expect(serious, `${label}: ${JSON.stringify(serious, null, 1)}`).toEqual([]);
+}
+
 async function screenshot(page: Page, name: string): Promise<void> {
   const dir = process.env.NB_SCREENSHOT_DIR;
   if (!dir) return;
@@ -137,6 +159,7 @@ it("a guest searches from the home page with the autocomplete, filters to paperb
   expect(await resources.getByRole("link", { name: "OpenAPI 3.1 document" }).getAttribute("href")).toBe("/openapi.json");
   // The stylesheet applied (no inline style is allowed, so this can only come from the static asset).
   expect(await page.evaluate('getComputedStyle(document.querySelector(".site-header")).borderBottomStyle')).toBe("solid");
+  await checkAccessibility(page, "home");
   await screenshot(page, "home");
 
   // The autocomplete: a combobox whose listbox opens with options, navigable with the keyboard.
@@ -165,6 +188,7 @@ it("a guest searches from the home page with the autocomplete, filters to paperb
   // Enter with no option chosen submits the search (a plain GET form).
   await Promise.all([page.waitForURL(/\/search\?q=hunger$/), box.press("Enter")]);
   await page.getByRole("heading", { level: 1, name: /Results for .hunger./ }).waitFor({ state: "visible" });
+  await checkAccessibility(page, "search results");
   await screenshot(page, "search");
 
   // The paperback facet is a link (works without JavaScript); it narrows the results and shows as chosen.
@@ -172,6 +196,7 @@ it("a guest searches from the home page with the autocomplete, filters to paperb
   await Promise.all([page.waitForURL(/format=paperback/), paperback.click()]);
   const chosen = page.getByRole("complementary", { name: "Filters" }).getByRole("link", { name: /Paperback/ });
   expect(await chosen.getAttribute("aria-current")).toBe("true");
+  await checkAccessibility(page, "search results with a facet");
 
   await Promise.all([page.waitForURL(/\/books\/the-hunger-games$/), page.getByRole("link", { name: "The Hunger Games", exact: true }).first().click()]);
   await page.getByRole("heading", { level: 1, name: "The Hunger Games" }).waitFor({ state: "visible" });
@@ -183,6 +208,7 @@ it("a guest searches from the home page with the autocomplete, filters to paperb
   expect(await paperbackRow.innerText()).toMatch(/In stock|Only a few left|Out of stock/);
   expect(await page.getByRole("link", { name: "Suzanne Collins" }).first().getAttribute("href")).toBe("/search?author=suzanne-collins");
   expect(await page.getByText("ISBN-13").count()).toBe(1);
+  await checkAccessibility(page, "book page");
   await screenshot(page, "book");
 
   await checkWeight(page, visit, 0);
