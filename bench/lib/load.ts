@@ -15,6 +15,8 @@ export interface LoadOptions {
   headersFor?: (i: number) => Record<string, string>;
   /** Stop early after this many requests (cold runs must not repeat a key). */
   maxRequests?: number;
+  /** What a latency is: the whole response (default) or the time to its status line and headers (TTFB). */
+  measure?: "full" | "first-byte";
 }
 
 export interface LoadResult {
@@ -69,8 +71,9 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       const t0 = performance.now();
       try {
         const res = await pool.request({ path: opts.path(i), method: "GET", headers: { ...(opts.headers ?? {}), ...(opts.headersFor?.(i) ?? {}) } });
+        const firstByte = performance.now() - t0;
         await res.body.dump();
-        latencies.push(performance.now() - t0);
+        latencies.push(opts.measure === "first-byte" ? firstByte : performance.now() - t0);
         statuses[String(res.statusCode)] = (statuses[String(res.statusCode)] ?? 0) + 1;
       } catch {
         errors++;
