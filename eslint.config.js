@@ -142,7 +142,7 @@ export default tseslint.config(
     languageOptions: {
       sourceType: "script",
       parserOptions: { project: null },
-      globals: { window: "readonly", document: "readonly", location: "readonly", fetch: "readonly", setTimeout: "readonly", clearTimeout: "readonly", URL: "readonly", URLSearchParams: "readonly" },
+      globals: { window: "readonly", document: "readonly", location: "readonly", fetch: "readonly", setTimeout: "readonly", clearTimeout: "readonly", URL: "readonly", URLSearchParams: "readonly", DOMParser: "readonly" },
     },
   },
 );

@@ -23,7 +23,7 @@ import { saleLimitRoutes } from "./checkout";
 import { serveDocument } from "./platform/openapi-document";
 import { apiRouter } from "./platform/openapi";
 import { docsRoutes } from "./docs";
-import { storefrontRoutes } from "./storefront";
+import { shopRoutes, storefrontRoutes } from "./storefront";
 
 /**
  * Hands accounts' verdict on the request's token to platform as the `principal` variable: platform (staff checks,
@@ -53,6 +53,7 @@ export function createApp(options: { devRoutes: boolean } = { devRoutes: false }
     app.route("/", devDbRoutes);
   }
   app.route("/", storefrontRoutes);
+  app.route("/", shopRoutes);
   app.route("/", docsRoutes);
   app.route("/", healthRoutes);
   app.route("/v1", catalogRoutes);

@@ -21,3 +21,6 @@ export type {
   SagaInput,
   SagaResult,
 } from "./types";
+/** The cart's operations, for the storefront's pages (the routes above call the same functions). */
+export { createCart, getCart, addItem, setQuantity, removeItem, setCoupon, checkout } from "./service";
+export { addItemSchema, setQuantitySchema, couponSchema, checkoutSchema, shippingAddressSchema, sku as skuSchema } from "./schemas";

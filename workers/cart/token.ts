@@ -21,7 +21,8 @@ export async function newGuestCart(secret: string): Promise<{ cartId: string; to
 
 /** The guest cart id proven by the request's token, or null. */
 export async function guestCartId(c: Context<AppEnv>): Promise<string | null> {
-  const token = c.req.header(CART_TOKEN_HEADER);
+  // A storefront page hands over the token of its cookie; an API request proves its cart with the header only.
+  const token = c.get("cartToken") ?? c.req.header(CART_TOKEN_HEADER);
   if (!token) return null;
   const id = await verifySignedValue(c.get("config").cookieSecret, "cart", token);
   return id && /^g-[0-9a-f-]{36}$/.test(id) ? id : null;

@@ -6,6 +6,7 @@
 export { orderRoutes, orderAdminRoutes, devPaymentRoutes, ORDER_TOKEN_HEADER } from "./routes";
 export { orderDetail, listOrders, cancelOrder, staffTransition, staffRefund, simulatePayment } from "./service";
 export type { OrderViewer, StaffActor } from "./service";
+export type { OrderDetail } from "./response-schemas";
 export { syncOrderPayment, expireIfUnpaid, orderIdForPayment } from "./payment-sync";
 export type { SyncOutcome } from "./payment-sync";
 export { reconcileStuckOrders } from "./reconcile";

@@ -56,6 +56,10 @@ const configSchema = z.object({
     .refine((s) => s === "" || /^https?:\/\/[\w.-]+(:\d{1,5})?$/.test(s), "must be empty (api.stripe.com) or http(s)://host[:port]"),
   STRIPE_SECRET_KEY: z.string().regex(/^(sk|rk)_(test|live)_\w{8,}$/, "must be a Stripe secret key (sk_test_… or sk_live_…)"),
   STRIPE_WEBHOOK_SECRET: z.string().regex(/^whsec_\w{16,}$/, "must be a Stripe webhook signing secret (whsec_…)"),
+  STRIPE_PUBLISHABLE_KEY: z
+    .string()
+    .default("")
+    .refine((s) => s === "" || /^pk_(test|live)_\w{8,}$/.test(s), "must be empty or a Stripe publishable key (pk_test_… or pk_live_…)"),
   CHECKOUT_HOLD_SECONDS: z.coerce.number().int().min(60).max(3600).default(900),
   CART_IDLE_SECONDS: z.coerce.number().int().min(60).max(90 * 86_400).default(7 * 86_400),
   CART_MAX_LINE_QTY: z.coerce.number().int().min(1).max(1000).default(10),
@@ -107,7 +111,7 @@ export interface AppConfig {
   /** Non-production environments add diagnostic headers such as X-Served-By. */
   diagnostics: boolean;
   /** Stripe: where the API is (null = api.stripe.com; locally the fake), the secret key, the webhook secret. */
-  stripe: { apiBase: URL | null; secretKey: string; webhookSecret: string };
+  stripe: { apiBase: URL | null; secretKey: string; webhookSecret: string; publishableKey: string | null };
   /** Checkout holds last this long; an unpaid order's stock returns after it. */
   checkoutHoldSeconds: number;
   /** Carts: idle expiry and quantity caps. */
@@ -177,7 +181,7 @@ export function getConfig(env: Env): AppConfig {
             collection: e.TYPESENSE_COLLECTION === "" ? `books_${e.CACHE_NAMESPACE.replace(/-/g, "_")}` : e.TYPESENSE_COLLECTION,
           },
     diagnostics: e.ENVIRONMENT !== "production",
-    stripe: { apiBase: e.STRIPE_API_BASE === "" ? null : new URL(e.STRIPE_API_BASE), secretKey: e.STRIPE_SECRET_KEY, webhookSecret: e.STRIPE_WEBHOOK_SECRET },
+    stripe: { apiBase: e.STRIPE_API_BASE === "" ? null : new URL(e.STRIPE_API_BASE), secretKey: e.STRIPE_SECRET_KEY, webhookSecret: e.STRIPE_WEBHOOK_SECRET, publishableKey: e.STRIPE_PUBLISHABLE_KEY === "" ? null : e.STRIPE_PUBLISHABLE_KEY },
     checkoutHoldSeconds: e.CHECKOUT_HOLD_SECONDS,
     cart: { idleSeconds: e.CART_IDLE_SECONDS, maxLineQty: e.CART_MAX_LINE_QTY, maxLines: e.CART_MAX_LINES },
     queueBackoffBaseSeconds: e.QUEUE_BACKOFF_BASE_SECONDS,

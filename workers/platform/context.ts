@@ -18,6 +18,8 @@ export interface AppVariables {
   /** Where the response's data came from, reported in X-Served-By outside production. */
   servedBy: "cache" | DbSource | null;
   userId: string | null;
+  /** A guest cart token a storefront page read from its httpOnly cookie (after its CSRF check on a POST); the JSON API reads `X-Cart-Token` only. */
+  cartToken?: string;
   /** The signed-in principal, set from the accounts middleware's verdict (see principal.ts); unset when anonymous. */
   principal?: Principal | null;
   /** The running route's field → error code table, read by the validation hook (see openapi.ts). */

@@ -66,6 +66,7 @@ const HEADERS = {
   "Retry-After": z.string().meta({ description: "Seconds to wait before retrying." }),
   Allow: z.string().meta({ description: "The methods the path takes." }),
   "Set-Cookie": z.string().optional().meta({ description: "Session, CSRF or device cookies." }),
+  Location: z.string().meta({ description: "Where a storefront form's 303 sends the browser (Post/Redirect/Get)." }),
 };
 export type ResponseHeader = keyof typeof HEADERS;
 

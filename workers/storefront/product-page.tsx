@@ -4,11 +4,16 @@ import type { SearchHit } from "../search";
 import { Shelf } from "./book-card";
 import { Layout } from "./layout";
 import { authorHref, categoryHref, formatMoney, formatName } from "./links";
+import { CsrfField } from "./cart-page";
 
 export interface ProductPageData {
   product: ProductDetail;
   moreByAuthor: readonly SearchHit[];
   nav: readonly CategoryNode[];
+  /** The browser's CSRF token, for the add-to-cart forms. */
+  csrf: string;
+  /** The cart's per-line cap, as the quantity field's maximum. */
+  maxLineQty: number;
 }
 
 const AVAILABILITY = { in_stock: "In stock", low_stock: "Only a few left", out_of_stock: "Out of stock" } as const;
@@ -68,18 +73,38 @@ export function ProductPage({ data }: { data: ProductPageData }) {
                   <th scope="col">Format</th>
                   <th scope="col">Price</th>
                   <th scope="col">Availability</th>
+                  <th scope="col">
+                    <span class="visually-hidden">Add to cart</span>
+                  </th>
                 </tr>
               </thead>
               <tbody>
                 {p.variants.map((v) => {
                   const format = text(v.attributes["format"]);
+                  const label = format ? formatName(format) : v.name;
+                  const sellable = v.status === "active" && (v.availability !== "out_of_stock" || v.backorder);
                   return (
                     <tr class={`variant availability-${v.availability}`} data-sku={v.sku}>
-                      <th scope="row">{format ? formatName(format) : v.name}</th>
+                      <th scope="row">{label}</th>
                       <td class="price">{formatMoney(v.price.amount, v.price.currency)}</td>
                       <td class="availability">
                         {v.status === "active" ? AVAILABILITY[v.availability] : "Unavailable"}
                         {v.availability === "out_of_stock" && v.backorder ? <span class="muted"> (can be ordered)</span> : null}
+                      </td>
+                      <td>
+                        {sellable ? (
+                          <form class="add-to-cart" method="post" action="/cart/items">
+                            <CsrfField token={data.csrf} />
+                            <input type="hidden" name="sku" value={v.sku} />
+                            <label for={`add-qty-${v.sku}`}>
+                              Quantity<span class="visually-hidden"> of {label}</span>
+                            </label>
+                            <input id={`add-qty-${v.sku}`} name="quantity" type="number" inputmode="numeric" min={1} max={data.maxLineQty} step={1} value="1" required />
+                            <button type="submit">
+                              Add to cart<span class="visually-hidden">: {label}</span>
+                            </button>
+                          </form>
+                        ) : null}
                       </td>
                     </tr>
                   );

@@ -24,6 +24,7 @@ import { HomePage } from "./home-page";
 import { SearchPage } from "./search-page";
 import { ProductPage } from "./product-page";
 import { browseStateOf } from "./links";
+import { csrfToken, noStore } from "./web-session";
 
 /** Scripts, styles and fetches (the autocomplete's) from this origin only; forms submit here. */
 const pageCsp = pageContentSecurityPolicy({
@@ -101,10 +102,11 @@ const book = apiRoute({
   method: "get",
   path: "/books/{slug}",
   tags: ["storefront"],
-  summary: "A book's page: authors, description, formats with price and availability, ISBNs, rating, more by the author",
-  middleware: [pageCsp, publicCache(120)],
+  summary: "A book's page: authors, description, formats with price and availability, add to cart, ISBNs, rating, more by the author",
+  description: "`private, no-store`: its add-to-cart forms carry the browser's CSRF token (set in a cookie on first visit).",
+  middleware: [pageCsp],
   request: { params: slugParam, query: noQuery },
-  responses: { 200: page("The book's page."), 304: notModified },
+  responses: { 200: { ...page("The book's page."), headers: headersOf(["Cache-Control", "Set-Cookie"]) } },
   errors: ["PRODUCT_NOT_FOUND", "SEARCH_UNAVAILABLE", "SEARCH_TIMEOUT"],
   fieldCodes: { param: { slug: "INVALID_SLUG" } },
 });
@@ -210,7 +212,9 @@ export const storefrontRoutes = apiRouter()
     const author = product.authors[0];
     const more = author ? await searchResults(c, query({ author: author.slug, sort: "popularity", limit: "7" })) : null;
     const moreByAuthor = (more?.data ?? []).filter((h) => h.slug !== product.slug).slice(0, 6);
-    return prebuilt(book, await render(c, <ProductPage data={{ product, moreByAuthor, nav: navOf(tree) }} />));
+    const data = { product, moreByAuthor, nav: navOf(tree), csrf: csrfToken(c), maxLineQty: c.get("config").cart.maxLineQty };
+    noStore(c);
+    return prebuilt(book, await render(c, <ProductPage data={data} />));
   })
   .openapi(asset, async (c) => {
     const { file } = c.req.valid("param");
