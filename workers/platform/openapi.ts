@@ -163,7 +163,7 @@ function errorTable(route: RouteConfig, extras: ApiRouteExtras, middleware: Docu
   if (req?.query) codes.add("UNKNOWN_PARAMETER");
   if (validatesBody(route)) ["UNKNOWN_FIELD", "MALFORMED_REQUEST", "UNSUPPORTED_MEDIA_TYPE"].forEach((c) => codes.add(c as ErrorCode));
   if (route.method !== "get" && route.method !== "head") codes.add("PAYLOAD_TOO_LARGE");
-  for (const target of ["query", "param", "json", "header"] as const) codesOf(extras.fieldCodes?.[target]).forEach((c) => codes.add(c));
+  for (const target of ["query", "param", "json", "form", "header"] as const) codesOf(extras.fieldCodes?.[target]).forEach((c) => codes.add(c));
   for (const mw of middleware) (mw.errorCodes ?? []).forEach((c) => codes.add(c));
   // A route that documents its own 503 body (readiness) keeps it: the global codes do not add a second 503 schema.
   const own503 = Object.hasOwn(route.responses, "503");
@@ -203,13 +203,14 @@ function errorResponses(codes: readonly ErrorCode[]) {
 }
 
 /**
- * JSON bodies are `application/json` (with parameters such as charset) and nothing else: @hono/zod-openapi would also
- * read any `application/*+json` type as JSON, which the document does not promise.
+ * Bodies are of the media type the route declares (`application/json`; a storefront form's
+ * `application/x-www-form-urlencoded`), with parameters such as charset, and nothing else: @hono/zod-openapi would
+ * also read any `application/*+json` type as JSON, which the document does not promise.
  */
-const jsonOnly: MiddlewareHandler<AppEnv> = async (c, next) => {
+const declaredMediaOnly = (types: readonly string[]): MiddlewareHandler<AppEnv> => async (c, next) => {
   const type = c.req.header("content-type");
-  if (type !== undefined && type.split(";")[0]?.trim().toLowerCase() !== "application/json") {
-    throw new AppError("UNSUPPORTED_MEDIA_TYPE", "Send the body as application/json");
+  if (type !== undefined && !types.includes(type.split(";")[0]?.trim().toLowerCase() ?? "")) {
+    throw new AppError("UNSUPPORTED_MEDIA_TYPE", `Send the body as ${types.join(" or ")}`);
   }
   await next();
 };
@@ -235,7 +236,7 @@ export function apiRoute<const R extends RouteConfig>(config: R & ApiRouteExtras
   const security = route.security ?? middleware.flatMap((m) => m.security ?? []);
   return createRoute({
     ...route,
-    middleware: [fieldCodesFor(fieldCodes ?? {}), ...middleware, ...(validatesBody(route) ? [jsonOnly] : [])],
+    middleware: [fieldCodesFor(fieldCodes ?? {}), ...middleware, ...(validatesBody(route) ? [declaredMediaOnly(Object.keys(route.request?.body?.content ?? {}))] : [])],
     // An explicit `security: []` is kept: it says "no credentials" (public), not "unspecified".
     ...(security.length > 0 || route.security !== undefined ? { security } : {}),
     responses: { ...errorResponses(codes), ...route.responses },

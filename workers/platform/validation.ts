@@ -13,7 +13,7 @@ import type { ErrorCode } from "./error-codes";
 /** Maps a top-level field to an error code, either for any issue or per zod issue code. */
 export type FieldCodes = Record<string, ErrorCode | Partial<Record<string, ErrorCode>>>;
 /** Field codes per request part, as a route declares them. */
-export type TargetCodes = Partial<Record<"query" | "param" | "json" | "header", FieldCodes>>;
+export type TargetCodes = Partial<Record<"query" | "param" | "json" | "form" | "header", FieldCodes>>;
 
 export interface IssueDetail {
   path: string;
