@@ -1,0 +1,251 @@
+/**
+ * Guest checkout in a real browser: add to cart from the book page, change the quantity on /cart, check out with an
+ * email and address, see tax and shipping before paying, pay with the test card at a Stripe fake started here (which
+ * sends the signed webhook to the Worker), see the confirmation, and watch the order page turn to paid. Same checks
+ * as storefront.test.ts on every page: no request elsewhere, no failure, no CSP violation or console error, weight
+ * budget, axe-core.
+ *
+ * (The setup below is storefront.test.ts's, plus the Stripe fake.)
+ *
+ * The storefront in a real browser (Debian's chromium, driven by playwright-core) against a wrangler dev server
+ * started here on the test database: a guest's journey from the home page through the autocomplete and the search
+ * facets to a book, without one request to another origin, one failed request, one CSP violation or console error,
+ * within the page-weight budget (HTML ≤ 60 KB, JS ≤ 40 KB gzipped) and with no serious or critical axe-core
+ * violation on every page visited.
+ *
+ * Set NB_SCREENSHOT_DIR to keep desktop and phone screenshots of the home, search and book pages.
+ */
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { gzipSync } from "node:zlib";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { chromium } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
+import { startTestWorker } from "../../dev/test-worker";
+import type { TestWorker } from "../../dev/test-worker";
+import { LOCAL_STRIPE_SECRET_KEY, LOCAL_STRIPE_WEBHOOK_SECRET, loadStackConfig } from "../../dev/config";
+import { LOCAL_ADMIN_TOKEN } from "../../dev/worker-env";
+import { startStripeFake } from "../../dev/stripe-fake";
+import type { StripeFake } from "../../dev/stripe-fake";
+import { prepareAssets } from "../../dev/prepare-assets";
+
+const CHROMIUM = process.env.NB_CHROMIUM ?? "/usr/bin/chromium";
+const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--headless",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+const cfg = loadStackConfig();
+/** The Hunger Games in paperback. */
+const PAPERBACK = "BK00001-PB";
+let worker: TestWorker | undefined;
+let fake: StripeFake | undefined;
+let origin = "";
+let context: BrowserContext;
+const tmpDirs: string[] = [];
+
+/** What one page load did: every request, and everything that went wrong. */
+interface Visit {
+  requests: string[];
+  problems: string[];
+}
+
+beforeAll(async () => {
+  await prepareAssets();
+  fake = await startStripeFake({ port: 0, secretKey: LOCAL_STRIPE_SECRET_KEY, webhookSecret: LOCAL_STRIPE_WEBHOOK_SECRET, log: () => undefined });
+  worker = await startTestWorker(cfg, cfg.testDatabase, { STRIPE_API_BASE: fake.url });
+  origin = worker.origin;
+  fake.addWebhookUrl(`${origin}/webhooks/stripe`);
+  // The journey buys paperbacks: make sure the shared test database has some (other suites buy them too).
+  const restock = await fetch(`${origin}/v1/admin/inventory/${PAPERBACK}/adjust`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${LOCAL_ADMIN_TOKEN}`, "content-type": "application/json", "idempotency-key": `browser-checkout-${crypto.randomUUID()}` },
+    body: JSON.stringify({ delta: 20, reason: "restock", note: "browser checkout test" }),
+  });
+  if (restock.status !== 200) throw new Error(`restock answered ${restock.status}: ${await restock.text()}`);
+  const profile = mkdtempSync(path.join(tmpdir(), "nb-chromium-profile-"));
+  tmpDirs.push(profile);
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport: { width: 1280, height: 900 },
+  });
+  // Every CSP violation on any page, reported from the page itself as a console error (this runs before the page's
+  // own scripts). Browser code as a string: the Node project has no DOM types.
+  await context.addInitScript({
+    content: `document.addEventListener("securitypolicyviolation", (e) => {
+      console.error("CSP violation: " + e.violatedDirective + " blocked " + (e.blockedURI || "(inline)") + " at " + e.sourceFile + ":" + e.lineNumber);
+    });`,
+  });
+}, 180_000);
+
+afterAll(async () => {
+  await context?.close();
+  await worker?.dispose();
+  await fake?.close();
+  for (const dir of tmpDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A new page that records what it requests and what goes wrong (failed or refused requests, errors, CSP). */
+async function watchedPage(): Promise<{ page: Page; visit: Visit }> {
+  const page = await context.newPage();
+  const visit: Visit = { requests: [], problems: [] };
+  page.on("request", (req) => {
+    visit.requests.push(req.url());
+    const url = new URL(req.url());
+    if (url.protocol !== "data:" && url.protocol !== "blob:" && url.origin !== origin) visit.problems.push(`request to another origin: ${req.url()}`);
+  });
+  page.on("requestfailed", (req) => visit.problems.push(`request failed: ${req.method()} ${req.url()}: ${req.failure()?.errorText ?? "?"}`));
+  page.on("response", (res) => {
+    if (res.status() >= 400) visit.problems.push(`HTTP ${res.status()}: ${res.request().method()} ${res.url()}`);
+  });
+  page.on("console", (msg) => {
+    if (msg.type() === "error" || msg.type() === "warning") visit.problems.push(`console ${msg.type()}: ${msg.text()}`);
+  });
+  page.on("pageerror", (err) => visit.problems.push(`page error: ${err.message}`));
+  return { page, visit };
+}
+
+
+const HTML_BUDGET = 60 * 1024;
+const JS_BUDGET = 40 * 1024;
+
+/** Every document and script the page loaded, gzipped as a server would send them, against the budget. */
+async function checkWeight(page: Page, visit: Visit, from: number): Promise<void> {
+  const seen = new Set<string>();
+  for (const url of visit.requests.slice(from)) {
+    const u = new URL(url);
+    if (u.origin !== origin || seen.has(u.pathname + u.search)) continue;
+    seen.add(u.pathname + u.search);
+    const res = await page.request.get(url);
+    const type = res.headers()["content-type"] ?? "";
+    const size = gzipSync(await res.body()).length;
+    if (type.startsWith("text/html")) expect(size, `HTML ${u.pathname}${u.search}`).toBeLessThanOrEqual(HTML_BUDGET);
+    if (type.includes("javascript")) expect(size, `JS ${u.pathname}`).toBeLessThanOrEqual(JS_BUDGET);
+  }
+}
+
+/** axe-core, injected through the DevTools protocol (the pages' CSP allows no inline script, rightly). */
+const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+
+interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: { target: string[] }[];
+}
+
+/** axe-core's WCAG checks on the page as rendered: no serious or critical violation. */
+async function checkAccessibility(page: Page, label: string): Promise<void> {
+  await page.evaluate(AXE);
+  // A string, evaluated in the page: the Node side has no DOM types.
+  const violations = await page.evaluate<AxeViolation[]>(
+    `axe.run(document, { resultTypes: ["violations"] }).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => ({ target: n.target })) })))`,
+  );
+  const serious = violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  expect(serious, `${label}: ${JSON.stringify(serious, null, 1)}`).toEqual([]);
+}
+
+async function screenshot(page: Page, name: string): Promise<void> {
+  const dir = process.env.NB_SCREENSHOT_DIR;
+  if (!dir) return;
+  mkdirSync(dir, { recursive: true });
+  await page.screenshot({ path: path.join(dir, `${name}-desktop.png`) });
+  const desktop = page.viewportSize();
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: path.join(dir, `${name}-phone.png`) });
+  if (desktop) await page.setViewportSize(desktop);
+}
+
+/** The page's checks once it has loaded: accessibility, and the private cache policy of a shopper's page. */
+async function checkShopperPage(page: Page, label: string, cacheControl: string | undefined): Promise<void> {
+  expect(cacheControl, `${label}: Cache-Control`).toBe("private, no-store");
+  await checkAccessibility(page, label);
+}
+
+it("a guest adds two paperbacks of The Hunger Games, changes to one, checks out, pays with the test card and sees the order paid", async () => {
+  const { page, visit } = await watchedPage();
+  const cacheOf = new Map<string, string | undefined>();
+  page.on("response", (res) => {
+    if (res.request().resourceType() === "document") cacheOf.set(new URL(res.url()).pathname, res.headers()["cache-control"]);
+  });
+
+  // The restock reaches the catalog's availability asynchronously (and its cache by data version): bounded wait.
+  let book = await page.goto(`${origin}/books/the-hunger-games`, { waitUntil: "load" });
+  for (let i = 0; i < 40 && (await page.locator(`tr[data-sku="${PAPERBACK}"] form`).count()) === 0; i++) {
+    await page.waitForTimeout(500);
+    book = await page.goto(`${origin}/books/the-hunger-games`, { waitUntil: "load" });
+  }
+  expect(book?.status()).toBe(200);
+  expect(book?.headers()["content-security-policy"]).not.toContain("unsafe-inline");
+  await checkShopperPage(page, "book", book?.headers()["cache-control"]);
+  const paperback = page.locator("tr.variant").filter({ has: page.getByRole("rowheader", { name: "Paperback" }) });
+  await paperback.getByLabel("Quantity of Paperback").fill("2");
+  await paperback.getByRole("button", { name: /^Add to cart\b.*Paperback$/ }).click();
+
+  // Post/Redirect/Get: the add lands on the cart page.
+  await page.waitForURL(`${origin}/cart`);
+  await page.getByRole("heading", { level: 1, name: "Your cart" }).waitFor();
+  const qty = page.getByLabel(/^Quantity of The Hunger Games/);
+  expect(await qty.inputValue()).toBe("2");
+  expect(await qty.getAttribute("max")).toBe("10");
+  const subtotalTwo = await page.locator("dd.subtotal").innerText();
+  await checkShopperPage(page, "cart", cacheOf.get("/cart"));
+  await screenshot(page, "cart");
+  // Keyboard: change the quantity and submit its form with Enter.
+  await qty.focus();
+  await page.keyboard.press("ControlOrMeta+a");
+  await page.keyboard.type("1");
+  await Promise.all([page.waitForURL(`${origin}/cart`), page.keyboard.press("Enter")]);
+  await page.waitForLoadState("load");
+  expect(await page.getByLabel(/^Quantity of The Hunger Games/).inputValue()).toBe("1");
+  const subtotalOne = await page.locator("dd.subtotal").innerText();
+  expect(subtotalOne).not.toBe(subtotalTwo);
+
+  await page.getByRole("link", { name: "Check out" }).click();
+  await page.waitForURL(`${origin}/checkout`);
+  await checkShopperPage(page, "checkout", cacheOf.get("/checkout"));
+  await page.getByLabel("Email").fill("katniss@example.com");
+  await page.getByLabel("Full name").fill("Katniss Everdeen");
+  await page.getByLabel("Address", { exact: true }).fill("12 Seam Road");
+  await page.getByLabel("City").fill("Cupertino");
+  await page.getByLabel(/^State or region code/).fill("CA");
+  await page.getByLabel("Postal code").fill("95014");
+  await page.getByLabel(/^Country code/).fill("US");
+  await page.getByRole("button", { name: "Continue to payment" }).click();
+
+  // The order's summary, computed by the server, with tax and shipping, before anything is paid.
+  await page.waitForURL(/\/checkout\/pay\/[0-9a-f-]{36}\?token=/);
+  const payPath = new URL(page.url()).pathname;
+  await page.getByRole("heading", { level: 2, name: "Order summary" }).waitFor();
+  for (const cls of ["subtotal", "tax", "shipping", "grand-total"]) expect(await page.locator(`dd.${cls}`).innerText()).toMatch(/^\$\d+\.\d{2}$/);
+  expect(await page.locator("dd.subtotal").innerText()).toBe(subtotalOne);
+  expect(await page.locator(".order-lines").innerText()).toContain("1 × The Hunger Games (Paperback)");
+  expect(await page.locator("dd.tax").innerText()).not.toBe("$0.00");
+  await checkShopperPage(page, "payment", cacheOf.get(payPath));
+  await screenshot(page, "payment");
+  const total = await page.locator("dd.grand-total").innerText();
+  await page.getByRole("button", { name: `Pay ${total} with the test card` }).click();
+
+  // The confirmation, then the status turns to paid once the webhook is processed (the page's own poll; bounded).
+  await page.waitForURL(/\/orders\/[0-9a-f-]{36}\?token=.+&placed=1$/);
+  await page.getByRole("status").filter({ hasText: "Thank you!" }).waitFor();
+  await checkShopperPage(page, "order", cacheOf.get(new URL(page.url()).pathname));
+  await page.locator("#order-status", { hasText: "Paid" }).waitFor({ timeout: 45_000 });
+  expect(await page.locator("#order-status").innerText()).toBe("Status: Paid");
+  await fake?.webhooksIdle();
+  expect(fake?.webhookAttempts().some((a) => a.url.endsWith("/webhooks/stripe") && a.status === 200)).toBe(true);
+
+  await checkWeight(page, visit, 0);
+  expect(visit.problems).toEqual([]);
+  await page.close();
+}, 120_000);
