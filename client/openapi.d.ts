@@ -211,7 +211,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A book's page: authors, description, formats with price and availability, ISBNs, rating, more by the author */
+        /**
+         * A book's page: authors, description, formats with price and availability, add to cart, ISBNs, rating, more by the author
+         * @description `private, no-store`: its add-to-cart forms carry the browser's CSRF token (set in a cookie on first visit).
+         */
         get: {
             parameters: {
                 query?: never;
@@ -228,8 +231,8 @@ export interface paths {
                     headers: {
                         /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
                         "Cache-Control": string;
-                        /** @description Weak validator; send it back in If-None-Match for a 304. */
-                        ETag: string;
+                        /** @description Session, CSRF or device cookies. */
+                        "Set-Cookie"?: string;
                         /** @description This request's id; also in every error body and in the logs. */
                         "X-Request-Id": string;
                         [name: string]: unknown;
@@ -237,19 +240,6 @@ export interface paths {
                     content: {
                         "text/html": string;
                     };
-                };
-                /** @description Not modified: the `If-None-Match` ETag is current. */
-                304: {
-                    headers: {
-                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
-                        "Cache-Control": string;
-                        /** @description Weak validator; send it back in If-None-Match for a 304. */
-                        ETag: string;
-                        /** @description This request's id; also in every error body and in the logs. */
-                        "X-Request-Id": string;
-                        [name: string]: unknown;
-                    };
-                    content?: never;
                 };
                 /**
                  * @description `INVALID_SLUG`: A slug or id in the path is not lower-case letters, digits and hyphens.
@@ -417,6 +407,1368 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cart": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The cart page: lines, quantities, remove, the server's subtotal, the coupon field */
+        get: {
+            parameters: {
+                query?: {
+                    notice?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The cart page (an empty-cart page when the browser has no cart). */
+                200: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/html": string;
+                    };
+                };
+                /**
+                 * @description `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TOKEN" | "TOKEN_REVOKED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `CSRF_FAILED`: Cookie-authenticated calls need the `X-CSRF-Token` header matching the `nb_csrf` cookie. */
+                403: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CSRF_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly.
+                 *
+                 *     `DURABLE_OBJECT_OVERLOADED`: A cart or stock object is overloaded (a hot item in a flash sale); retry in a moment.
+                 *
+                 *     `DURABLE_OBJECT_UNAVAILABLE`: A cart or stock object did not answer after retries.
+                 */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE" | "DURABLE_OBJECT_OVERLOADED" | "DURABLE_OBJECT_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cart/coupon": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Put a coupon code in the cart (empty removes it), then 303 to /cart; checkout resolves it */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/x-www-form-urlencoded": {
+                        code: "" | string;
+                        /** @description The page's CSRF token (double submit: equals the `nb_sf_csrf` cookie). */
+                        csrf_token?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description To /cart. */
+                303: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Where a storefront form's 303 sends the browser (Post/Redirect/Get). */
+                        Location: string;
+                        /** @description Session, CSRF or device cookies. */
+                        "Set-Cookie"?: string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /**
+                 * @description `INVALID_COUPON`: The coupon code is malformed.
+                 *
+                 *     `MALFORMED_REQUEST`: The body is not valid JSON (or not what its Content-Type says).
+                 *
+                 *     `UNKNOWN_FIELD`: The body has a field the operation does not define (client prices and statuses included).
+                 *
+                 *     `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_COUPON" | "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TOKEN" | "TOKEN_REVOKED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `CSRF_FAILED`: Cookie-authenticated calls need the `X-CSRF-Token` header matching the `nb_csrf` cookie. */
+                403: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CSRF_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `CART_NOT_FOUND`: No cart for this `X-Cart-Token` (or none sent); create one with POST /v1/carts. */
+                404: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CART_NOT_FOUND";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `PAYLOAD_TOO_LARGE`: Request bodies are at most 64 KiB. */
+                413: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `UNSUPPORTED_MEDIA_TYPE`: Bodies are `application/json`. */
+                415: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNSUPPORTED_MEDIA_TYPE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly.
+                 *
+                 *     `DURABLE_OBJECT_OVERLOADED`: A cart or stock object is overloaded (a hot item in a flash sale); retry in a moment.
+                 *
+                 *     `DURABLE_OBJECT_UNAVAILABLE`: A cart or stock object did not answer after retries.
+                 */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE" | "DURABLE_OBJECT_OVERLOADED" | "DURABLE_OBJECT_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cart/items": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add to cart (the book page's form): creates the browser's cart on first add, then 303 to /cart
+         * @description Form fields as `POST /v1/cart/items`, plus the CSRF token. A refusal the shopper can fix (a quantity over the cap, no stock) is a notice on /cart.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/x-www-form-urlencoded": {
+                        /** @description The page's CSRF token (double submit: equals the `nb_sf_csrf` cookie). */
+                        csrf_token?: string;
+                        /** @default 1 */
+                        quantity?: number;
+                        sku: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description To /cart. */
+                303: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Where a storefront form's 303 sends the browser (Post/Redirect/Get). */
+                        Location: string;
+                        /** @description Session, CSRF or device cookies. */
+                        "Set-Cookie"?: string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /**
+                 * @description `INVALID_QUANTITY`: A quantity is not an integer within the operation's bounds.
+                 *
+                 *     `INVALID_SKU`: A SKU is not upper-case letters, digits and hyphens of the documented length.
+                 *
+                 *     `MALFORMED_REQUEST`: The body is not valid JSON (or not what its Content-Type says).
+                 *
+                 *     `UNKNOWN_FIELD`: The body has a field the operation does not define (client prices and statuses included).
+                 *
+                 *     `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_QUANTITY" | "INVALID_SKU" | "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TOKEN" | "TOKEN_REVOKED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `CSRF_FAILED`: Cookie-authenticated calls need the `X-CSRF-Token` header matching the `nb_csrf` cookie. */
+                403: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CSRF_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CART_NOT_FOUND`: No cart for this `X-Cart-Token` (or none sent); create one with POST /v1/carts.
+                 *
+                 *     `VARIANT_NOT_FOUND`: No variant has this SKU.
+                 */
+                404: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CART_NOT_FOUND" | "VARIANT_NOT_FOUND";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `PAYLOAD_TOO_LARGE`: Request bodies are at most 64 KiB. */
+                413: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `UNSUPPORTED_MEDIA_TYPE`: Bodies are `application/json`. */
+                415: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNSUPPORTED_MEDIA_TYPE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly.
+                 *
+                 *     `DURABLE_OBJECT_OVERLOADED`: A cart or stock object is overloaded (a hot item in a flash sale); retry in a moment.
+                 *
+                 *     `DURABLE_OBJECT_UNAVAILABLE`: A cart or stock object did not answer after retries.
+                 *
+                 *     `RATE_LIMIT_UNAVAILABLE`: The rate limiter cannot be reached, and this action fails closed without it.
+                 *
+                 *     `STOCK_UNAVAILABLE`: The stock counter did not answer; nothing was reserved.
+                 */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE" | "DURABLE_OBJECT_OVERLOADED" | "DURABLE_OBJECT_UNAVAILABLE" | "RATE_LIMIT_UNAVAILABLE" | "STOCK_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cart/items/{sku}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Change a line's quantity (the cart page's form), then 303 to /cart */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    sku: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/x-www-form-urlencoded": {
+                        /** @description The page's CSRF token (double submit: equals the `nb_sf_csrf` cookie). */
+                        csrf_token?: string;
+                        quantity: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description To /cart. */
+                303: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Where a storefront form's 303 sends the browser (Post/Redirect/Get). */
+                        Location: string;
+                        /** @description Session, CSRF or device cookies. */
+                        "Set-Cookie"?: string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /**
+                 * @description `INVALID_QUANTITY`: A quantity is not an integer within the operation's bounds.
+                 *
+                 *     `INVALID_SKU`: A SKU is not upper-case letters, digits and hyphens of the documented length.
+                 *
+                 *     `MALFORMED_REQUEST`: The body is not valid JSON (or not what its Content-Type says).
+                 *
+                 *     `UNKNOWN_FIELD`: The body has a field the operation does not define (client prices and statuses included).
+                 *
+                 *     `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_QUANTITY" | "INVALID_SKU" | "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TOKEN" | "TOKEN_REVOKED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `CSRF_FAILED`: Cookie-authenticated calls need the `X-CSRF-Token` header matching the `nb_csrf` cookie. */
+                403: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CSRF_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `CART_NOT_FOUND`: No cart for this `X-Cart-Token` (or none sent); create one with POST /v1/carts. */
+                404: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CART_NOT_FOUND";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `PAYLOAD_TOO_LARGE`: Request bodies are at most 64 KiB. */
+                413: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `UNSUPPORTED_MEDIA_TYPE`: Bodies are `application/json`. */
+                415: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNSUPPORTED_MEDIA_TYPE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly.
+                 *
+                 *     `DURABLE_OBJECT_OVERLOADED`: A cart or stock object is overloaded (a hot item in a flash sale); retry in a moment.
+                 *
+                 *     `DURABLE_OBJECT_UNAVAILABLE`: A cart or stock object did not answer after retries.
+                 */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE" | "DURABLE_OBJECT_OVERLOADED" | "DURABLE_OBJECT_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cart/items/{sku}/remove": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Remove a line (the cart page's form), then 303 to /cart */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    sku: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/x-www-form-urlencoded": {
+                        /** @description The page's CSRF token (double submit: equals the `nb_sf_csrf` cookie). */
+                        csrf_token?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description To /cart. */
+                303: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Where a storefront form's 303 sends the browser (Post/Redirect/Get). */
+                        Location: string;
+                        /** @description Session, CSRF or device cookies. */
+                        "Set-Cookie"?: string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /**
+                 * @description `INVALID_SKU`: A SKU is not upper-case letters, digits and hyphens of the documented length.
+                 *
+                 *     `MALFORMED_REQUEST`: The body is not valid JSON (or not what its Content-Type says).
+                 *
+                 *     `UNKNOWN_FIELD`: The body has a field the operation does not define (client prices and statuses included).
+                 *
+                 *     `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_SKU" | "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TOKEN" | "TOKEN_REVOKED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `CSRF_FAILED`: Cookie-authenticated calls need the `X-CSRF-Token` header matching the `nb_csrf` cookie. */
+                403: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CSRF_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `CART_NOT_FOUND`: No cart for this `X-Cart-Token` (or none sent); create one with POST /v1/carts. */
+                404: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CART_NOT_FOUND";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `PAYLOAD_TOO_LARGE`: Request bodies are at most 64 KiB. */
+                413: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `UNSUPPORTED_MEDIA_TYPE`: Bodies are `application/json`. */
+                415: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNSUPPORTED_MEDIA_TYPE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly.
+                 *
+                 *     `DURABLE_OBJECT_OVERLOADED`: A cart or stock object is overloaded (a hot item in a flash sale); retry in a moment.
+                 *
+                 *     `DURABLE_OBJECT_UNAVAILABLE`: A cart or stock object did not answer after retries.
+                 */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE" | "DURABLE_OBJECT_OVERLOADED" | "DURABLE_OBJECT_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -673,6 +2025,1055 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/checkout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Guest checkout: email and shipping address (303 to /cart when the cart is empty) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The checkout form. */
+                200: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/html": string;
+                    };
+                };
+                /** @description To /cart: nothing to check out. */
+                303: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Where a storefront form's 303 sends the browser (Post/Redirect/Get). */
+                        Location: string;
+                        /** @description Session, CSRF or device cookies. */
+                        "Set-Cookie"?: string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /**
+                 * @description `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TOKEN" | "TOKEN_REVOKED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `CSRF_FAILED`: Cookie-authenticated calls need the `X-CSRF-Token` header matching the `nb_csrf` cookie. */
+                403: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CSRF_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly.
+                 *
+                 *     `DURABLE_OBJECT_OVERLOADED`: A cart or stock object is overloaded (a hot item in a flash sale); retry in a moment.
+                 *
+                 *     `DURABLE_OBJECT_UNAVAILABLE`: A cart or stock object did not answer after retries.
+                 */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE" | "DURABLE_OBJECT_OVERLOADED" | "DURABLE_OBJECT_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Place the order (the checkout service of `POST /v1/checkout`), then 303 to its payment page
+         * @description Fields are checked with the checkout's schema; problems re-render the form (422) with a message per field.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/x-www-form-urlencoded": {
+                        city?: string;
+                        country?: string;
+                        /** @description The page's CSRF token (double submit: equals the `nb_sf_csrf` cookie). */
+                        csrf_token?: string;
+                        email?: string;
+                        idempotency_key: string;
+                        line1?: string;
+                        line2?: string;
+                        name?: string;
+                        postal_code?: string;
+                        region?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description To /checkout/pay/{id}?token=…, or /cart. */
+                303: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Where a storefront form's 303 sends the browser (Post/Redirect/Get). */
+                        Location: string;
+                        /** @description Session, CSRF or device cookies. */
+                        "Set-Cookie"?: string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /**
+                 * @description `IDEMPOTENCY_KEY_REQUIRED`: Send an `Idempotency-Key` header (8–100 characters of letters, digits, `_:.-`); retries with the same key are safe.
+                 *
+                 *     `MALFORMED_REQUEST`: The body is not valid JSON (or not what its Content-Type says).
+                 *
+                 *     `UNKNOWN_FIELD`: The body has a field the operation does not define (client prices and statuses included).
+                 *
+                 *     `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "IDEMPOTENCY_KEY_REQUIRED" | "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TOKEN" | "TOKEN_REVOKED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `CSRF_FAILED`: Cookie-authenticated calls need the `X-CSRF-Token` header matching the `nb_csrf` cookie. */
+                403: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CSRF_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `CART_NOT_FOUND`: No cart for this `X-Cart-Token` (or none sent); create one with POST /v1/carts. */
+                404: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CART_NOT_FOUND";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `PAYLOAD_TOO_LARGE`: Request bodies are at most 64 KiB. */
+                413: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `UNSUPPORTED_MEDIA_TYPE`: Bodies are `application/json`. */
+                415: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNSUPPORTED_MEDIA_TYPE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description The form again, with what to fix. */
+                422: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/html": string;
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CHECKOUT_FAILED`: Checkout stopped part-way and was rolled back; retry with the same Idempotency-Key.
+                 *
+                 *     `CHECKOUT_UNAVAILABLE`: Checkout could not start; the cart is unchanged.
+                 *
+                 *     `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly.
+                 *
+                 *     `DURABLE_OBJECT_OVERLOADED`: A cart or stock object is overloaded (a hot item in a flash sale); retry in a moment.
+                 *
+                 *     `DURABLE_OBJECT_UNAVAILABLE`: A cart or stock object did not answer after retries.
+                 *
+                 *     `PAYMENT_PROVIDER_UNAVAILABLE`: The payment provider is not answering; retry shortly.
+                 *
+                 *     `RATE_LIMIT_UNAVAILABLE`: The rate limiter cannot be reached, and this action fails closed without it.
+                 */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CHECKOUT_FAILED" | "CHECKOUT_UNAVAILABLE" | "DATABASE_UNAVAILABLE" | "DURABLE_OBJECT_OVERLOADED" | "DURABLE_OBJECT_UNAVAILABLE" | "PAYMENT_PROVIDER_UNAVAILABLE" | "RATE_LIMIT_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/checkout/pay/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The payment page: the order's summary with tax and shipping, then the payment step
+         * @description Where the local Stripe fake is configured (development, test): a test-card button. Deployed: Stripe.js and the Payment Element with the PaymentIntent's client secret and the publishable key; the page's CSP allows Stripe's origins.
+         */
+        get: {
+            parameters: {
+                query: {
+                    token: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The payment page. */
+                200: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/html": string;
+                    };
+                };
+                /** @description To the order page: the order is no longer awaiting payment. */
+                303: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Where a storefront form's 303 sends the browser (Post/Redirect/Get). */
+                        Location: string;
+                        /** @description Session, CSRF or device cookies. */
+                        "Set-Cookie"?: string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /**
+                 * @description `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TOKEN" | "TOKEN_REVOKED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `ORDER_NOT_FOUND`: No order with this id that the caller may see (its owner, or the `X-Order-Token` from checkout). */
+                404: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "ORDER_NOT_FOUND";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `PAYMENT_PROVIDER_REFUSED`: The provider refused the request; `details.provider_code` says why. */
+                422: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYMENT_PROVIDER_REFUSED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly.
+                 *
+                 *     `PAYMENT_PROVIDER_UNAVAILABLE`: The payment provider is not answering; retry shortly.
+                 */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE" | "PAYMENT_PROVIDER_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Development and test: pay with the test card at the local Stripe fake (which sends the webhook), then 303 to the order page */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/x-www-form-urlencoded": {
+                        /** @description The page's CSRF token (double submit: equals the `nb_sf_csrf` cookie). */
+                        csrf_token?: string;
+                        token: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description To /orders/{id}?token=…&placed=1. */
+                303: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Where a storefront form's 303 sends the browser (Post/Redirect/Get). */
+                        Location: string;
+                        /** @description Session, CSRF or device cookies. */
+                        "Set-Cookie"?: string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /**
+                 * @description `MALFORMED_REQUEST`: The body is not valid JSON (or not what its Content-Type says).
+                 *
+                 *     `UNKNOWN_FIELD`: The body has a field the operation does not define (client prices and statuses included).
+                 *
+                 *     `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "MALFORMED_REQUEST" | "UNKNOWN_FIELD" | "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TOKEN" | "TOKEN_REVOKED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `CSRF_FAILED`: Cookie-authenticated calls need the `X-CSRF-Token` header matching the `nb_csrf` cookie. */
+                403: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CSRF_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `NOT_FOUND`: The object does not exist or does not belong to the caller.
+                 *
+                 *     `ORDER_NOT_FOUND`: No order with this id that the caller may see (its owner, or the `X-Order-Token` from checkout).
+                 */
+                404: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "NOT_FOUND" | "ORDER_NOT_FOUND";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `NO_PAYMENT_INTENT`: The order has no payment to act on. */
+                409: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "NO_PAYMENT_INTENT";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `PAYLOAD_TOO_LARGE`: Request bodies are at most 64 KiB. */
+                413: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `UNSUPPORTED_MEDIA_TYPE`: Bodies are `application/json`. */
+                415: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNSUPPORTED_MEDIA_TYPE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly. */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -1326,6 +3727,205 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "INVALID_TOKEN" | "TOKEN_REVOKED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `RATE_LIMITED`: A rate limit applies; wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RATE_LIMITED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `CONFIG_INVALID`: A binding or secret is missing or invalid; the request id finds it in the logs.
+                 *
+                 *     `INTERNAL_ERROR`: A bug of ours; the request id finds it in the logs.
+                 */
+                500: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "CONFIG_INVALID" | "INTERNAL_ERROR";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `DATABASE_UNAVAILABLE`: Postgres cannot be reached; retry shortly. */
+                503: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description Seconds to wait before retrying. */
+                        "Retry-After": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DATABASE_UNAVAILABLE";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/orders/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A guest's order link: status (updated until the payment settles), lines and totals */
+        get: {
+            parameters: {
+                query: {
+                    placed?: "1";
+                    token: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The order page. */
+                200: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/html": string;
+                    };
+                };
+                /**
+                 * @description `UNKNOWN_PARAMETER`: The query string names a parameter the operation does not define; unknown input is refused, never ignored.
+                 *
+                 *     `VALIDATION_FAILED`: A parameter or field breaks its schema; `details` lists each issue with its path.
+                 */
+                400: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNKNOWN_PARAMETER" | "VALIDATION_FAILED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /**
+                 * @description `INVALID_TOKEN`: The bearer token is malformed, expired or not signed by us; refresh it.
+                 *
+                 *     `TOKEN_REVOKED`: The session was signed out (or signed out everywhere); sign in again.
+                 */
+                401: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INVALID_TOKEN" | "TOKEN_REVOKED";
+                                /** @description Structured facts about the error (for validation: one entry per issue), or null. */
+                                details?: unknown;
+                                /** @description For people; may change. Program against `code`. */
+                                message: string;
+                                request_id: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description `ORDER_NOT_FOUND`: No order with this id that the caller may see (its owner, or the `X-Order-Token` from checkout). */
+                404: {
+                    headers: {
+                        /** @description Public for anonymous catalog reads, `no-store` for everything personal and for errors. */
+                        "Cache-Control": string;
+                        /** @description This request's id; also in every error body and in the logs. */
+                        "X-Request-Id": string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "ORDER_NOT_FOUND";
                                 /** @description Structured facts about the error (for validation: one entry per issue), or null. */
                                 details?: unknown;
                                 /** @description For people; may change. Program against `code`. */

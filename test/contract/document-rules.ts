@@ -45,6 +45,7 @@ export function compareRouteTable(routes: readonly RouteEntry[], doc: OpenApiDoc
  */
 export const NON_ENVELOPE_ERRORS: Record<string, string> = {
   "GET /readyz 503": "readiness reports its checks when the primary is down (a monitoring body, not an error)",
+  "POST /checkout 422": "the storefront's checkout form again, with what to fix (an HTML page, not an error envelope)",
 };
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -129,7 +130,9 @@ export function documentProblems(doc: OpenApiDocument, registry: Record<string, 
       if (op.tags?.length !== 1) p(`needs exactly one tag, has ${JSON.stringify(op.tags ?? [])}`);
       else if (!tagNames.has(op.tags[0] ?? "")) p(`tag ${op.tags[0]} is not in the document's tag list`);
       const responses = op.responses ?? {};
-      if (!Object.keys(responses).some((s) => /^2\d\d$/.test(s))) p("no 2xx response");
+      // A storefront form's success is its 303 to a page (Post/Redirect/Get).
+      const formPost = op.tags?.[0] === "storefront" && m === "post" && "303" in responses;
+      if (!formPost && !Object.keys(responses).some((s) => /^2\d\d$/.test(s))) p("no 2xx response");
       const codes = op["x-error-codes"];
       if (!Array.isArray(codes)) {
         p("no x-error-codes");
