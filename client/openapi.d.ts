@@ -635,7 +635,7 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/x-www-form-urlencoded": {
-                        code: "" | string;
+                        code: string;
                         /** @description The page's CSRF token (double submit: equals the `nb_sf_csrf` cookie). */
                         csrf_token?: string;
                     };

@@ -178,7 +178,8 @@ const couponRoute = apiRoute({
   middleware: [pageCsp],
   request: {
     query: noQuery,
-    body: form(z.object({ code: z.union([z.literal(""), z.string().trim().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{2,31}$/)]), [CSRF_FIELD]: csrfField })),
+    // Empty removes the coupon.
+    body: form(z.object({ code: z.string().trim().regex(/^(?:[A-Za-z0-9][A-Za-z0-9_-]{2,31})?$/, "must be empty or 3-32 letters, digits, - or _"), [CSRF_FIELD]: csrfField })),
   },
   responses: { 303: seeOther("To /cart.") },
   errors: [...CART_ERRORS, "CART_NOT_FOUND"],
