@@ -8,86 +8,36 @@
  * now (its footer links the reference): test/browser/storefront.test.ts.
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import path from "node:path";
-import { chromium } from "playwright-core";
-import type { BrowserContext, Page } from "playwright-core";
 import { startTestWorker } from "../../dev/test-worker";
 import type { TestWorker } from "../../dev/test-worker";
 import { loadStackConfig } from "../../dev/config";
 import { prepareAssets } from "../../dev/prepare-assets";
-
-const CHROMIUM = process.env.NB_CHROMIUM ?? "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--headless",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
+import { launchBrowser, watchedPage as watched } from "./support";
+import type { Browser } from "./support";
 
 const cfg = loadStackConfig();
 let worker: TestWorker | undefined;
 let origin = "";
-let context: BrowserContext;
-const tmpDirs: string[] = [];
-
-/** What one page load did: every request, and everything that went wrong. */
-interface Visit {
-  requests: string[];
-  problems: string[];
-}
+let browser: Browser | undefined;
 
 beforeAll(async () => {
   await prepareAssets();
   worker = await startTestWorker(cfg, cfg.testDatabase);
   origin = worker.origin;
-  const profile = mkdtempSync(path.join(tmpdir(), "nb-chromium-profile-"));
-  tmpDirs.push(profile);
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: CHROMIUM_ARGS,
-    viewport: { width: 1280, height: 900 },
-  });
-  // Every CSP violation on any page, reported from the page itself as a console error (this runs before the page's
-  // own scripts). Browser code as a string: the Node project has no DOM types.
-  await context.addInitScript({
-    content: `document.addEventListener("securitypolicyviolation", (e) => {
-      console.error("CSP violation: " + e.violatedDirective + " blocked " + (e.blockedURI || "(inline)") + " at " + e.sourceFile + ":" + e.lineNumber);
-    });`,
-  });
+  browser = await launchBrowser();
 }, 180_000);
 
 afterAll(async () => {
-  await context?.close();
+  await browser?.close();
   await worker?.dispose();
-  for (const dir of tmpDirs) rmSync(dir, { recursive: true, force: true });
 });
 
-/** A new page that records what it requests and what goes wrong (failed or refused requests, errors, CSP). */
-async function watchedPage(): Promise<{ page: Page; visit: Visit }> {
-  const page = await context.newPage();
-  const visit: Visit = { requests: [], problems: [] };
-  page.on("request", (req) => {
-    visit.requests.push(req.url());
-    const url = new URL(req.url());
-    if (url.protocol !== "data:" && url.protocol !== "blob:" && url.origin !== origin) visit.problems.push(`request to another origin: ${req.url()}`);
-  });
-  page.on("requestfailed", (req) => visit.problems.push(`request failed: ${req.method()} ${req.url()}: ${req.failure()?.errorText ?? "?"}`));
-  page.on("response", (res) => {
-    if (res.status() >= 400) visit.problems.push(`HTTP ${res.status()}: ${res.request().method()} ${res.url()}`);
-  });
-  page.on("console", (msg) => {
-    if (msg.type() === "error" || msg.type() === "warning") visit.problems.push(`console ${msg.type()}: ${msg.text()}`);
-  });
-  page.on("pageerror", (err) => visit.problems.push(`page error: ${err.message}`));
-  return { page, visit };
-}
+/** A new page of this suite's browser that records what it requests and what goes wrong. */
+const watchedPage = () => {
+  if (!browser) throw new Error("the browser did not start");
+  return watched(browser.context, origin);
+};
 
 it("GET /docs renders Swagger UI from /openapi.json, runs a request, and never leaves this origin", async () => {
   const { page, visit } = await watchedPage();

@@ -8,139 +8,38 @@
  * Set NB_SCREENSHOT_DIR to keep desktop and phone screenshots of the home, search and book pages.
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createRequire } from "node:module";
-import { gzipSync } from "node:zlib";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { chromium } from "playwright-core";
-import type { BrowserContext, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { startTestWorker } from "../../dev/test-worker";
 import type { TestWorker } from "../../dev/test-worker";
 import { loadStackConfig } from "../../dev/config";
 import { prepareAssets } from "../../dev/prepare-assets";
-
-const CHROMIUM = process.env.NB_CHROMIUM ?? "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--headless",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
+import { checkAccessibility, checkWeight as weigh, launchBrowser, screenshot, watchedPage as watched } from "./support";
+import type { Browser, Visit } from "./support";
 
 const cfg = loadStackConfig();
 let worker: TestWorker | undefined;
 let origin = "";
-let context: BrowserContext;
-const tmpDirs: string[] = [];
-
-/** What one page load did: every request, and everything that went wrong. */
-interface Visit {
-  requests: string[];
-  problems: string[];
-}
+let browser: Browser | undefined;
 
 beforeAll(async () => {
   await prepareAssets();
   worker = await startTestWorker(cfg, cfg.testDatabase);
   origin = worker.origin;
-  const profile = mkdtempSync(path.join(tmpdir(), "nb-chromium-profile-"));
-  tmpDirs.push(profile);
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: CHROMIUM_ARGS,
-    viewport: { width: 1280, height: 900 },
-  });
-  // Every CSP violation on any page, reported from the page itself as a console error (this runs before the page's
-  // own scripts). Browser code as a string: the Node project has no DOM types.
-  await context.addInitScript({
-    content: `document.addEventListener("securitypolicyviolation", (e) => {
-      console.error("CSP violation: " + e.violatedDirective + " blocked " + (e.blockedURI || "(inline)") + " at " + e.sourceFile + ":" + e.lineNumber);
-    });`,
-  });
+  browser = await launchBrowser();
 }, 180_000);
 
 afterAll(async () => {
-  await context?.close();
+  await browser?.close();
   await worker?.dispose();
-  for (const dir of tmpDirs) rmSync(dir, { recursive: true, force: true });
 });
 
-/** A new page that records what it requests and what goes wrong (failed or refused requests, errors, CSP). */
-async function watchedPage(): Promise<{ page: Page; visit: Visit }> {
-  const page = await context.newPage();
-  const visit: Visit = { requests: [], problems: [] };
-  page.on("request", (req) => {
-    visit.requests.push(req.url());
-    const url = new URL(req.url());
-    if (url.protocol !== "data:" && url.protocol !== "blob:" && url.origin !== origin) visit.problems.push(`request to another origin: ${req.url()}`);
-  });
-  page.on("requestfailed", (req) => visit.problems.push(`request failed: ${req.method()} ${req.url()}: ${req.failure()?.errorText ?? "?"}`));
-  page.on("response", (res) => {
-    if (res.status() >= 400) visit.problems.push(`HTTP ${res.status()}: ${res.request().method()} ${res.url()}`);
-  });
-  page.on("console", (msg) => {
-    if (msg.type() === "error" || msg.type() === "warning") visit.problems.push(`console ${msg.type()}: ${msg.text()}`);
-  });
-  page.on("pageerror", (err) => visit.problems.push(`page error: ${err.message}`));
-  return { page, visit };
-}
-
-
-const HTML_BUDGET = 60 * 1024;
-const JS_BUDGET = 40 * 1024;
-
-/** Every document and script the page loaded, gzipped as a server would send them, against the budget. */
-async function checkWeight(page: Page, visit: Visit, from: number): Promise<void> {
-  const seen = new Set<string>();
-  for (const url of visit.requests.slice(from)) {
-    const u = new URL(url);
-    if (u.origin !== origin || seen.has(u.pathname + u.search)) continue;
-    seen.add(u.pathname + u.search);
-    const res = await page.request.get(url);
-    const type = res.headers()["content-type"] ?? "";
-    const size = gzipSync(await res.body()).length;
-    if (type.startsWith("text/html")) expect(size, `HTML ${u.pathname}${u.search}`).toBeLessThanOrEqual(HTML_BUDGET);
-    if (type.includes("javascript")) expect(size, `JS ${u.pathname}`).toBeLessThanOrEqual(JS_BUDGET);
-  }
-}
-
-/** axe-core, injected through the DevTools protocol (the pages' CSP allows no inline script, rightly). */
-const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
-
-interface AxeViolation {
-  id: string;
-  impact: string | null;
-  help: string;
-  nodes: { target: string[] }[];
-}
-
-/** axe-core's WCAG checks on the page as rendered: no serious or critical violation. */
-async function checkAccessibility(page: Page, label: string): Promise<void> {
-  await page.evaluate(AXE);
-  // A string, evaluated in the page: the Node side has no DOM types.
-  const violations = await page.evaluate<AxeViolation[]>(
-    `axe.run(document, { resultTypes: ["violations"] }).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => ({ target: n.target })) })))`,
-  );
-  const serious = violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  expect(serious, `${label}: ${JSON.stringify(serious, null, 1)}`).toEqual([]);
-}
-
-async function screenshot(page: Page, name: string): Promise<void> {
-  const dir = process.env.NB_SCREENSHOT_DIR;
-  if (!dir) return;
-  mkdirSync(dir, { recursive: true });
-  await page.screenshot({ path: path.join(dir, `${name}-desktop.png`) });
-  const desktop = page.viewportSize();
-  await page.setViewportSize({ width: 390, height: 844 });
-  await page.screenshot({ path: path.join(dir, `${name}-phone.png`) });
-  if (desktop) await page.setViewportSize(desktop);
-}
+/** A new page of this suite's browser that records what it requests and what goes wrong. */
+const watchedPage = () => {
+  if (!browser) throw new Error("the browser did not start");
+  return watched(browser.context, origin);
+};
+/** The weight budget on what the page loaded from this suite's Worker. */
+const checkWeight = (page: Page, visit: Visit, from: number) => weigh(page, visit, from, origin);
 
 it("a guest searches from the home page with the autocomplete, filters to paperback and opens The Hunger Games", async () => {
   const { page, visit } = await watchedPage();
