@@ -137,3 +137,25 @@ it("pages work without JavaScript: search, facets, pages and a 'no results' page
   expect(category.text).toContain("<h1>Fantasy</h1>");
   expect(category.text).toMatch(/<h2[^>]*>Filters<\/h2>/);
 });
+
+it("fits a phone: no page scrolls sideways at 390 px, and the checks hold there too", async () => {
+  const { page, visit } = await watchedPage();
+  await page.setViewportSize({ width: 390, height: 844 });
+  for (const [label, p] of [
+    ["home", "/"],
+    ["search results", "/search?q=hunger"],
+    ["category", "/category/fantasy"],
+    ["book page", "/books/the-hunger-games"],
+  ] as const) {
+    const res = await page.goto(`${origin}${p}`, { waitUntil: "load" });
+    expect(res?.status(), label).toBe(200);
+    // Browser code as a string: the Node project has no DOM types.
+    const overflow = await page.evaluate<number>("document.documentElement.scrollWidth - window.innerWidth");
+    expect(overflow, `${label} is ${overflow} px wider than the phone`).toBeLessThanOrEqual(0);
+    // The search box stays reachable on a phone.
+    expect(await page.getByRole("combobox", { name: "Search books" }).isVisible(), label).toBe(true);
+    await checkAccessibility(page, `${label} (phone)`);
+  }
+  await page.close();
+  expect(visit.problems).toEqual([]);
+});
