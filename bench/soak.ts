@@ -22,20 +22,16 @@ import { unstable_startWorker } from "wrangler";
 import { loadStackConfig, pgUrl, projectRoot } from "../dev/config";
 import { localWorkerVars } from "../dev/worker-env";
 import { percentile } from "./lib/load";
+import { opt } from "./lib/args";
 
-const args = process.argv.slice(2);
-const opt = (name: string, fallback: string): string => {
-  const i = args.indexOf(name);
-  return i >= 0 ? (args[i + 1] ?? fallback) : fallback;
-};
-const minutes = Number(opt("--minutes", "10"));
-const connections = Number(opt("--connections", "8"));
-const sampleSeconds = Number(opt("--sample-seconds", "15"));
-const snapshotPath = opt("--snapshot", "");
+const minutes = Number(opt("minutes", "10"));
+const connections = Number(opt("connections", "8"));
+const sampleSeconds = Number(opt("sample-seconds", "15"));
+const snapshotPath = opt("snapshot", "");
 /** One loop in N starts a new guest cart (a new CartDO); the others add to one of the carts already made. */
-const newCartEvery = Number(opt("--new-cart-every", "10"));
+const newCartEvery = Number(opt("new-cart-every", "10"));
 /** Seconds of sampling after the traffic stops, to see what an idle Worker gives back. */
-const idleSeconds = Number(opt("--idle-seconds", "60"));
+const idleSeconds = Number(opt("idle-seconds", "60"));
 const cfg = loadStackConfig();
 
 /** A minimal DevTools-protocol client over the inspector's WebSocket. */

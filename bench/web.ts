@@ -11,12 +11,8 @@ import pg from "pg";
 import { loadStackConfig, pgUrl, projectRoot } from "../dev/config";
 import { runLoad } from "./lib/load";
 import type { LoadResult } from "./lib/load";
+import { opt } from "./lib/args";
 
-const args = process.argv.slice(2);
-const opt = (name: string, fallback: string): string => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? (args[i + 1] ?? fallback) : fallback;
-};
 const cfg = loadStackConfig();
 const origin = opt("origin", `http://127.0.0.1:${cfg.workerPort}`);
 const durationMs = Number(opt("duration", "5")) * 1000;

@@ -18,7 +18,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseCsvObjects } from "../dev/csv";
 import { projectRoot } from "../dev/config";
-import { normPhrase, singularKey, subjectKeyOfTag } from "../workers/search/subject-words";
+import { editDistance, normPhrase, singularKey, subjectKeyOfTag } from "../workers/search/subject-words";
 
 const shared = path.join(projectRoot, "../shared/data/books");
 const MIN_BOOKS = 10;
@@ -52,7 +52,7 @@ async function main(): Promise<void> {
   }
   const isEntity = (key: string, raw: string): boolean =>
     [key, raw, raw.replace(/ /g, ""), raw.replace(/^(the|a|an) /, "")].some((k) => entityKeys.has(k)) ||
-    (raw.length >= 8 && raw.includes(" ") && fuzzyNames.some((n) => Math.abs(n.length - raw.length) <= 2 && editDistance(n, raw) <= 2));
+    (raw.length >= 8 && raw.includes(" ") && fuzzyNames.some((n) => Math.abs(n.length - raw.length) <= 2 && editDistance(n, raw, 2) <= 2));
 
   const rows = parseCsvObjects(await readFile(path.join(shared, "book_tags.csv"), "utf8"));
   const tagBooks = new Map<string, number>();
@@ -115,16 +115,6 @@ async function main(): Promise<void> {
   console.log(`subjects: ${used.size} subjects, ${out.length - 1} book-subject pairs over ${weights.size} books`);
 }
 
-/** Levenshtein distance (small strings only: author names against shelf names). */
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = cur;
-  }
-  return prev[b.length] ?? 0;
-}
 
 const slug = (key: string): string => key.replace(/[^\p{L}\p{N}]+/gu, "-");
 const csvField = (s: string): string => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);

@@ -243,3 +243,18 @@ export function bareTitle(words: string): string {
 }
 
 const TITLE_FILLER = new Set(["the", "a", "an", "and", "of"]);
+
+/**
+ * Levenshtein distance, or `max + 1` as soon as it is certainly above `max` (the lengths alone can tell): typo
+ * tolerance in the Typesense engine and the author-name check of the subject builder.
+ */
+export function editDistance(a: string, b: string, max = Number.POSITIVE_INFINITY): number {
+  if (Math.abs(a.length - b.length) > max) return max + 1;
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length] ?? max + 1;
+}

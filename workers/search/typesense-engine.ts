@@ -30,7 +30,7 @@ import { facetDocumentField, SearchUnavailableError } from "./engine";
 import type { SearchEntity } from "./entities";
 import { entitiesOf } from "./entities";
 import { understandQuery } from "./query-understanding";
-import { bareTitle, normPhrase } from "./subject-words";
+import { bareTitle, editDistance, normPhrase } from "./subject-words";
 import { escapeHtml, MARK_END, MARK_START, renderHighlight, stripMarkers } from "./highlight";
 
 /** Where the cluster is and which collection this environment uses (platform/config.ts fills it). */
@@ -239,17 +239,6 @@ function toHit(hits: SearchResponseHit<TypesenseDoc>[], words: string[] | null =
   };
 }
 
-/** Levenshtein distance, or `max + 1` once it is certainly above `max`. */
-function editDistance(a: string, b: string, max: number): number {
-  if (Math.abs(a.length - b.length) > max) return max + 1;
-  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = cur;
-  }
-  return prev[b.length] ?? max + 1;
-}
 
 /** A stored word the query word reaches with the typos Typesense allows for its length (none below 4 letters). */
 function withinTypos(query: string, word: string): boolean {

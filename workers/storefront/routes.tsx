@@ -14,7 +14,6 @@ import type { AppEnv } from "../platform/context";
 import { AppError } from "../platform/errors";
 import { publicCache } from "../platform/http-cache";
 import { apiRoute, apiRouter, empty, ok, prebuilt } from "../platform/openapi";
-import { pageContentSecurityPolicy } from "../platform/security";
 import { categoryTree, productDetail } from "../catalog";
 import type { CategoryNode } from "../catalog";
 import { searchQueryCodes, searchQuerySchema, searchResults } from "../search";
@@ -25,17 +24,7 @@ import { SearchPage } from "./search-page";
 import { ProductPage } from "./product-page";
 import { browseStateOf } from "./links";
 import { csrfToken, noStore } from "./web-session";
-
-/** Scripts, styles and fetches (the autocomplete's) from this origin only; forms submit here. */
-const pageCsp = pageContentSecurityPolicy({
-  "default-src": ["'none'"],
-  "script-src": ["'self'"],
-  "style-src": ["'self'"],
-  "img-src": ["'self'"],
-  "connect-src": ["'self'"],
-  "base-uri": ["'none'"],
-  "form-action": ["'self'"],
-});
+import { pageCsp } from "./page-policy";
 
 /** The home page's body depends on Accept (HTML or the front door's JSON): caches must key on it. */
 const varyAccept: MiddlewareHandler<AppEnv> = async (c, next) => {

@@ -24,18 +24,7 @@ import { CheckoutPage, PaymentPage } from "./checkout-page";
 import type { CheckoutField, PaymentStep } from "./checkout-page";
 import { OrderPage } from "./order-page";
 import { CSRF_FIELD, assertCsrf, csrfToken, noStore, rememberCart, useCartCookie } from "./web-session";
-
-const PAGE_DIRECTIVES = {
-  "default-src": ["'none'"],
-  "script-src": ["'self'"],
-  "style-src": ["'self'"],
-  "img-src": ["'self'"],
-  "connect-src": ["'self'"],
-  "base-uri": ["'none'"],
-  "form-action": ["'self'"],
-} as const;
-
-const pageCsp = pageContentSecurityPolicy(PAGE_DIRECTIVES);
+import { PAGE_DIRECTIVES, pageCsp } from "./page-policy";
 
 /** The deployed payment page's policy: Stripe.js, its frames and its API, on this page only. */
 export const STRIPE_PAGE_DIRECTIVES = {
